@@ -1,0 +1,176 @@
+/**
+ * Every metric family CoucheStor exposes, in one registry. Modules receive the
+ * `Metrics` object (never a global) and only record into it.
+ */
+import client from "prom-client";
+import { VERSION } from "../version.ts";
+
+/** The product's metric families, bound to one registry. */
+export interface Metrics {
+  registry: client.Registry;
+  buildInfo: client.Gauge<"version" | "codec_kernel">;
+  reconcilesTotal: client.Counter<"controller" | "result">;
+  reconcileDuration: client.Histogram<"controller">;
+  migrationsTotal: client.Counter<"from" | "to" | "result">;
+  activeMigrations: client.Gauge<string>;
+  volumesByTier: client.Gauge<"policy" | "tier">;
+  metricsQueryFailures: client.Counter<"policy" | "reason">;
+  ecStripes: client.Gauge<"policy" | "state">;
+  ecBytes: client.Gauge<"policy" | "kind">;
+  ecDegradedReads: client.Counter<string>;
+  ecReconstructedShards: client.Counter<string>;
+  ecScrubErrors: client.Counter<"kind">;
+  cacheHits: client.Counter<"tier">;
+  cacheMisses: client.Counter<"tier">;
+  cacheEvictions: client.Counter<"tier">;
+  cachePromotions: client.Counter<"from" | "to">;
+  cacheDemotions: client.Counter<"from" | "to">;
+  cacheBytes: client.Gauge<"tier">;
+  cacheHitRatio: client.Gauge<"tier">;
+  cacheGetSeconds: client.Histogram<"tier">;
+  deviceHealthy: client.Gauge<"node" | "device" | "tier">;
+  deviceTemperature: client.Gauge<"node" | "device">;
+}
+
+/** Creates a fresh registry with every family registered (and default process metrics). */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new client.Registry();
+  if (opts.defaultMetrics ?? true) client.collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  const m: Metrics = {
+    registry,
+    buildInfo: new client.Gauge({
+      name: "couchestor_build_info",
+      help: "Build information; the value is always 1.",
+      labelNames: ["version", "codec_kernel"] as const,
+      registers: r,
+    }),
+    reconcilesTotal: new client.Counter({
+      name: "couchestor_reconciles_total",
+      help: "Reconciliations by controller and result (success, error, requeue).",
+      labelNames: ["controller", "result"] as const,
+      registers: r,
+    }),
+    reconcileDuration: new client.Histogram({
+      name: "couchestor_reconcile_duration_seconds",
+      help: "Time spent in one reconcile.",
+      labelNames: ["controller"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+      registers: r,
+    }),
+    migrationsTotal: new client.Counter({
+      name: "couchestor_migrations_total",
+      help: "Volume migrations by source tier, target tier and result.",
+      labelNames: ["from", "to", "result"] as const,
+      registers: r,
+    }),
+    activeMigrations: new client.Gauge({
+      name: "couchestor_active_migrations",
+      help: "Migrations in flight.",
+      registers: r,
+    }),
+    volumesByTier: new client.Gauge({
+      name: "couchestor_volumes",
+      help: "Volumes watched by a StoragePolicy, by current tier.",
+      labelNames: ["policy", "tier"] as const,
+      registers: r,
+    }),
+    metricsQueryFailures: new client.Counter({
+      name: "couchestor_metrics_query_failures_total",
+      help: "IOPS queries that failed; no tiering decision is made when one fails.",
+      labelNames: ["policy", "reason"] as const,
+      registers: r,
+    }),
+    ecStripes: new client.Gauge({
+      name: "couchestor_ec_stripes",
+      help: "Erasure-coded stripes by policy and state.",
+      labelNames: ["policy", "state"] as const,
+      registers: r,
+    }),
+    ecBytes: new client.Gauge({
+      name: "couchestor_ec_bytes",
+      help: "Bytes under erasure coding: kind=logical (user data) or stored (data + parity).",
+      labelNames: ["policy", "kind"] as const,
+      registers: r,
+    }),
+    ecDegradedReads: new client.Counter({
+      name: "couchestor_ec_degraded_reads_total",
+      help: "Stripe reads that had to rebuild a missing or corrupt shard on the fly.",
+      registers: r,
+    }),
+    ecReconstructedShards: new client.Counter({
+      name: "couchestor_ec_reconstructed_shards_total",
+      help: "Shards rebuilt in the background onto a healthy target.",
+      registers: r,
+    }),
+    ecScrubErrors: new client.Counter({
+      name: "couchestor_ec_scrub_errors_total",
+      help: "Problems found by scrubbing, by kind (checksum, parity, missing).",
+      labelNames: ["kind"] as const,
+      registers: r,
+    }),
+    cacheHits: new client.Counter({
+      name: "couchestor_cache_hits_total",
+      help: "Cache hits by tier (l1, l2, l3).",
+      labelNames: ["tier"] as const,
+      registers: r,
+    }),
+    cacheMisses: new client.Counter({
+      name: "couchestor_cache_misses_total",
+      help: "Cache misses by tier.",
+      labelNames: ["tier"] as const,
+      registers: r,
+    }),
+    cacheEvictions: new client.Counter({
+      name: "couchestor_cache_evictions_total",
+      help: "Entries evicted by tier.",
+      labelNames: ["tier"] as const,
+      registers: r,
+    }),
+    cachePromotions: new client.Counter({
+      name: "couchestor_cache_promotions_total",
+      help: "Entries promoted to a faster tier.",
+      labelNames: ["from", "to"] as const,
+      registers: r,
+    }),
+    cacheDemotions: new client.Counter({
+      name: "couchestor_cache_demotions_total",
+      help: "Entries demoted to a slower tier.",
+      labelNames: ["from", "to"] as const,
+      registers: r,
+    }),
+    cacheBytes: new client.Gauge({
+      name: "couchestor_cache_bytes",
+      help: "Bytes held by each cache tier.",
+      labelNames: ["tier"] as const,
+      registers: r,
+    }),
+    cacheHitRatio: new client.Gauge({
+      name: "couchestor_cache_hit_ratio",
+      help: "Hits / (hits + misses) per tier since start.",
+      labelNames: ["tier"] as const,
+      registers: r,
+    }),
+    cacheGetSeconds: new client.Histogram({
+      name: "couchestor_cache_get_duration_seconds",
+      help: "Latency of cache gets by the tier that answered.",
+      labelNames: ["tier"] as const,
+      buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1],
+      registers: r,
+    }),
+    deviceHealthy: new client.Gauge({
+      name: "couchestor_device_healthy",
+      help: "1 when SMART reports the device healthy, 0 when failing (absent when unknown).",
+      labelNames: ["node", "device", "tier"] as const,
+      registers: r,
+    }),
+    deviceTemperature: new client.Gauge({
+      name: "couchestor_device_temperature_celsius",
+      help: "Device temperature from SMART.",
+      labelNames: ["node", "device"] as const,
+      registers: r,
+    }),
+  };
+  m.buildInfo.set({ version: VERSION, codec_kernel: "unknown" }, 1);
+  return m;
+}
