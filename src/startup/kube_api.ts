@@ -1,0 +1,192 @@
+/**
+ * Startup check of the Kubernetes API: the operator is not ready until `GET /version` answers.
+ * Deliberately tiny (plain fetch, kubeconfig or in-cluster service account); the kube client
+ * replaces the transport later, the readiness contract stays.
+ */
+import { parse as parseYaml } from "yaml";
+import type { Clock } from "../clock.ts";
+import type { Component } from "../lifecycle.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Readiness } from "../observability/readiness.ts";
+
+/** How to reach the API server. */
+export interface KubeTarget {
+  /** Base URL, e.g. https://10.0.0.1:443. */
+  server: string;
+  token?: string;
+  /** PEM of the CA that signed the server certificate. */
+  caPem?: string;
+  /** PEM client certificate and key. */
+  certPem?: string;
+  keyPem?: string;
+  /** Where the target came from, for logs ("kubeconfig /path" or "in-cluster"). */
+  source: string;
+}
+
+/** Reads a text file; injectable so the resolution logic stays testable. */
+export type ReadText = (path: string) => Promise<string>;
+
+const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** A kubeconfig list entry: `{ name, cluster | context | user }`. */
+type NamedEntry = Record<string, unknown>;
+
+function pick(list: unknown, name: string, field: string): Record<string, unknown> | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const hit = (list as NamedEntry[]).find((e) => e?.name === name);
+  const v = hit?.[field];
+  return v && typeof v === "object" ? v as Record<string, unknown> : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function b64(v: unknown): string | undefined {
+  const s = str(v);
+  return s ? new TextDecoder().decode(Uint8Array.from(atob(s), (c) => c.charCodeAt(0))) : undefined;
+}
+
+/** Finds the API server of the current context of a kubeconfig (data or file references). */
+export async function targetFromKubeconfig(
+  path: string,
+  readText: ReadText,
+): Promise<KubeTarget> {
+  const doc = parseYaml(await readText(path)) as Record<string, unknown> | null;
+  if (!doc || typeof doc !== "object") throw new Error(`kubeconfig ${path} is empty`);
+  const ctxName = str(doc["current-context"]);
+  if (!ctxName) throw new Error(`kubeconfig ${path} has no current-context`);
+  const ctx = pick(doc.contexts, ctxName, "context");
+  if (!ctx) throw new Error(`kubeconfig ${path}: context "${ctxName}" not found`);
+  const cluster = pick(doc.clusters, String(ctx.cluster), "cluster");
+  const server = str(cluster?.server);
+  if (!cluster || !server) {
+    throw new Error(`kubeconfig ${path}: cluster "${ctx.cluster}" has no server`);
+  }
+  const user = pick(doc.users, String(ctx.user), "user") ?? {};
+  const fileOr = async (data: unknown, file: unknown) =>
+    b64(data) ?? (str(file) ? await readText(str(file)!) : undefined);
+  const tokenFile = str(user.tokenFile);
+  return {
+    server: server.replace(/\/+$/, ""),
+    token: str(user.token) ?? (tokenFile ? (await readText(tokenFile)).trim() : undefined),
+    caPem: await fileOr(cluster["certificate-authority-data"], cluster["certificate-authority"]),
+    certPem: await fileOr(user["client-certificate-data"], user["client-certificate"]),
+    keyPem: await fileOr(user["client-key-data"], user["client-key"]),
+    source: `kubeconfig ${path}`,
+  };
+}
+
+/** The kubeconfig target when one is given, else the in-cluster service account. */
+export async function resolveKubeTarget(
+  kubeconfig: string | undefined,
+  env: Record<string, string | undefined>,
+  readText: ReadText,
+): Promise<KubeTarget> {
+  if (kubeconfig) return await targetFromKubeconfig(kubeconfig, readText);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT ?? "443";
+  if (!host) {
+    throw new Error("no --kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST)");
+  }
+  const h = host.includes(":") ? `[${host}]` : host;
+  return {
+    server: `https://${h}:${port}`,
+    token: (await readText(`${SA_DIR}/token`)).trim(),
+    caPem: await readText(`${SA_DIR}/ca.crt`),
+    source: "in-cluster",
+  };
+}
+
+/** Asks the API server for `/version`; returns its gitVersion or throws with the reason. */
+export async function fetchKubeVersion(target: KubeTarget, signal: AbortSignal): Promise<string> {
+  const client = target.caPem || target.certPem
+    ? Deno.createHttpClient({
+      caCerts: target.caPem ? [target.caPem] : undefined,
+      ...(target.certPem && target.keyPem ? { cert: target.certPem, key: target.keyPem } : {}),
+    })
+    : undefined;
+  try {
+    const res = await fetch(`${target.server}/version`, {
+      headers: target.token ? { authorization: `Bearer ${target.token}` } : {},
+      signal,
+      client,
+    });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`GET /version: HTTP ${res.status}`);
+    const v = JSON.parse(body) as { gitVersion?: unknown };
+    return typeof v.gitVersion === "string" ? v.gitVersion : "unknown";
+  } finally {
+    client?.close();
+  }
+}
+
+/** Options for the Kubernetes API startup check. */
+export interface KubeApiCheckOptions {
+  /** Where to find the API server (re-resolved on each attempt, e.g. after a file appears). */
+  resolve: () => Promise<KubeTarget>;
+  readiness: Readiness;
+  clock: Clock;
+  logger: Logger;
+  /** First retry delay; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** Time allowed for one request. */
+  requestTimeoutMs?: number;
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof Error) {
+    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
+    return (e.message + cause).split("\n")[0];
+  }
+  return String(e);
+}
+
+/** A component that is ready once the Kubernetes API answered `GET /version`. */
+export function kubeApiCheck(opts: KubeApiCheckOptions): Component {
+  const name = "kubernetes-api";
+  let loop: Promise<void> = Promise.resolve();
+  return {
+    name,
+    start(signal) {
+      const handle = opts.readiness.register(name, "not checked yet");
+      const log = opts.logger.child(name);
+      let delay = opts.retryMs ?? 250;
+      loop = (async () => {
+        while (!signal.aborted) {
+          const attempt = new AbortController();
+          const onAbort = () => attempt.abort(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+          const timeout = opts.clock.sleep(opts.requestTimeoutMs ?? 5000, attempt.signal).then(
+            () => attempt.abort(new Error("request timed out")),
+            () => {},
+          );
+          try {
+            const target = await opts.resolve();
+            const version = await fetchKubeVersion(target, attempt.signal);
+            handle.ready();
+            log.info("kubernetes API reachable", { server: target.server, version });
+            return;
+          } catch (e) {
+            const reason = reasonOf(e);
+            handle.notReady(reason);
+            log.debug("kubernetes API not reachable yet", { reason, retryInMs: delay });
+          } finally {
+            signal.removeEventListener("abort", onAbort);
+            attempt.abort();
+            await timeout;
+          }
+          try {
+            await opts.clock.sleep(delay, signal);
+          } catch {
+            return; // shutting down
+          }
+          delay = Math.min(delay * 2, opts.maxRetryMs ?? 5000);
+        }
+      })();
+      return Promise.resolve();
+    },
+    stop: () => loop,
+  };
+}
