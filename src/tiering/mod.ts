@@ -1,0 +1,5 @@
+/** Tier decisions: bands, cooldown, budgets and placement. Pure; no I/O. */
+export * from "./bands.ts";
+export * from "./cooldown.ts";
+export * from "./decide.ts";
+export * from "./placement.ts";

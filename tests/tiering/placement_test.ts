@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import {
+  availableTiers,
+  choosePlacement,
+  poolTiers,
+  selectorMatches,
+  volumeTier,
+} from "../../src/tiering/placement.ts";
+import {
+  cooldownRemaining,
+  formatLastMigration,
+  LAST_MIGRATION_ANNOTATION,
+  lastMigrationFrom,
+} from "../../src/tiering/cooldown.ts";
+import type { Pool, Volume } from "../../src/mayastor/port.ts";
+
+const GiB = 1 << 30;
+function pool(id: string, tier: string, free = 100 * GiB, status: Pool["status"] = "Online"): Pool {
+  return {
+    id,
+    node: `n-${id}`,
+    status,
+    capacityBytes: 200 * GiB,
+    usedBytes: 200 * GiB - free,
+    labels: { tier },
+  };
+}
+const pools = [
+  pool("hot-1", "nvme", 50 * GiB),
+  pool("hot-2", "nvme", 80 * GiB),
+  pool("hot-3", "nvme", 500 * GiB, "Faulted"),
+  pool("warm-1", "ssd"),
+  pool("cold-1", "hdd"),
+  pool("other", "x"),
+];
+const selectors = {
+  hot: { matchLabels: { tier: "nvme" } },
+  warm: { matchExpressions: [{ key: "tier", operator: "In" as const, values: ["ssd"] }] },
+  cold: { matchLabels: { tier: "hdd" } },
+};
+function vol(pools: string[]): Volume {
+  return {
+    uuid: "vol-1",
+    sizeBytes: 10 * GiB,
+    replicaCount: pools.length,
+    status: "Online",
+    replicas: pools.map((p, i) => ({ uuid: `r${i}`, pool: p, node: `n-${p}`, state: "Online" })),
+  };
+}
+
+Deno.test("selectors: matchLabels and every matchExpressions operator", () => {
+  const l = { a: "1", b: "2" };
+  assert.ok(selectorMatches({}, l));
+  assert.ok(selectorMatches({ matchLabels: { a: "1" } }, l));
+  assert.ok(!selectorMatches({ matchLabels: { a: "2" } }, l));
+  assert.ok(
+    selectorMatches({ matchExpressions: [{ key: "a", operator: "In", values: ["1"] }] }, l),
+  );
+  assert.ok(
+    !selectorMatches({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, l),
+  );
+  assert.ok(
+    selectorMatches({ matchExpressions: [{ key: "c", operator: "NotIn", values: ["1"] }] }, l),
+  );
+  assert.ok(selectorMatches({ matchExpressions: [{ key: "b", operator: "Exists" }] }, l));
+  assert.ok(!selectorMatches({ matchExpressions: [{ key: "b", operator: "DoesNotExist" }] }, l));
+});
+
+Deno.test("pool tiers, available tiers and a volume's tier", () => {
+  const t = poolTiers(pools, selectors);
+  assert.equal(t.get("hot-1"), "hot");
+  assert.equal(t.get("warm-1"), "warm");
+  assert.equal(t.get("other"), undefined);
+  assert.deepEqual([...availableTiers(pools, t)].sort(), ["cold", "hot", "warm"]);
+  assert.deepEqual([...availableTiers([pools[2]], t)], []);
+  assert.equal(volumeTier(vol(["cold-1"]), t), "cold");
+  assert.equal(volumeTier(vol(["cold-1", "hot-1"]), t), "mixed");
+  assert.equal(volumeTier(vol(["other"]), t), undefined);
+});
+
+Deno.test("placement: most free Online pool of the target tier, never one already used", () => {
+  const t = poolTiers(pools, selectors);
+  const p = choosePlacement(vol(["cold-1"]), pools, t, "hot");
+  assert.deepEqual(p, {
+    ok: true,
+    oldReplica: "r0",
+    oldPool: "cold-1",
+    from: "cold",
+    targetPool: "hot-2",
+  });
+  const q = choosePlacement(vol(["cold-1", "hot-2"]), pools, t, "hot");
+  assert.ok(q.ok && q.targetPool === "hot-1" && q.oldReplica === "r0");
+  const full = choosePlacement({ ...vol(["cold-1"]), sizeBytes: 90 * GiB }, pools, t, "hot");
+  assert.equal(full.ok ? "" : full.reason, "NoTargetPool");
+  const done = choosePlacement(vol(["hot-1"]), pools, t, "hot");
+  assert.equal(done.ok ? "" : done.reason, "AlreadyOnTier");
+});
+
+Deno.test("cooldown annotation: parse, format, remaining", () => {
+  const ms = Date.UTC(2026, 2, 1, 10, 0, 0);
+  const ann = { [LAST_MIGRATION_ANNOTATION]: formatLastMigration(ms) };
+  assert.equal(lastMigrationFrom(ann), ms);
+  assert.equal(lastMigrationFrom({}), undefined);
+  assert.equal(lastMigrationFrom(undefined), undefined);
+  assert.equal(lastMigrationFrom({ [LAST_MIGRATION_ANNOTATION]: "March 7" }), undefined);
+  assert.equal(
+    lastMigrationFrom({ [LAST_MIGRATION_ANNOTATION]: "2026-03-01T10:00:00+02:00" }),
+    ms - 7_200_000,
+  );
+  assert.equal(cooldownRemaining(undefined, 1000, ms), 0);
+  assert.equal(cooldownRemaining(ms, 1000, ms + 400), 600);
+  assert.equal(cooldownRemaining(ms, 1000, ms + 4000), 0);
+});
