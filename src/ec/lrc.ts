@@ -64,6 +64,7 @@ export class Lrc {
   readonly kernel: Kernel;
   readonly #groups: number[][];
   readonly #cache = new SmallLru<string, Matrix>(64);
+  readonly #rankCache = new SmallLru<string, number[]>(256);
 
   constructor(readonly layout: LrcLayout, opts: LrcOptions = {}) {
     const { k, l, g } = layout;
@@ -122,8 +123,19 @@ export class Lrc {
   /** Exactly whether the shards in `lost` can be rebuilt from the others (rank test). */
   isRecoverable(lost: readonly number[]): boolean {
     const gone = new Set(lost);
-    const survivors = range(0, this.totalShards).filter((i) => !gone.has(i));
-    return independentRows(this.generator, survivors).length === this.layout.k;
+    return this.#basis(range(0, this.totalShards).filter((i) => !gone.has(i))).length ===
+      this.layout.k;
+  }
+
+  /** independentRows over the survivors, cached per survivor set (patterns repeat). */
+  #basis(survivors: number[]): number[] {
+    const key = survivors.join(",");
+    let b = this.#rankCache.get(key);
+    if (!b) {
+      b = independentRows(this.generator, survivors);
+      this.#rankCache.set(key, b);
+    }
+    return b;
   }
 
   /**
@@ -171,7 +183,7 @@ export class Lrc {
     if (remaining.length > 0) {
       report.localOnly = false;
       // Prefer data, then local, then global rows: data rows make the system cheapest.
-      const use = independentRows(this.generator, presentIndices(shards));
+      const use = this.#basis(presentIndices(shards));
       const key = `${use.join(",")}>${remaining.join(",")}`;
       let coeffs = this.#cache.get(key);
       if (!coeffs) {
