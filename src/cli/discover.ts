@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { parseOverride, type TierOverride } from "../hardware/classify.ts";
 import { discover, type DiscoveredDevice, type DiscoverOptions } from "../hardware/discover.ts";
 import { diskPoolManifests, renderManifests } from "../hardware/diskpool.ts";
+import { discoveryComponent } from "../hardware/agent.ts";
+import { isDuration, parseDuration } from "../config/duration.ts";
 
 const HELP = `Usage: couchestor discover [options]
 
@@ -17,6 +19,10 @@ Options:
   --tier GLOB=TIER       force a tier for devices whose name, model or serial matches GLOB
                          (TIER: hot, warm, cold, none); repeatable
   --no-smart             do not run smartctl / nvme smart-log
+  --serve ADDR           keep running as a node agent: rescan every --interval and serve
+                         device health and tier on ADDR/metrics (and /healthz, /readyz)
+  --node NAME            node name for --serve metrics (default: env NODE_NAME)
+  --interval DURATION    rescan interval for --serve (default: 10m)
   --sys-root DIR         sysfs root (default: /sys)
   --dev-root DIR         device node directory (default: /dev)
   -h, --help             show this help
@@ -80,7 +86,12 @@ export function renderTable(found: DiscoveredDevice[]): string {
 /** Runs `couchestor discover`; returns the exit status. */
 export async function runDiscover(
   args: string[],
-  io: { out?: (s: string) => void; err?: (s: string) => void; options?: DiscoverOptions } = {},
+  io: {
+    out?: (s: string) => void;
+    err?: (s: string) => void;
+    options?: DiscoverOptions;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<number> {
   const out = io.out ?? ((s: string) => console.log(s));
   const err = io.err ?? ((s: string) => console.error(s));
@@ -96,6 +107,9 @@ export async function runDiscover(
         "no-smart": { type: "boolean", default: false },
         "sys-root": { type: "string", default: "/sys" },
         "dev-root": { type: "string", default: "/dev" },
+        serve: { type: "string" },
+        node: { type: "string" },
+        interval: { type: "string", default: "10m" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -123,6 +137,46 @@ export async function runDiscover(
       `discover: --diskpools "${values.diskpools}": must be a Kubernetes node name (lowercase DNS-1123)`,
     );
     return 2;
+  }
+  if (values.serve !== undefined) {
+    const node = values.node ?? io.env?.NODE_NAME;
+    if (!node) {
+      err("discover: --serve needs --node NAME (or env NODE_NAME) to label the metrics");
+      return 2;
+    }
+    if (!isDuration(values.interval)) {
+      err(`discover: --interval "${values.interval}": use a duration such as 90s, 10m, 1h`);
+      return 2;
+    }
+    const intervalMs = parseDuration(values.interval);
+    const options: DiscoverOptions = {
+      sysRoot: values["sys-root"],
+      devRoot: values["dev-root"],
+      smart: !values["no-smart"],
+      overrides,
+      ...io.options,
+    };
+    // The node agent is the operator's run loop with one component: periodic discovery.
+    const { runRun } = await import("./run.ts");
+    return await runRun(
+      ["--metrics-addr", values.serve, "--health-addr", values.serve],
+      {
+        env: {},
+        out,
+        err,
+        components: (ctx) => [
+          discoveryComponent({
+            node,
+            intervalMs,
+            clock: ctx.clock,
+            logger: ctx.logger.child("discovery"),
+            metrics: ctx.metrics,
+            readiness: ctx.readiness,
+            discover: options,
+          }),
+        ],
+      },
+    );
   }
   const found = await discover({
     sysRoot: values["sys-root"],

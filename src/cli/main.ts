@@ -38,7 +38,7 @@ const WIRED: Partial<Record<CommandName, CommandFn>> = {
   // demo: (a) => import("./demo.ts").then((m) => m.runDemo(a)),
   // crds: (a) => import("./crds.ts").then((m) => m.runCrds(a)),
   // ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
-  // discover: (a) => import("./discover.ts").then((m) => m.runDiscover(a)),
+  discover: (a, c) => import("./discover.ts").then((m) => m.runDiscover(a, { env: c.env })),
   // sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a)),
 };
 

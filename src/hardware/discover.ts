@@ -92,9 +92,17 @@ export function recordDeviceMetrics(
   node: string,
   found: DiscoveredDevice[],
 ): void {
+  metrics.deviceInfo.reset();
   metrics.deviceHealthy.reset();
   metrics.deviceTemperature.reset();
   for (const d of found) {
+    metrics.deviceInfo.set({
+      node,
+      device: d.device.name,
+      transport: d.device.transport,
+      tier: d.classification.tier,
+      model: d.device.model ?? "",
+    }, 1);
     if (!d.smart.available) continue;
     const tier = d.classification.tier;
     if (d.smart.healthy !== undefined) {

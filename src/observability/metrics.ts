@@ -28,6 +28,7 @@ export interface Metrics {
   cacheBytes: client.Gauge<"tier">;
   cacheHitRatio: client.Gauge<"tier">;
   cacheGetSeconds: client.Histogram<"tier">;
+  deviceInfo: client.Gauge<"node" | "device" | "transport" | "tier" | "model">;
   deviceHealthy: client.Gauge<"node" | "device" | "tier">;
   deviceTemperature: client.Gauge<"node" | "device">;
 }
@@ -156,6 +157,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: "Latency of cache gets by the tier that answered.",
       labelNames: ["tier"] as const,
       buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1],
+      registers: r,
+    }),
+    deviceInfo: new client.Gauge({
+      name: "couchestor_device_info",
+      help: "One series per block device found by discovery, with the tier proposed for it.",
+      labelNames: ["node", "device", "transport", "tier", "model"] as const,
       registers: r,
     }),
     deviceHealthy: new client.Gauge({
