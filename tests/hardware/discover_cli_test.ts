@@ -125,6 +125,11 @@ Deno.test("device health and temperature become metrics", async () => {
     const text = await m.registry.metrics();
     assert.match(text, /couchestor_device_healthy\{node="worker-1",device="sda",tier="warm"\} 0/);
     assert.match(text, /couchestor_device_temperature_celsius\{node="worker-1",device="sda"\} 51/);
-    assert.doesNotMatch(text, /device="nvme1n1"/);
+    // No SMART for nvme1n1: its health is absent (unknown), not 0; its tier is still published.
+    assert.doesNotMatch(text, /couchestor_device_healthy\{[^}]*device="nvme1n1"/);
+    assert.match(
+      text,
+      /couchestor_device_info\{node="worker-1",device="nvme1n1",transport="nvme",tier="hot"/,
+    );
   });
 });
