@@ -8,3 +8,4 @@ export * from "./mayastor.ts";
 export * from "./openapi.ts";
 export * from "./crd.ts";
 export * from "./crd_validate.ts";
+export * from "./docs.ts";
