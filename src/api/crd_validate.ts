@@ -9,6 +9,7 @@ import { Ajv } from "ajv";
 import { run } from "@bufbuild/cel";
 import type { CustomResourceDefinition } from "./crd.ts";
 import type { JSONSchemaProps } from "./openapi.ts";
+import { formatFieldPath } from "./rules.ts";
 
 /** One reason an object was rejected, as a Status cause. */
 export interface FieldError {
@@ -27,16 +28,6 @@ export interface FieldError {
 export type ValidationResult =
   | { ok: true; value: Record<string, unknown> }
   | { ok: false; errors: FieldError[] };
-
-/** Formats a path as Kubernetes does: dots between fields, brackets around indexes. */
-export function formatFieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out;
-}
 
 /** Validates objects against one CRD version's openAPIV3Schema. */
 export class CrdValidator {

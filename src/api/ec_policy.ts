@@ -70,6 +70,20 @@ export function totalShards(
     (spec.algorithm === "LRC" ? spec.localGroups ?? 0 : 0);
 }
 
+/** Healthy shards a stripe needs to stay writable: minHealthyShards, or dataShards when unset. */
+export function effectiveMinHealthyShards(
+  spec: { dataShards: number; minHealthyShards?: number },
+): number {
+  return spec.minHealthyShards ?? spec.dataShards;
+}
+
+/** Fraction of stored bytes that is data: dataShards / total shards (0.667 for 4+2, 0.75 for 12+2+2). */
+export function storageEfficiency(
+  spec: { dataShards: number; parityShards: number; algorithm: string; localGroups?: number },
+): number {
+  return spec.dataShards / totalShards(spec);
+}
+
 const ecPolicySpecBase = z.object({
   dataShards: z.number().int().min(1).max(MAX_TOTAL_SHARDS - 1).default(4).describe(
     "k: data shards per stripe.",

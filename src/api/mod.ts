@@ -9,3 +9,5 @@ export * from "./openapi.ts";
 export * from "./crd.ts";
 export * from "./crd_validate.ts";
 export * from "./docs.ts";
+export * from "./selector.ts";
+export * from "./issues.ts";

@@ -62,3 +62,13 @@ export function withRules<S extends z.ZodType>(
     })),
   }) as S;
 }
+
+/** Formats a path as Kubernetes does: dots between fields, brackets around indexes. */
+export function formatFieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
