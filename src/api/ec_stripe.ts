@@ -24,10 +24,12 @@ export const ShardLocationSchema = z.object({
   kind: ShardKindSchema,
   pool: z.string().min(1).describe("DiskPool holding the shard."),
   node: z.string().min(1).describe("Node of that pool."),
-  offsetBytes: count().describe("Byte offset of the shard data on its target."),
-  sizeBytes: count().min(1).describe("Bytes of the shard (per stripe)."),
+  offsetBytes: count().describe("Byte offset of the shard's extent on its target."),
+  sizeBytes: count().min(1).describe(
+    "Bytes of the shard's extent: stripeCount consecutive shard chunks of the covered stripes.",
+  ),
   checksum: z.string().regex(/^[a-z0-9]+:[0-9a-f]+$/).describe(
-    "Checksum of the shard as algorithm:hex, e.g. crc32c:1a2b3c4d.",
+    "Checksum of the shard's extent as algorithm:hex, e.g. crc32c:1a2b3c4d.",
   ),
 }).describe("Location of one shard.");
 
@@ -38,6 +40,9 @@ const ecStripeSpecBase = z.object({
   volume: z.string().min(1).describe("PersistentVolume name (Mayastor volume uuid)."),
   policy: z.string().min(1).describe("ErasureCodingPolicy the stripes were written with."),
   stripeId: count().describe("Id of the first stripe covered by this object."),
+  stripeCount: z.number().int().min(1).max(65536).default(1).describe(
+    "Consecutive stripes covered, from stripeId; keeps a large volume to a few dozen objects.",
+  ),
   lbaStart: count().describe("First logical block (512 B) of the volume covered, inclusive."),
   lbaEnd: count().describe("End of the logical block range covered, exclusive."),
   shards: z.array(ShardLocationSchema).min(2).max(MAX_TOTAL_SHARDS).meta({
