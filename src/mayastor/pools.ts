@@ -1,0 +1,176 @@
+/**
+ * Pure pool selection: which pools belong to a tier (Kubernetes LabelSelector
+ * semantics over the pool labels) and which pool receives a new replica of a
+ * volume. No I/O; every input is passed in so the rules are unit-testable.
+ */
+import { z } from "zod";
+import type { Pool, Replica, Tier, Volume } from "./port.ts";
+
+/** One `matchExpressions` requirement of a Kubernetes LabelSelector. */
+export const LabelSelectorRequirementSchema = z.object({
+  key: z.string().min(1),
+  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+  values: z.array(z.string()).optional(),
+});
+/** A `matchExpressions` entry. */
+export type LabelSelectorRequirement = z.infer<typeof LabelSelectorRequirementSchema>;
+
+/** A Kubernetes LabelSelector (`matchLabels` AND every `matchExpressions` entry). */
+export const LabelSelectorSchema = z.object({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z.array(LabelSelectorRequirementSchema).optional(),
+});
+/** A Kubernetes LabelSelector. */
+export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
+
+/**
+ * Problems that make a selector invalid, as the API server would report them:
+ * In/NotIn need at least one value, Exists/DoesNotExist take none.
+ */
+export function selectorErrors(selector: LabelSelector): string[] {
+  const errors: string[] = [];
+  for (const [i, r] of (selector.matchExpressions ?? []).entries()) {
+    const n = r.values?.length ?? 0;
+    if ((r.operator === "In" || r.operator === "NotIn") && n === 0) {
+      errors.push(`matchExpressions[${i}] (${r.key} ${r.operator}): values must be non-empty`);
+    }
+    if ((r.operator === "Exists" || r.operator === "DoesNotExist") && n > 0) {
+      errors.push(`matchExpressions[${i}] (${r.key} ${r.operator}): values must be empty`);
+    }
+  }
+  return errors;
+}
+
+/**
+ * Whether labels satisfy the selector. An empty selector matches everything;
+ * `undefined` (a null selector in Kubernetes) and invalid selectors match nothing,
+ * so a typo never sweeps every pool into a tier.
+ */
+export function matchesSelector(
+  labels: Record<string, string>,
+  selector: LabelSelector | undefined,
+): boolean {
+  if (!selector) return false;
+  if (selectorErrors(selector).length > 0) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[k] !== v) return false;
+  }
+  for (const r of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, r.key);
+    const values = r.values ?? [];
+    switch (r.operator) {
+      case "In":
+        if (!has || !values.includes(labels[r.key])) return false;
+        break;
+      case "NotIn":
+        if (has && values.includes(labels[r.key])) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/** Pool selectors per tier, as a StoragePolicy gives them. */
+export type TierSelectors = Partial<Record<Tier, LabelSelector>>;
+
+const TIER_ORDER: Tier[] = ["hot", "warm", "cold"];
+
+/** The pools a tier's selector matches. */
+export function poolsForTier(pools: Pool[], selector: LabelSelector | undefined): Pool[] {
+  return pools.filter((p) => matchesSelector(p.labels, selector));
+}
+
+/**
+ * The tier of a pool: the first of hot, warm, cold whose selector matches it
+ * (a pool matched by two tiers is a policy mistake; the hotter one wins so the
+ * answer is stable), or undefined.
+ */
+export function tierOfPool(pool: Pool, selectors: TierSelectors): Tier | undefined {
+  return TIER_ORDER.find((t) => matchesSelector(pool.labels, selectors[t]));
+}
+
+/** The tier a volume lives on: the tier of its replicas' pools when they agree. */
+export function tierOfVolume(
+  volume: Volume,
+  pools: Pool[],
+  selectors: TierSelectors,
+): Tier | "mixed" | undefined {
+  const byId = new Map(pools.map((p) => [p.id, p]));
+  const tiers = new Set<Tier | undefined>();
+  for (const r of volume.replicas) {
+    const p = byId.get(r.pool);
+    tiers.add(p ? tierOfPool(p, selectors) : undefined);
+  }
+  if (tiers.size === 0) return undefined;
+  if (tiers.size > 1) return "mixed";
+  return [...tiers][0];
+}
+
+/** Free bytes of a pool (never negative). */
+export function freeBytes(pool: Pool): number {
+  return Math.max(0, pool.capacityBytes - pool.usedBytes);
+}
+
+/** Options of choosePool. */
+export interface ChoosePoolOptions {
+  /** Extra free bytes to keep beyond the volume size (absolute). */
+  marginBytes?: number;
+  /** Extra free space to keep, as a fraction of the pool capacity (0.05 = 5%). */
+  marginRatio?: number;
+  /**
+   * The replica being moved away: its node does not count as "already used"
+   * because that replica is going to be retired.
+   */
+  leavingReplica?: string;
+}
+
+/** Why a candidate pool was not chosen. */
+export type RejectReason = "not-online" | "no-capacity" | "holds-replica";
+
+/** The outcome of choosePool: the chosen pool (if any) and why the others lost. */
+export interface PoolChoice {
+  pool?: Pool;
+  rejected: { pool: string; reason: RejectReason }[];
+}
+
+/**
+ * Chooses the pool for a new replica of `volume` among `candidates` (already
+ * restricted to the target tier). Rules, in order: the pool is Online; its free
+ * space covers the volume size plus the margin; it holds no replica of the volume.
+ * Among those, prefer a node that hosts none of the volume's staying replicas
+ * (spreads failure domains), then the most free space, then the smallest id.
+ */
+export function choosePool(
+  volume: Volume,
+  candidates: Pool[],
+  opts: ChoosePoolOptions = {},
+): PoolChoice {
+  const rejected: PoolChoice["rejected"] = [];
+  const holding = new Set(volume.replicas.map((r) => r.pool));
+  const staying: Replica[] = volume.replicas.filter((r) => r.uuid !== opts.leavingReplica);
+  const usedNodes = new Set(staying.map((r) => r.node));
+  const ok: Pool[] = [];
+  for (const p of candidates) {
+    const need = volume.sizeBytes + (opts.marginBytes ?? 0) +
+      (opts.marginRatio ?? 0) * p.capacityBytes;
+    if (p.status !== "Online") rejected.push({ pool: p.id, reason: "not-online" });
+    else if (holding.has(p.id)) rejected.push({ pool: p.id, reason: "holds-replica" });
+    else if (freeBytes(p) < need) rejected.push({ pool: p.id, reason: "no-capacity" });
+    else ok.push(p);
+  }
+  ok.sort((a, b) => {
+    const na = usedNodes.has(a.node) ? 1 : 0;
+    const nb = usedNodes.has(b.node) ? 1 : 0;
+    if (na !== nb) return na - nb;
+    const fa = freeBytes(a), fb = freeBytes(b);
+    if (fa !== fb) return fb - fa;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  return { pool: ok[0], rejected };
+}
