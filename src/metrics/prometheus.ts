@@ -124,6 +124,7 @@ export class PrometheusIopsSource implements IopsSource {
     try {
       body = JSON.parse(text);
     } catch {
+      if (status < 200 || status >= 300) return fail("HttpError", `HTTP ${status}: ${clip(text)}`);
       return fail("MalformedResponse", `HTTP ${status}: body is not JSON: ${clip(text)}`);
     }
     const parsed = PrometheusQueryResponse.safeParse(body);

@@ -6,10 +6,15 @@ export const WINDOW_PLACEHOLDER = "{{window}}";
 
 /**
  * Mayastor's exporter publishes cumulative read/write op counts per volume (labels `node`,
- * `pv_name`); the sum of their rates over the window is the volume's IOPS.
+ * `pv_name`); the sum of their rates over the window is the volume's IOPS. A bare
+ * `rate(read) + rate(write)` drops every volume lacking one of the two series (and a name
+ * regex collides once rate() drops the names), so the sum is taken per volume and completed
+ * with `or` by whichever counter exists alone.
  */
-export const DEFAULT_IOPS_QUERY =
-  "sum by (pv_name) (rate(volume_num_read_ops[{{window}}]) + rate(volume_num_write_ops[{{window}}]))";
+export const DEFAULT_IOPS_QUERY = "(sum by (pv_name) (rate(volume_num_read_ops[{{window}}]))" +
+  " + sum by (pv_name) (rate(volume_num_write_ops[{{window}}])))" +
+  " or sum by (pv_name) (rate(volume_num_read_ops[{{window}}]))" +
+  " or sum by (pv_name) (rate(volume_num_write_ops[{{window}}]))";
 
 /** Older exporters publish IOPS directly as gauges; averaged over the window. */
 export const FALLBACK_IOPS_QUERIES: readonly string[] = [
