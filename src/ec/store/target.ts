@@ -1,0 +1,63 @@
+/**
+ * The shard target port: one failure domain holding shard files (a directory on its own disk
+ * here; a raw block device adapter could implement the same interface).
+ */
+import { writeFileAtomic } from "./atomic.ts";
+
+/** Where shards live; one target never holds two shards of one stripe. */
+export interface ShardTarget {
+  /** Stable id recorded in the manifest's placement. */
+  readonly id: string;
+  /** Stores a shard file atomically and durably; throws when the target is down. */
+  write(name: string, data: Uint8Array): Promise<void>;
+  /** The shard file's bytes, or null when it (or the whole target) is missing. */
+  read(name: string): Promise<Uint8Array | null>;
+  /** Removes a shard file if present. */
+  remove(name: string): Promise<void>;
+  /** True when the target is reachable and writable. */
+  healthy(): Promise<boolean>;
+  /** Makes a replaced (empty) target usable again, e.g. re-creating its directory. */
+  provision(): Promise<void>;
+}
+
+/** A target backed by one directory. */
+export class DirectoryTarget implements ShardTarget {
+  constructor(readonly id: string, readonly dir: string) {}
+
+  /** Writes `<dir>/<name>` via temp file + rename; refuses when the directory is gone. */
+  async write(name: string, data: Uint8Array): Promise<void> {
+    if (!(await this.healthy())) throw new Error(`shard target ${this.id} (${this.dir}) is down`);
+    await writeFileAtomic(`${this.dir}/${name}`, data);
+  }
+
+  /** Reads `<dir>/<name>`; null when missing. */
+  async read(name: string): Promise<Uint8Array | null> {
+    try {
+      return await Deno.readFile(`${this.dir}/${name}`);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    }
+  }
+
+  /** Deletes `<dir>/<name>` if present. */
+  async remove(name: string): Promise<void> {
+    await Deno.remove(`${this.dir}/${name}`).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+
+  /** The directory exists. */
+  async healthy(): Promise<boolean> {
+    try {
+      return (await Deno.stat(this.dir)).isDirectory;
+    } catch {
+      return false;
+    }
+  }
+
+  /** mkdir -p. */
+  async provision(): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true });
+  }
+}

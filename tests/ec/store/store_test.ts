@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "../../../src/clock.ts";
+import { RateLimiter } from "../../../src/ec/store/rate_limit.ts";
+import { EcStore, shardFileName } from "../../../src/ec/store/store.ts";
+import { createMetrics } from "../../../src/observability/metrics.ts";
+import { seededBytes, storeDeps, tempDir } from "./helpers.ts";
+
+const RS42 = { algorithm: "ReedSolomon" as const, k: 4, m: 2 };
+
+async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+Deno.test("store: put/get round trip with stripes spread one shard per target", async () => {
+  await using dir = await tempDir();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 256 * 1024,
+    blockSize: 8192,
+  }, await storeDeps());
+  const data = seededBytes(1, 1_000_003);
+  const obj = await store.put("a", chunked(data, 77_777));
+  assert.equal(obj.extents.length, 4);
+  assert.deepEqual(await store.get("a"), data);
+  for (const t of (await store.stat()).targets) {
+    assert.ok(t.shards >= 3 && t.shards <= 4, `${t.id} ${t.shards}`);
+  }
+  await store.put("empty", new Uint8Array(0));
+  assert.deepEqual(await store.get("empty"), new Uint8Array(0));
+  store.close();
+  // The manifest is the source of truth: a reopened store reads the same bytes.
+  const again = await EcStore.open(dir.path, await storeDeps());
+  assert.deepEqual(await again.get("a"), data);
+  again.close();
+});
+
+Deno.test("store: losing m targets gives degraded reads with exact bytes; m+1 is a clear error", async () => {
+  await using dir = await tempDir();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 64 * 1024,
+    blockSize: 4096,
+  }, { ...(await storeDeps()), metrics });
+  const data = seededBytes(2, 300_000);
+  await store.put("x", data);
+  await Deno.remove(`${dir.path}/targets/t01`, { recursive: true });
+  await Deno.remove(`${dir.path}/targets/t04`, { recursive: true });
+  assert.deepEqual(await store.get("x"), data);
+  assert.ok(store.stats.degradedReads > 0);
+  assert.equal(
+    (await metrics.registry.getSingleMetric("couchestor_ec_degraded_reads_total")!.get()).values[0]
+      .value,
+    store.stats.degradedReads,
+  );
+  await Deno.remove(`${dir.path}/targets/t02`, { recursive: true });
+  await assert.rejects(() => store.get("x"), /unrecoverable: .*need k=4 good shards, have 3/);
+  store.close();
+});
+
+Deno.test("store: scrub finds flipped bytes and lost targets, repair heals onto a spare target", async () => {
+  await using dir = await tempDir();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 64 * 1024,
+    blockSize: 4096,
+    targets: 7,
+  }, await storeDeps());
+  const data = seededBytes(3, 200_000);
+  await store.put("y", data);
+  // Flip a byte in shard 0 of stripe 0, wherever it is placed.
+  const stripe0 = store.objectInfo("y")!.extents[0].stripe;
+  const path = `${dir.path}/targets/t00/${shardFileName(stripe0, 0)}`;
+  const file = await Deno.readFile(path);
+  file[100] ^= 0x40;
+  await Deno.writeFile(path, file);
+  await Deno.remove(`${dir.path}/targets/t03`, { recursive: true });
+  const verify = await store.scrub({ repair: false });
+  assert.ok(
+    verify.findings.some((f) => f.stripe === stripe0 && f.shard === 0 && f.kind === "checksum"),
+  );
+  assert.ok(verify.findings.some((f) => f.kind === "missing"));
+  assert.ok(verify.findings.every((f) => !f.repaired));
+  assert.ok((await store.stat()).stripes.degraded > 0);
+  const progress: number[] = [];
+  const repair = await store.scrub({ repair: true, onProgress: (p) => progress.push(p.done) });
+  assert.deepEqual(repair.unrecoverable, []);
+  assert.ok(repair.findings.length > 0 && repair.findings.every((f) => f.repaired));
+  // The shards of the lost target went to the spare (t03 is gone, not re-created).
+  assert.ok(repair.findings.filter((f) => f.kind === "missing").every((f) => f.target !== "t03"));
+  assert.deepEqual(progress, progress.map((_, i) => i + 1));
+  const clean = await store.scrub({ repair: false });
+  assert.deepEqual(clean.findings, []);
+  const st = await store.stat();
+  assert.equal(st.stripes.healthy, Object.keys(store.objectInfo("y")!.extents).length);
+  assert.equal(st.lastScrub?.problems, 0);
+  assert.ok(store.stats.reconstructedShards >= repair.findings.length);
+  assert.deepEqual(await store.get("y"), data);
+  store.close();
+});
+
+Deno.test("store: scrub catches parity that disagrees although checksums pass", async () => {
+  await using dir = await tempDir();
+  const deps = await storeDeps();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 4096,
+    blockSize: 4096,
+  }, deps);
+  await store.put("z", seededBytes(4, 4096));
+  const stripe = store.objectInfo("z")!.extents[0].stripe;
+  // Rewrite data shard 2 with wrong content but valid checksums: only parity can tell.
+  const { encodeShardFile } = await import("../../../src/ec/store/shard_format.ts");
+  const st = await store.stat();
+  const owner = st.targets.find((t) => t.id === `t0${(stripe + 2) % 6}`)!;
+  await Deno.writeFile(
+    `${dir.path}/${owner.path}/${shardFileName(stripe, 2)}`,
+    encodeShardFile(
+      { stripeId: stripe, shardIndex: 2, generation: 1, shardSize: 1024, blockSize: 4096 },
+      new Uint8Array(1024).fill(9),
+      deps.hasher,
+    ),
+  );
+  const report = await store.scrub({ repair: true });
+  assert.deepEqual(report.findings.map((f) => [f.shard, f.kind, f.repaired]), [[
+    2,
+    "parity",
+    true,
+  ]]);
+  assert.deepEqual(await store.get("z"), seededBytes(4, 4096));
+  store.close();
+});
+
+Deno.test("store: LRC 6+2+2 stripes survive three lost targets", async () => {
+  await using dir = await tempDir();
+  const store = await EcStore.create(dir.path, {
+    code: { algorithm: "LRC", k: 6, l: 2, g: 2 },
+    stripeSizeBytes: 60_000,
+    blockSize: 4096,
+  }, await storeDeps());
+  const data = seededBytes(5, 250_000);
+  await store.put("l", data);
+  for (const t of ["t00", "t04", "t07"]) {
+    await Deno.remove(`${dir.path}/targets/${t}`, { recursive: true });
+  }
+  assert.deepEqual(await store.get("l"), data);
+  const r = await store.scrub({ repair: true, reprovision: true });
+  assert.deepEqual(r.unrecoverable, []);
+  assert.deepEqual((await store.scrub({ repair: false })).findings, []);
+  store.close();
+});
+
+Deno.test("store: journaled writes are readable at once, destage by threshold and by interval", async () => {
+  await using dir = await tempDir();
+  const clock = new ManualClock();
+  const deps = await storeDeps(clock);
+  const store = await EcStore.create(
+    dir.path,
+    { code: RS42, stripeSizeBytes: 32 * 1024, blockSize: 4096 },
+    deps,
+    {
+      journalCapacityBytes: 100_000,
+      destageThresholdPercent: 50,
+      destageIntervalMs: 10_000,
+    },
+  );
+  await store.write("small", seededBytes(6, 1000));
+  assert.deepEqual(await store.get("small"), seededBytes(6, 1000));
+  assert.equal((await store.stat()).journal.pendingWrites, 1);
+  // Interval destage on the injected clock.
+  const ac = new AbortController();
+  const loop = store.runDestager(ac.signal);
+  await clock.advance(10_000);
+  await store.destage(); // waits behind the destager's turn of the lock
+  assert.equal((await store.stat()).journal.pendingWrites, 0);
+  assert.deepEqual(await store.get("small"), seededBytes(6, 1000));
+  // Threshold destage: 60 KB of writes pass 50% of 100 KB; objects span stripe boundaries.
+  for (let i = 0; i < 5; i++) await store.write(`w${i}`, seededBytes(10 + i, 10_000));
+  assert.equal((await store.stat()).journal.pendingWrites, 0);
+  assert.ok(store.stats.destagedStripes >= 2);
+  await store.write("w5", seededBytes(15, 10_000));
+  assert.equal((await store.stat()).journal.pendingWrites, 1);
+  // Overwrite through the journal replaces the old bytes.
+  await store.write("w0", seededBytes(99, 5));
+  for (let i = 1; i < 6; i++) {
+    assert.deepEqual(await store.get(`w${i}`), seededBytes(10 + i, 10_000));
+  }
+  assert.deepEqual(await store.get("w0"), seededBytes(99, 5));
+  ac.abort();
+  await loop;
+  store.close();
+  const again = await EcStore.open(dir.path, deps);
+  assert.equal(again.stats.journalRecordsReplayed, 2);
+  assert.deepEqual(await again.get("w5"), seededBytes(15, 10_000));
+  assert.deepEqual(await again.get("w0"), seededBytes(99, 5));
+  assert.deepEqual(await again.get("w3"), seededBytes(13, 10_000));
+  again.close();
+});
+
+Deno.test("rate limiter: paces bytes to the budget on the injected clock", async () => {
+  const clock = new ManualClock(0);
+  const rl = new RateLimiter(clock, 1_000_000);
+  assert.equal(rl.delayAfter(500_000), 500);
+  await clock.advance(200);
+  assert.equal(rl.delayAfter(500_000), 800);
+  assert.equal(new RateLimiter(clock, Infinity).delayAfter(1e12), 0);
+});
