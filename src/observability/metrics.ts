@@ -29,6 +29,8 @@ export interface Metrics {
   cacheHitRatio: client.Gauge<"tier">;
   cacheGetSeconds: client.Histogram<"tier">;
   deviceInfo: client.Gauge<"node" | "device" | "transport" | "tier" | "model">;
+  /** Run before the cache families are read on a scrape (caches export plain counters here). */
+  cacheCollectors: Set<() => void>;
   deviceHealthy: client.Gauge<"node" | "device" | "tier">;
   deviceTemperature: client.Gauge<"node" | "device">;
 }
@@ -38,6 +40,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registry = new client.Registry();
   if (opts.defaultMetrics ?? true) client.collectDefaultMetrics({ register: registry });
   const r = [registry];
+  const cacheCollectors = new Set<() => void>();
   const m: Metrics = {
     registry,
     buildInfo: new client.Gauge({
@@ -115,6 +118,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: "Cache hits by tier (l1, l2, l3).",
       labelNames: ["tier"] as const,
       registers: r,
+      // The first cache family read on a scrape: let caches flush their plain counters.
+      collect: () => {
+        for (const f of cacheCollectors) f();
+      },
     }),
     cacheMisses: new client.Counter({
       name: "couchestor_cache_misses_total",
@@ -165,6 +172,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ["node", "device", "transport", "tier", "model"] as const,
       registers: r,
     }),
+    cacheCollectors,
     deviceHealthy: new client.Gauge({
       name: "couchestor_device_healthy",
       help: "1 when SMART reports the device healthy, 0 when failing (absent when unknown).",

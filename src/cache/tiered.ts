@@ -1,0 +1,307 @@
+/**
+ * The tiered cache facade (FR-305): L1 RAM → L2 mmap file → L3 backend.
+ *
+ * - get: L1, then L2, then L3. An L2 hit is copied into L1 (promotion l2→l1); an L3
+ *   hit goes into L1 (promotion l3→l1). Concurrent misses on one key share a single
+ *   L3 read (single-flight).
+ * - L1 evictions are written to L2 (demotion, write-on-eviction); an entry promoted
+ *   from L2 and not changed since is not rewritten.
+ * - set (write-through): any L2 copy is invalidated with a durable tombstone, the value
+ *   is written to L3 (durable there), then installed in L1. Writes to one key are
+ *   serialised, so the caches never end up holding an older value than L3.
+ *   An L3 read that races with a write to its key is returned to its waiters but not
+ *   cached.
+ * - delete: removes the key from L1, L2 (durably) and L3.
+ *
+ * Consistency model (what the tests check): after `set(k, v)` resolves and until the
+ * next write to k, `get(k)` returns v; after `delete(k)` it returns undefined — every
+ * tier either holds the latest written value or nothing.
+ */
+import type { Metrics } from "../observability/metrics.ts";
+import { L1Cache, type L1Policy } from "./l1.ts";
+import { L2Cache, L2EntryTooLargeError } from "./l2.ts";
+import type { L3Backend } from "./l3.ts";
+
+/** Tiered cache configuration. */
+export interface TieredOptions {
+  /** L1 byte bound. */
+  l1MaxBytes: number;
+  /** L1 count bound (optional). */
+  l1MaxEntries?: number;
+  /** L1 shard count (default 1024). */
+  l1Shards?: number;
+  /** L1 eviction policy (default s3fifo). */
+  l1Policy?: L1Policy;
+  /** The L2 file cache (optional: without it, L1 evictions are simply dropped). */
+  l2?: L2Cache;
+  /** The cold backend. */
+  l3: L3Backend;
+  /** Where counters and latencies go (optional). */
+  metrics?: Metrics;
+  /** Time L1 hits one in this many (default 64) so the hit path stays cheap. */
+  l1SampleEvery?: number;
+  /** High-resolution time in milliseconds (default performance.now). */
+  now?: () => number;
+}
+
+/** Counters of the facade (L1/L2 keep their own, see their stats()). */
+export interface TieredStats {
+  hits: { l1: number; l2: number; l3: number };
+  /** Gets that found nothing anywhere. */
+  misses: number;
+  promotions: { l2ToL1: number; l3ToL1: number };
+  demotions: { l1ToL2: number };
+  /** L3 reads avoided because another get for the key was already in flight. */
+  sharedReads: number;
+  l3Reads: number;
+  hitRatio: number;
+}
+
+interface Flight {
+  p: Promise<Uint8Array | undefined>;
+  stale: boolean;
+}
+
+/** The L1 → L2 → L3 cache. */
+export class TieredCache {
+  /** The RAM tier (exposed for stats and tests). */
+  readonly l1: L1Cache;
+  /** The file tier, when configured. */
+  readonly l2: L2Cache | undefined;
+  /** The backend. */
+  readonly l3: L3Backend;
+  readonly #metrics: Metrics | undefined;
+  readonly #sampleEvery: number;
+  readonly #now: () => number;
+  readonly #flights = new Map<string, Flight>();
+  readonly #locks = new Map<string, Promise<void>>();
+  /** Keys whose L1 value is byte-identical to the live L2 entry (promoted, unchanged). */
+  readonly #cleanInL2 = new Set<string>();
+  #sample = 0;
+  #c = {
+    l1: 0,
+    l2: 0,
+    l3: 0,
+    miss: 0,
+    l2ToL1: 0,
+    l3ToL1: 0,
+    l1ToL2: 0,
+    shared: 0,
+    l3Reads: 0,
+    demoteErrors: 0,
+  };
+  #exported: Record<string, number> = {};
+  readonly #collector = () => this.exportMetrics();
+
+  /** Builds L1 with demotion into `opts.l2`. */
+  constructor(opts: TieredOptions) {
+    this.l2 = opts.l2;
+    this.l3 = opts.l3;
+    this.#metrics = opts.metrics;
+    this.#sampleEvery = Math.max(1, opts.l1SampleEvery ?? 64);
+    this.#now = opts.now ?? (() => performance.now());
+    this.l1 = new L1Cache({
+      maxBytes: opts.l1MaxBytes,
+      maxEntries: opts.l1MaxEntries,
+      shards: opts.l1Shards,
+      policy: opts.l1Policy,
+      onEvict: (k, v) => this.#demote(k, v),
+    });
+    this.#metrics?.cacheCollectors.add(this.#collector);
+  }
+
+  /** Stops exporting metrics (the tiers themselves are closed by their owner). */
+  close(): void {
+    this.#metrics?.cacheCollectors.delete(this.#collector);
+  }
+
+  #demote(key: string, value: Uint8Array): void {
+    const l2 = this.l2;
+    if (!l2) return;
+    if (this.#cleanInL2.delete(key) && l2.has(key)) return;
+    try {
+      l2.put(key, value);
+      this.#c.l1ToL2++;
+    } catch (e) {
+      if (!(e instanceof L2EntryTooLargeError)) throw e;
+      // Too large for L2: make sure no older copy is left there to be served.
+      l2.delete(key);
+      this.#c.demoteErrors++;
+    }
+  }
+
+  #observe(tier: string, startMs: number): void {
+    this.#metrics?.cacheGetSeconds.observe({ tier }, (this.#now() - startMs) / 1000);
+  }
+
+  /** The value from L1 or L2 without going to L3 (synchronous; promotes L2 hits). */
+  getCached(key: string): Uint8Array | undefined {
+    const timed = this.#metrics !== undefined && ++this.#sample >= this.#sampleEvery;
+    const t0 = timed ? this.#now() : 0;
+    const v = this.l1.get(key);
+    if (v !== undefined) {
+      this.#c.l1++;
+      if (timed) {
+        this.#sample = 0;
+        this.#observe("l1", t0);
+      }
+      return v;
+    }
+    const l2 = this.l2;
+    if (!l2) return undefined;
+    const t1 = this.#metrics ? this.#now() : 0;
+    const w = l2.get(key);
+    if (w === undefined) return undefined;
+    this.#c.l2++;
+    if (this.#metrics) this.#observe("l2", t1);
+    if (this.l1.set(key, w)) {
+      this.#c.l2ToL1++;
+      this.#cleanInL2.add(key);
+    }
+    return w;
+  }
+
+  /** The value for `key` from the nearest tier holding it, or undefined. */
+  get(key: string): Promise<Uint8Array | undefined> {
+    const v = this.getCached(key);
+    if (v !== undefined) return Promise.resolve(v);
+    const f = this.#flights.get(key);
+    if (f) {
+      this.#c.shared++;
+      return f.p;
+    }
+    const flight: Flight = { p: Promise.resolve(undefined), stale: false };
+    flight.p = this.#readThrough(key, flight);
+    this.#flights.set(key, flight);
+    return flight.p;
+  }
+
+  async #readThrough(key: string, flight: Flight): Promise<Uint8Array | undefined> {
+    const t0 = this.#now();
+    try {
+      this.#c.l3Reads++;
+      const v = await this.l3.get(key);
+      if (this.#metrics) this.#observe("l3", t0);
+      if (v === undefined) {
+        this.#c.miss++;
+        return undefined;
+      }
+      this.#c.l3++;
+      if (!flight.stale && this.l1.set(key, v)) this.#c.l3ToL1++;
+      return v;
+    } finally {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    }
+  }
+
+  /** Runs `fn` after every earlier write to `key` has finished. */
+  async #serial(key: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.#locks.get(key);
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    this.#locks.set(key, mine);
+    try {
+      if (prev) await prev;
+      await fn();
+    } finally {
+      release();
+      if (this.#locks.get(key) === mine) this.#locks.delete(key);
+    }
+  }
+
+  #invalidate(key: string): void {
+    const f = this.#flights.get(key);
+    if (f) {
+      f.stale = true;
+      this.#flights.delete(key);
+    }
+    this.#cleanInL2.delete(key);
+  }
+
+  /** Writes `value` through to L3 (durable) and caches it in L1; resolves when durable. */
+  set(key: string, value: Uint8Array): Promise<void> {
+    return this.#serial(key, async () => {
+      this.#invalidate(key);
+      // A durable tombstone first: a crash after the L3 write cannot resurrect the old L2 copy.
+      if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
+      await this.l3.put(key, value);
+      this.#invalidate(key);
+      if (!this.l1.set(key, value) && this.l2) {
+        // Larger than an L1 shard: keep it in L2 when it fits there.
+        try {
+          this.l2.put(key, value);
+        } catch (e) {
+          if (!(e instanceof L2EntryTooLargeError)) throw e;
+        }
+      }
+    });
+  }
+
+  /** Removes `key` from every tier. */
+  delete(key: string): Promise<void> {
+    return this.#serial(key, async () => {
+      this.#invalidate(key);
+      this.l1.delete(key);
+      if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
+      await this.l3.delete(key);
+      this.#invalidate(key);
+    });
+  }
+
+  /** Facade counters. */
+  stats(): TieredStats {
+    const c = this.#c;
+    const hits = c.l1 + c.l2 + c.l3;
+    return {
+      hits: { l1: c.l1, l2: c.l2, l3: c.l3 },
+      misses: c.miss,
+      promotions: { l2ToL1: c.l2ToL1, l3ToL1: c.l3ToL1 },
+      demotions: { l1ToL2: c.l1ToL2 },
+      sharedReads: c.shared,
+      l3Reads: c.l3Reads,
+      hitRatio: hits + c.miss === 0 ? 0 : (c.l1 + c.l2) / (hits + c.miss),
+    };
+  }
+
+  /**
+   * Pushes the plain counters into the Metrics families (counters by delta since the
+   * last export, gauges set). The constructor registers it in `metrics.cacheCollectors`,
+   * so a scrape calls it; `close()` unregisters it.
+   */
+  exportMetrics(): void {
+    const m = this.#metrics;
+    if (!m) return;
+    const l1 = this.l1.stats();
+    const l2 = this.l2?.stats();
+    const c = this.#c;
+    const inc = (
+      name: string,
+      value: number,
+      counter: { inc(labels: Record<string, string>, v: number): void },
+      labels: Record<string, string>,
+    ) => {
+      const d = value - (this.#exported[name] ?? 0);
+      if (d > 0) counter.inc(labels, d);
+      this.#exported[name] = value;
+    };
+    inc("h1", c.l1, m.cacheHits, { tier: "l1" });
+    inc("h2", c.l2, m.cacheHits, { tier: "l2" });
+    inc("h3", c.l3, m.cacheHits, { tier: "l3" });
+    // A miss at a tier = the get had to go further down.
+    inc("m1", c.l2 + c.l3 + c.miss, m.cacheMisses, { tier: "l1" });
+    if (l2) inc("m2", c.l3 + c.miss, m.cacheMisses, { tier: "l2" });
+    inc("m3", c.miss, m.cacheMisses, { tier: "l3" });
+    inc("e1", l1.evictions, m.cacheEvictions, { tier: "l1" });
+    if (l2) inc("e2", l2.evictions, m.cacheEvictions, { tier: "l2" });
+    inc("p21", c.l2ToL1, m.cachePromotions, { from: "l2", to: "l1" });
+    inc("p31", c.l3ToL1, m.cachePromotions, { from: "l3", to: "l1" });
+    inc("d12", c.l1ToL2, m.cacheDemotions, { from: "l1", to: "l2" });
+    m.cacheBytes.set({ tier: "l1" }, l1.bytes);
+    if (l2) m.cacheBytes.set({ tier: "l2" }, l2.liveBytes);
+    const ratio = (h: number, miss: number) => (h + miss === 0 ? 0 : h / (h + miss));
+    m.cacheHitRatio.set({ tier: "l1" }, ratio(c.l1, c.l2 + c.l3 + c.miss));
+    if (l2) m.cacheHitRatio.set({ tier: "l2" }, ratio(c.l2, c.l3 + c.miss));
+    m.cacheHitRatio.set({ tier: "l3" }, ratio(c.l3, c.miss));
+    m.cacheHitRatio.set({ tier: "all" }, this.stats().hitRatio);
+  }
+}
