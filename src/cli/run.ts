@@ -27,6 +27,8 @@ import { VERSION } from "../version.ts";
 /** Everything a component factory may use; built once by `runRun`. */
 export interface RunContext {
   config: Config;
+  /** This replica's identity (Lease holder, Event source): --pod-name, else the host name. */
+  identity: string;
   env: Env;
   clock: Clock;
   logger: Logger;
@@ -79,8 +81,10 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
   const readiness = new Readiness();
   const watchdog = new Watchdog({ clock });
   const lifecycle = new Lifecycle({ clock, logger, deadlineMs: config.shutdownTimeoutMs });
+  const identity = config.podName ?? Deno.hostname();
   logger.info("starting couchestor", {
     version: VERSION,
+    identity,
     dryRun: config.dryRun,
     mayastorApi: config.mayastorApi,
     leaderElect: config.leaderElect,
@@ -118,6 +122,7 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
 
   const ctx: RunContext = {
     config,
+    identity,
     env: deps.env ?? {},
     clock,
     logger,
