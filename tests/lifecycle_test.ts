@@ -86,3 +86,22 @@ Deno.test("lifecycle: first SIGTERM shuts down, a second one abandons the wait",
   remove();
   assert.equal(listeners.size, 0);
 });
+
+Deno.test("lifecycle: a signal during a component's start stops it once the start settles", async () => {
+  const lc = lifecycle();
+  const seen: string[] = [];
+  let finishStart!: () => void;
+  const slow: Component = {
+    name: "slow",
+    start: () => new Promise<void>((r) => (finishStart = r)).then(() => void seen.push("started")),
+    stop: () => Promise.resolve(void seen.push("stopped")),
+  };
+  const starting = startComponents([slow], lc, silentLogger);
+  const code = lc.shutdown("SIGTERM during start");
+  await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(seen, [], "stop waits for the start");
+  finishStart();
+  assert.equal(await code, 0);
+  assert.deepEqual(seen, ["started", "stopped"]);
+  await starting;
+});

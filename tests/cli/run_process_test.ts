@@ -111,6 +111,47 @@ Deno.test("couchestor run (real process)", async (t) => {
   }
 });
 
+Deno.test("couchestor run: SIGINT while a request to the API server hangs still exits 0", async () => {
+  // A TCP server that accepts and never answers: the startup check's request stays in flight.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) conns.push(c);
+  })().catch(() => {});
+  const dir = await Deno.makeTempDir();
+  const kubeconfig = await writeKubeconfig(
+    dir,
+    `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+  );
+  const proc = startCouchestor(
+    [
+      "run",
+      "--metrics-addr=127.0.0.1:0",
+      "--health-addr=127.0.0.1:0",
+      `--kubeconfig=${kubeconfig}`,
+    ],
+  );
+  try {
+    await proc.waitForLine(/ listening /);
+    const t0 = Date.now();
+    while (conns.length === 0 && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(conns.length, 1, "the /version request is in flight");
+    proc.child.kill("SIGINT");
+    const status = await proc.exit(10_000);
+    assert.equal(status.code, 0, proc.lines.join("\n"));
+    assert.match(proc.lines.join("\n"), /shutting down reason="received SIGINT"/);
+  } finally {
+    proc.kill();
+    await proc.exit(10_000).catch(() => {});
+    listener.close();
+    for (const c of conns) c.close();
+    await accepting;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("couchestor run: bad values exit 2 with one line naming flag, value and env", async () => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [
