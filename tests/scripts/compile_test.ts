@@ -27,6 +27,10 @@ Deno.test("compile: deno compile arguments embed the codec WASM and name the out
 });
 
 Deno.test("compile: the WASM files the codecs load exist in node_modules", async () => {
+  // As scripts/compile.ts does: a fresh clone has no node_modules until `deno install`.
+  const install = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: ROOT })
+    .output();
+  assert.ok(install.success, new TextDecoder().decode(install.stderr));
   const files = await findWasmFiles(ROOT);
   assert.deepEqual(files, [
     "node_modules/@subspace/reed-solomon-erasure.wasm/dist/reed_solomon_erasure_bg.wasm",
