@@ -59,6 +59,8 @@ export interface RunDeps {
   out?: (text: string) => void;
   err?: (text: string) => void;
   components?: ComponentFactory;
+  /** Where log lines go (stderr by default). */
+  log?: (line: string) => void;
 }
 
 /** Runs the operator until SIGTERM/SIGINT; returns the exit status (2 for bad config). */
@@ -76,7 +78,11 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
   }
   const config = loaded.config;
   const clock = deps.clock ?? systemClock;
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    write: deps.log,
+  });
   const metrics = createMetrics();
   const readiness = new Readiness();
   const watchdog = new Watchdog({ clock });
