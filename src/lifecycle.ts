@@ -129,7 +129,10 @@ export class Lifecycle {
   }
 }
 
-/** Starts components in order, registering each one's stop hook; a start failure is fatal. */
+/**
+ * Starts components in order; a start failure is fatal. Each stop hook is registered before
+ * its start so a signal arriving mid-start still stops the component, after the start settles.
+ */
 export async function startComponents(
   components: Component[],
   lifecycle: Lifecycle,
@@ -137,13 +140,16 @@ export async function startComponents(
 ): Promise<boolean> {
   for (const c of components) {
     if (lifecycle.signal.aborted) return false;
+    const started = c.start(lifecycle.signal);
+    lifecycle.onStop(c.name, async () => {
+      if (await started.then(() => true, () => false)) await c.stop();
+    }, c.stopPhase ?? "drain");
     try {
-      await c.start(lifecycle.signal);
+      await started;
     } catch (err) {
       await lifecycle.fatal(c.name, err);
       return false;
     }
-    lifecycle.onStop(c.name, () => c.stop(), c.stopPhase ?? "drain");
     logger.debug("component started", { name: c.name });
   }
   return true;

@@ -27,6 +27,8 @@ import { VERSION } from "../version.ts";
 /** Everything a component factory may use; built once by `runRun`. */
 export interface RunContext {
   config: Config;
+  /** This replica's identity (Lease holder, Event source): --pod-name, else the host name. */
+  identity: string;
   env: Env;
   clock: Clock;
   logger: Logger;
@@ -57,6 +59,8 @@ export interface RunDeps {
   out?: (text: string) => void;
   err?: (text: string) => void;
   components?: ComponentFactory;
+  /** Where log lines go (stderr by default). */
+  log?: (line: string) => void;
 }
 
 /** Runs the operator until SIGTERM/SIGINT; returns the exit status (2 for bad config). */
@@ -74,13 +78,19 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
   }
   const config = loaded.config;
   const clock = deps.clock ?? systemClock;
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    write: deps.log,
+  });
   const metrics = createMetrics();
   const readiness = new Readiness();
   const watchdog = new Watchdog({ clock });
   const lifecycle = new Lifecycle({ clock, logger, deadlineMs: config.shutdownTimeoutMs });
+  const identity = config.podName ?? Deno.hostname();
   logger.info("starting couchestor", {
     version: VERSION,
+    identity,
     dryRun: config.dryRun,
     mayastorApi: config.mayastorApi,
     leaderElect: config.leaderElect,
@@ -118,6 +128,7 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
 
   const ctx: RunContext = {
     config,
+    identity,
     env: deps.env ?? {},
     clock,
     logger,
