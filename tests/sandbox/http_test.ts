@@ -437,3 +437,22 @@ Deno.test("http: namespaces delete their content; persistence survives a restart
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("http: a client that disconnects ends its watch on the server", async () => {
+  await withSandbox(async (sb) => {
+    const ac = new AbortController();
+    const res = await fetch(`${sb.httpUrl}/api/v1/namespaces?watch=true`, {
+      headers: { authorization: `Bearer ${sb.token}` },
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    assert.equal((await api(sb, "GET", "/sandbox/state")).body.watches, 1);
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    for (let i = 0; i < 100 && (await api(sb, "GET", "/sandbox/state")).body.watches !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal((await api(sb, "GET", "/sandbox/state")).body.watches, 0);
+  });
+});

@@ -250,7 +250,6 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       : {};
 
   const watchResponse = (
-    req: Request,
     url: URL,
     def: ResourceDef,
     ns: string | undefined,
@@ -325,7 +324,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
         finish();
       },
     });
-    req.signal.addEventListener("abort", finish, { once: true });
+    // A client that goes away cancels the body stream, which runs finish().
     if (timeoutS > 0) {
       clock.sleep(timeoutS * 1000, abort.signal).then(() => {
         if (bookmarks) bookmark(core.store.resourceVersion);
@@ -374,7 +373,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     if (m === "GET") {
       if (!r.name) {
         if (r.legacyWatch || boolParam(url.searchParams.get("watch"))) {
-          return { res: watchResponse(req, url, def, ns, wanted) };
+          return { res: watchResponse(url, def, ns, wanted) };
         }
         const list = core.list(def, ns, {
           labelSelector: url.searchParams.get("labelSelector"),
