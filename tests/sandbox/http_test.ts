@@ -456,3 +456,44 @@ Deno.test("http: a client that disconnects ends its watch on the server", async 
     assert.equal((await api(sb, "GET", "/sandbox/state")).body.watches, 0);
   });
 });
+
+Deno.test("http: events.k8s.io/v1 and core/v1 Events share storage", async () => {
+  await withSandbox(async (sb) => {
+    const ev = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: "e1" },
+      eventTime: "2026-01-01T00:00:00.000000Z",
+      reportingController: "couchestor.io/operator",
+      reportingInstance: "pod-1",
+      action: "Migrate",
+      reason: "Promoted",
+      type: "Normal",
+      note: "moved to hot",
+      regarding: { kind: "PersistentVolume", name: "pv-1", apiVersion: "v1" },
+    };
+    const c = await api(sb, "POST", "/apis/events.k8s.io/v1/namespaces/default/events", ev);
+    assert.equal(c.status, 201);
+    assert.equal(c.body.note, "moved to hot");
+    const core = await api(sb, "GET", "/api/v1/namespaces/default/events/e1");
+    assert.equal(core.body.apiVersion, "v1");
+    assert.equal(core.body.message, "moved to hot");
+    assert.equal((core.body.involvedObject as Obj).name, "pv-1");
+    assert.equal(core.body.reportingComponent, "couchestor.io/operator");
+    const sel = await api(sb, "GET", "/api/v1/events?fieldSelector=involvedObject.name%3Dpv-1");
+    assert.equal(sel.body.items!.length, 1);
+    const sel2 = await api(
+      sb,
+      "GET",
+      "/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dpv-1",
+    );
+    assert.equal(sel2.body.items!.length, 1);
+    assert.equal(sel2.body.items![0].note, "moved to hot");
+    const p = await api(sb, "PATCH", "/apis/events.k8s.io/v1/namespaces/default/events/e1", {
+      series: { count: 2, lastObservedTime: "2026-01-01T00:01:00.000000Z" },
+    }, { "content-type": "application/merge-patch+json" });
+    assert.equal(p.status, 200);
+    assert.equal((p.body.series as Obj).count, 2);
+    assert.equal(p.body.note, "moved to hot");
+  });
+});

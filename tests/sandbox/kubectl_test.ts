@@ -243,6 +243,24 @@ Deno.test("kubectl: CRD workflow against the sandbox over HTTPS", async (t) => {
       assert.match(r.stdout, /serverside-applied/);
       const ns = await kubectl(sb, home, "get", "ns", "default", "-o", "jsonpath={.status.phase}");
       assert.equal(ns.stdout, "Active");
+      // Typed kubectl commands post protobuf; `create namespace` is the one users run.
+      const cns = await kubectl(sb, home, "create", "namespace", "couchestor-system");
+      assert.equal(cns.code, 0, cns.stderr);
+      const lbl = await kubectl(
+        sb,
+        home,
+        "get",
+        "ns",
+        "couchestor-system",
+        "--show-labels",
+        "--no-headers",
+      );
+      assert.match(
+        lbl.stdout,
+        /couchestor-system\s+Active\s+\S+\s+kubernetes.io\/metadata.name=couchestor-system/,
+      );
+      const del = await kubectl(sb, home, "delete", "ns", "couchestor-system");
+      assert.equal(del.code, 0, del.stderr);
     });
   } finally {
     await sb.close();

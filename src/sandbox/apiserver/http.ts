@@ -32,6 +32,7 @@ import {
   unsupportedMediaType,
 } from "./errors.ts";
 import { FaultRequestSchema, type Faults } from "./faults.ts";
+import { decodeK8sProtobuf } from "./protobuf.ts";
 import { apiVersionOf, qualifiedResource, type ResourceDef } from "./resources.ts";
 import { jsonOf, type KObj, type Stored } from "./store.ts";
 import { partialMetadata, toTable } from "./table.ts";
@@ -223,7 +224,9 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
   const readBody = async (req: Request, yamlOk: boolean): Promise<unknown> => {
     const ct = (req.headers.get("content-type") ?? "").toLowerCase();
     if (ct.includes("protobuf")) {
-      // We speak JSON only; client-go switches to JSON after a 415 for protobuf.
+      // We speak JSON; the one protobuf body kubectl sends us in practice is `create namespace`.
+      const obj = decodeK8sProtobuf(new Uint8Array(await req.arrayBuffer()));
+      if (obj) return obj;
       throw unsupportedMediaType(
         `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
       );
