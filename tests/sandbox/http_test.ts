@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "../../src/clock.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { api, readWatch, widget, widgetCrd, WIDGETS } from "./helpers.ts";
 
@@ -496,4 +497,89 @@ Deno.test("http: events.k8s.io/v1 and core/v1 Events share storage", async () =>
     assert.equal((p.body.series as Obj).count, 2);
     assert.equal(p.body.note, "moved to hot");
   });
+});
+
+Deno.test("http: generateName, deletecollection by label, built-in defaults", async () => {
+  await withSandbox(async (sb) => {
+    await api(sb, "POST", CRDS, widgetCrd());
+    const g = await api(sb, "POST", WIDGETS, {
+      ...widget("", { tier: "hot" }, { batch: "1" }),
+      metadata: { generateName: "gen-", labels: { batch: "1" } },
+    });
+    assert.equal(g.status, 201);
+    assert.match(String(md(g.body).name), /^gen-[a-z0-9]{5}$/);
+    await api(sb, "POST", WIDGETS, widget("b1", { tier: "hot" }, { batch: "1" }));
+    await api(sb, "POST", WIDGETS, widget("keep", { tier: "hot" }, { batch: "2" }));
+    const dc = await api(sb, "DELETE", `${WIDGETS}?labelSelector=batch%3D1`);
+    assert.equal(dc.status, 200);
+    assert.equal(dc.body.items!.length, 2);
+    const left = await api(sb, "GET", WIDGETS);
+    assert.deepEqual(left.body.items!.map((o) => md(o).name), ["keep"]);
+    const noName = await api(sb, "POST", WIDGETS, { ...widget("", { tier: "hot" }), metadata: {} });
+    assert.equal(noName.status, 422);
+    assert.equal(((noName.body.details as Obj).causes as Obj[])[0].field, "metadata.name");
+
+    const pv = await api(sb, "POST", "/api/v1/persistentvolumes", {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pv-1" },
+      spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"] },
+    });
+    assert.equal((pv.body.spec as Obj).persistentVolumeReclaimPolicy, "Retain");
+    assert.equal((pv.body.status as Obj).phase, "Pending");
+    const sc = await api(sb, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "fast" },
+      provisioner: "io.openebs.csi-mayastor",
+    });
+    assert.equal(sc.body.volumeBindingMode, "Immediate");
+    const lease = await api(sb, "POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "leader" },
+      spec: { holderIdentity: "a", leaseDurationSeconds: 15 },
+    });
+    assert.equal(lease.status, 201);
+    const stale = await api(
+      sb,
+      "PUT",
+      "/apis/coordination.k8s.io/v1/namespaces/default/leases/leader",
+      {
+        ...lease.body,
+        spec: { holderIdentity: "b" },
+        metadata: { ...md(lease.body), resourceVersion: "1" },
+      },
+    );
+    assert.equal(stale.status, 409);
+  });
+});
+
+Deno.test("http: injected latency waits on the injected clock", async () => {
+  const clock = new ManualClock();
+  const sb = await startSandbox({ tls: false, clock });
+  try {
+    sb.faults.latency(5_000, { pathPattern: "^/api/v1/namespaces$" });
+    let done = false;
+    const pending = api(sb, "GET", "/api/v1/namespaces").then((r) => {
+      done = true;
+      return r;
+    });
+    // Only the injected clock can release the request: step it until the answer arrives.
+    let advanced = 0;
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (!done) {
+        await clock.advance(1_000);
+        advanced += 1_000;
+      }
+    }
+    assert.ok(advanced >= 5_000, `released after ${advanced} ms of injected time`);
+    assert.equal((await pending).status, 200);
+    assert.deepEqual(sb.faults.list().latency.map((l) => l.ms), [5_000]);
+    sb.faults.clear();
+    assert.equal((await api(sb, "GET", "/api/v1/namespaces")).status, 200);
+  } finally {
+    await sb.close();
+  }
 });

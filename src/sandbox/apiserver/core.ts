@@ -462,8 +462,20 @@ export class ApiCore {
         };
         break;
       case "/persistentvolumes":
-      case "/persistentvolumeclaims":
+        obj.spec = {
+          persistentVolumeReclaimPolicy: "Retain",
+          volumeMode: "Filesystem",
+          ...(isObj(obj.spec) ? obj.spec : {}),
+        };
         obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "/persistentvolumeclaims":
+        obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
+        obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "storage.k8s.io/storageclasses":
+        obj.reclaimPolicy ??= "Delete";
+        obj.volumeBindingMode ??= "Immediate";
         break;
     }
   }

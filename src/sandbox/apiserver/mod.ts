@@ -35,7 +35,7 @@ export interface SandboxOptions {
   tls?: boolean;
   /** Interval between watch bookmarks (default 60 s, like the real server's ~1 min). */
   bookmarkIntervalMs?: number;
-  /** Events kept for watch resumption before compaction (default 100,000). */
+  /** Events kept for watch resumption before compaction (default 50,000). */
   historyLimit?: number;
 }
 
