@@ -90,15 +90,28 @@ export async function runSandbox(args: string[], deps: SandboxDeps = {}): Promis
     return 2;
   }
 
-  const sb = await startSandbox({
-    port,
-    httpPort,
-    dataDir: values["data-dir"],
-    clock: deps.clock,
-    logger,
+  // Listen for signals before anything is printed, so a stop right after the first line is clean.
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  const signals: Deno.Signal[] = deps.signal ? [] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  deps.signal?.addEventListener("abort", onSignal, { once: true });
+  if (deps.signal?.aborted) ac.abort();
+  const stopped = new Promise<void>((resolve) => {
+    if (ac.signal.aborted) resolve();
+    ac.signal.addEventListener("abort", () => resolve(), { once: true });
   });
+
+  let sb: Sandbox | undefined;
   let stopMayastor: (() => Promise<void>) | undefined;
   try {
+    sb = await startSandbox({
+      port,
+      httpPort,
+      dataDir: values["data-dir"],
+      clock: deps.clock,
+      logger,
+    });
     const crdsDir = values.crds ?? "crds";
     let installed: string[] = [];
     try {
@@ -114,23 +127,15 @@ export async function runSandbox(args: string[], deps: SandboxDeps = {}): Promis
     if (values["with-mayastor"] && deps.startMayastor) stopMayastor = await deps.startMayastor(sb);
     deps.onReady?.(sb);
 
-    const ac = new AbortController();
-    const onSignal = () => ac.abort();
-    const signals: Deno.Signal[] = deps.signal ? [] : ["SIGINT", "SIGTERM"];
-    for (const s of signals) Deno.addSignalListener(s, onSignal);
-    deps.signal?.addEventListener("abort", onSignal, { once: true });
-    if (deps.signal?.aborted) ac.abort();
-    await new Promise<void>((resolve) =>
-      ac.signal.addEventListener("abort", () => resolve(), { once: true })
-    );
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    await stopped;
     logger.info("sandbox stopping");
     return 0;
   } catch (e) {
     logger.error("sandbox failed", { error: e });
     return 1;
   } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
     await stopMayastor?.();
-    await sb.close();
+    await sb?.close();
   }
 }

@@ -54,7 +54,7 @@ export interface HandlerOptions {
 
 /** The request handler plus the controls the fault layer needs. */
 export interface ApiHandler {
-  handle(req: Request): Promise<Response>;
+  handle(req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response>;
   /** Ends every open watch; returns how many were open. */
   closeWatches(): number;
   /** Open watch count. */
@@ -490,7 +490,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
               name: r.name,
             }, String((d.obj.metadata as KObj).uid)),
           )
-          : jsonResponse(JSON.stringify(d.obj), d.finalized ? 200 : 202),
+          : jsonResponse(JSON.stringify(d.obj), 200),
         verb: "delete",
         rv,
       };
@@ -578,7 +578,11 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     throw pathNotFound();
   };
 
-  const handle = async (req: Request): Promise<Response> => {
+  const handle = async (
+    req: Request,
+    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> => {
+    const remote = info ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}` : "";
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/healthz" || path === "/livez" || path === "/readyz") {
@@ -635,6 +639,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
         if (out.verb) {
           recordWrite(
             req,
+            remote,
             { ...route, name: route.name ?? out.name },
             out.verb,
             out.res.status,
@@ -657,13 +662,20 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
           : route.name
           ? "delete"
           : "deletecollection";
-        recordWrite(req, route, verb, err.code, "");
+        recordWrite(req, remote, route, verb, err.code, "");
       }
       return statusResponse(err.status);
     }
   };
 
-  const recordWrite = (req: Request, r: ResourceRoute, verb: string, code: number, rv: string) => {
+  const recordWrite = (
+    req: Request,
+    remote: string,
+    r: ResourceRoute,
+    verb: string,
+    code: number,
+    rv: string,
+  ) => {
     const now = clock.now();
     const ua = req.headers.get("user-agent") ?? "";
     writes.add({
@@ -678,6 +690,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       name: r.name ?? "",
       userAgent: ua,
       identity: req.headers.get("x-sandbox-identity") ?? ua,
+      remote,
       code,
       resourceVersion: rv,
     });

@@ -223,7 +223,8 @@ export function builtinResources(): ResourceDef[] {
     builtin("", "v1", "events", "Event", { short: ["ev"], namespaced: true, columns: events }),
     {
       // events.k8s.io/v1 shares core/v1 Event storage, as in the real server.
-      ...builtin("events.k8s.io", "v1", "events", "Event", { short: ["ev"], namespaced: true }),
+      // No short name: "ev" already means core/v1 events (kubectl warns about the ambiguity).
+      ...builtin("events.k8s.io", "v1", "events", "Event", { namespaced: true }),
       storageKey: "/events",
       storageApiVersion: "v1",
       convert: eventConversion,
