@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "../../src/clock.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { api, readWatch, widget, widgetCrd, WIDGETS } from "./helpers.ts";
 
@@ -281,7 +282,7 @@ Deno.test("http: patches (merge, json, strategic on built-ins, apply) and finali
       "content-type": "application/merge-patch+json",
     });
     const del = await api(sb, "DELETE", `${WIDGETS}/a`);
-    assert.equal(del.status, 202);
+    assert.equal(del.status, 200);
     assert.ok(md(del.body).deletionTimestamp);
     assert.equal((await api(sb, "GET", `${WIDGETS}/a`)).status, 200);
     const addFin = await api(sb, "PATCH", `${WIDGETS}/a`, {
@@ -435,5 +436,150 @@ Deno.test("http: namespaces delete their content; persistence survives a restart
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("http: a client that disconnects ends its watch on the server", async () => {
+  await withSandbox(async (sb) => {
+    const ac = new AbortController();
+    const res = await fetch(`${sb.httpUrl}/api/v1/namespaces?watch=true`, {
+      headers: { authorization: `Bearer ${sb.token}` },
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    assert.equal((await api(sb, "GET", "/sandbox/state")).body.watches, 1);
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    for (let i = 0; i < 100 && (await api(sb, "GET", "/sandbox/state")).body.watches !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal((await api(sb, "GET", "/sandbox/state")).body.watches, 0);
+  });
+});
+
+Deno.test("http: events.k8s.io/v1 and core/v1 Events share storage", async () => {
+  await withSandbox(async (sb) => {
+    const ev = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: "e1" },
+      eventTime: "2026-01-01T00:00:00.000000Z",
+      reportingController: "couchestor.io/operator",
+      reportingInstance: "pod-1",
+      action: "Migrate",
+      reason: "Promoted",
+      type: "Normal",
+      note: "moved to hot",
+      regarding: { kind: "PersistentVolume", name: "pv-1", apiVersion: "v1" },
+    };
+    const c = await api(sb, "POST", "/apis/events.k8s.io/v1/namespaces/default/events", ev);
+    assert.equal(c.status, 201);
+    assert.equal(c.body.note, "moved to hot");
+    const core = await api(sb, "GET", "/api/v1/namespaces/default/events/e1");
+    assert.equal(core.body.apiVersion, "v1");
+    assert.equal(core.body.message, "moved to hot");
+    assert.equal((core.body.involvedObject as Obj).name, "pv-1");
+    assert.equal(core.body.reportingComponent, "couchestor.io/operator");
+    const sel = await api(sb, "GET", "/api/v1/events?fieldSelector=involvedObject.name%3Dpv-1");
+    assert.equal(sel.body.items!.length, 1);
+    const sel2 = await api(
+      sb,
+      "GET",
+      "/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dpv-1",
+    );
+    assert.equal(sel2.body.items!.length, 1);
+    assert.equal(sel2.body.items![0].note, "moved to hot");
+    const p = await api(sb, "PATCH", "/apis/events.k8s.io/v1/namespaces/default/events/e1", {
+      series: { count: 2, lastObservedTime: "2026-01-01T00:01:00.000000Z" },
+    }, { "content-type": "application/merge-patch+json" });
+    assert.equal(p.status, 200);
+    assert.equal((p.body.series as Obj).count, 2);
+    assert.equal(p.body.note, "moved to hot");
+  });
+});
+
+Deno.test("http: generateName, deletecollection by label, built-in defaults", async () => {
+  await withSandbox(async (sb) => {
+    await api(sb, "POST", CRDS, widgetCrd());
+    const g = await api(sb, "POST", WIDGETS, {
+      ...widget("", { tier: "hot" }, { batch: "1" }),
+      metadata: { generateName: "gen-", labels: { batch: "1" } },
+    });
+    assert.equal(g.status, 201);
+    assert.match(String(md(g.body).name), /^gen-[a-z0-9]{5}$/);
+    await api(sb, "POST", WIDGETS, widget("b1", { tier: "hot" }, { batch: "1" }));
+    await api(sb, "POST", WIDGETS, widget("keep", { tier: "hot" }, { batch: "2" }));
+    const dc = await api(sb, "DELETE", `${WIDGETS}?labelSelector=batch%3D1`);
+    assert.equal(dc.status, 200);
+    assert.equal(dc.body.items!.length, 2);
+    const left = await api(sb, "GET", WIDGETS);
+    assert.deepEqual(left.body.items!.map((o) => md(o).name), ["keep"]);
+    const noName = await api(sb, "POST", WIDGETS, { ...widget("", { tier: "hot" }), metadata: {} });
+    assert.equal(noName.status, 422);
+    assert.equal(((noName.body.details as Obj).causes as Obj[])[0].field, "metadata.name");
+
+    const pv = await api(sb, "POST", "/api/v1/persistentvolumes", {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pv-1" },
+      spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"] },
+    });
+    assert.equal((pv.body.spec as Obj).persistentVolumeReclaimPolicy, "Retain");
+    assert.equal((pv.body.status as Obj).phase, "Pending");
+    const sc = await api(sb, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "fast" },
+      provisioner: "io.openebs.csi-mayastor",
+    });
+    assert.equal(sc.body.volumeBindingMode, "Immediate");
+    const lease = await api(sb, "POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "leader" },
+      spec: { holderIdentity: "a", leaseDurationSeconds: 15 },
+    });
+    assert.equal(lease.status, 201);
+    const stale = await api(
+      sb,
+      "PUT",
+      "/apis/coordination.k8s.io/v1/namespaces/default/leases/leader",
+      {
+        ...lease.body,
+        spec: { holderIdentity: "b" },
+        metadata: { ...md(lease.body), resourceVersion: "1" },
+      },
+    );
+    assert.equal(stale.status, 409);
+  });
+});
+
+Deno.test("http: injected latency waits on the injected clock", async () => {
+  const clock = new ManualClock();
+  const sb = await startSandbox({ tls: false, clock });
+  try {
+    sb.faults.latency(5_000, { pathPattern: "^/api/v1/namespaces$" });
+    let done = false;
+    const pending = api(sb, "GET", "/api/v1/namespaces").then((r) => {
+      done = true;
+      return r;
+    });
+    // Only the injected clock can release the request: step it until the answer arrives.
+    let advanced = 0;
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (!done) {
+        await clock.advance(1_000);
+        advanced += 1_000;
+      }
+    }
+    assert.ok(advanced >= 5_000, `released after ${advanced} ms of injected time`);
+    assert.equal((await pending).status, 200);
+    assert.deepEqual(sb.faults.list().latency.map((l) => l.ms), [5_000]);
+    sb.faults.clear();
+    assert.equal((await api(sb, "GET", "/api/v1/namespaces")).status, 200);
+  } finally {
+    await sb.close();
   }
 });

@@ -192,6 +192,7 @@ export class ApiCore {
 
   /** The object as served at `def.version`. */
   view(def: ResourceDef, s: Stored): KObj {
+    if (def.convert) return def.convert.fromStorage(s.obj);
     const av = apiVersionOf(def);
     return s.obj.apiVersion === av ? s.obj : { ...s.obj, apiVersion: av };
   }
@@ -210,7 +211,9 @@ export class ApiCore {
   ) {
     try {
       const labels = parseLabelSelector(o.labelSelector);
-      const fields = parseFieldSelector(o.fieldSelector);
+      const fields = parseFieldSelector(o.fieldSelector).map((f) =>
+        def.convert ? { ...f, path: def.convert.fieldPath(f.path) } : f
+      );
       for (const f of fields) {
         if (
           !def.extraFieldSelectors && f.path !== "metadata.name" && f.path !== "metadata.namespace"
@@ -431,12 +434,8 @@ export class ApiCore {
     m.uid = crypto.randomUUID();
     m.creationTimestamp = this.#now();
     m.generation = 1;
-    const obj: KObj = structuredClone({
-      ...src,
-      apiVersion: `${def.group ? def.group + "/" : ""}${def.storageVersion}`,
-      kind: def.kind,
-      metadata: m,
-    });
+    const shaped: KObj = { ...src, apiVersion: apiVersionOf(def), kind: def.kind, metadata: m };
+    const obj: KObj = structuredClone(def.convert ? def.convert.toStorage(shaped) : shaped);
     if (def.statusSubresource && def.crd) delete obj.status;
     this.#builtinDefaults(def, obj);
     const warnings = this.#admit(def, obj, undefined, opts);
@@ -463,8 +462,20 @@ export class ApiCore {
         };
         break;
       case "/persistentvolumes":
-      case "/persistentvolumeclaims":
+        obj.spec = {
+          persistentVolumeReclaimPolicy: "Retain",
+          volumeMode: "Filesystem",
+          ...(isObj(obj.spec) ? obj.spec : {}),
+        };
         obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "/persistentvolumeclaims":
+        obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
+        obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "storage.k8s.io/storageclasses":
+        obj.reclaimPolicy ??= "Delete";
+        obj.volumeBindingMode ??= "Immediate";
         break;
     }
   }
@@ -510,6 +521,7 @@ export class ApiCore {
     sub: "" | "status",
     opts: WriteOptions,
   ): WriteResult {
+    if (def.convert) src = def.convert.toStorage(src);
     const om = meta(old.obj);
     const name = String(om.name);
     let obj: KObj;
@@ -554,7 +566,7 @@ export class ApiCore {
         }
       }
     }
-    obj.apiVersion = `${def.group ? def.group + "/" : ""}${def.storageVersion}`;
+    obj.apiVersion = def.storageApiVersion;
     obj.kind = def.kind;
     if (def.storageKey === NS_SK && sub === "") obj.spec = old.obj.spec; // namespace spec is finalize-only
     const warnings = this.#admit(def, obj, old.obj, opts);

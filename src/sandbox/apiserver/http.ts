@@ -32,6 +32,7 @@ import {
   unsupportedMediaType,
 } from "./errors.ts";
 import { FaultRequestSchema, type Faults } from "./faults.ts";
+import { decodeK8sProtobuf } from "./protobuf.ts";
 import { apiVersionOf, qualifiedResource, type ResourceDef } from "./resources.ts";
 import { jsonOf, type KObj, type Stored } from "./store.ts";
 import { partialMetadata, toTable } from "./table.ts";
@@ -53,7 +54,7 @@ export interface HandlerOptions {
 
 /** The request handler plus the controls the fault layer needs. */
 export interface ApiHandler {
-  handle(req: Request): Promise<Response>;
+  handle(req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response>;
   /** Ends every open watch; returns how many were open. */
   closeWatches(): number;
   /** Open watch count. */
@@ -223,7 +224,9 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
   const readBody = async (req: Request, yamlOk: boolean): Promise<unknown> => {
     const ct = (req.headers.get("content-type") ?? "").toLowerCase();
     if (ct.includes("protobuf")) {
-      // We speak JSON only; client-go switches to JSON after a 415 for protobuf.
+      // We speak JSON; the one protobuf body kubectl sends us in practice is `create namespace`.
+      const obj = decodeK8sProtobuf(new Uint8Array(await req.arrayBuffer()));
+      if (obj) return obj;
       throw unsupportedMediaType(
         `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
       );
@@ -250,7 +253,6 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       : {};
 
   const watchResponse = (
-    req: Request,
     url: URL,
     def: ResourceDef,
     ns: string | undefined,
@@ -325,7 +327,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
         finish();
       },
     });
-    req.signal.addEventListener("abort", finish, { once: true });
+    // A client that goes away cancels the body stream, which runs finish().
     if (timeoutS > 0) {
       clock.sleep(timeoutS * 1000, abort.signal).then(() => {
         if (bookmarks) bookmark(core.store.resourceVersion);
@@ -374,7 +376,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     if (m === "GET") {
       if (!r.name) {
         if (r.legacyWatch || boolParam(url.searchParams.get("watch"))) {
-          return { res: watchResponse(req, url, def, ns, wanted) };
+          return { res: watchResponse(url, def, ns, wanted) };
         }
         const list = core.list(def, ns, {
           labelSelector: url.searchParams.get("labelSelector"),
@@ -488,7 +490,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
               name: r.name,
             }, String((d.obj.metadata as KObj).uid)),
           )
-          : jsonResponse(JSON.stringify(d.obj), d.finalized ? 200 : 202),
+          : jsonResponse(JSON.stringify(d.obj), 200),
         verb: "delete",
         rv,
       };
@@ -576,7 +578,11 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     throw pathNotFound();
   };
 
-  const handle = async (req: Request): Promise<Response> => {
+  const handle = async (
+    req: Request,
+    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> => {
+    const remote = info ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}` : "";
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/healthz" || path === "/livez" || path === "/readyz") {
@@ -633,6 +639,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
         if (out.verb) {
           recordWrite(
             req,
+            remote,
             { ...route, name: route.name ?? out.name },
             out.verb,
             out.res.status,
@@ -655,13 +662,20 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
           : route.name
           ? "delete"
           : "deletecollection";
-        recordWrite(req, route, verb, err.code, "");
+        recordWrite(req, remote, route, verb, err.code, "");
       }
       return statusResponse(err.status);
     }
   };
 
-  const recordWrite = (req: Request, r: ResourceRoute, verb: string, code: number, rv: string) => {
+  const recordWrite = (
+    req: Request,
+    remote: string,
+    r: ResourceRoute,
+    verb: string,
+    code: number,
+    rv: string,
+  ) => {
     const now = clock.now();
     const ua = req.headers.get("user-agent") ?? "";
     writes.add({
@@ -676,6 +690,7 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       name: r.name ?? "",
       userAgent: ua,
       identity: req.headers.get("x-sandbox-identity") ?? ua,
+      remote,
       code,
       resourceVersion: rv,
     });

@@ -10,6 +10,7 @@ import { createApiHandler } from "./http.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { loadSnapshot, objectKey, Persister } from "./persist.ts";
 import { ensureTls, haveOpenssl } from "./tls.ts";
+import { startTlsProxy, type TlsProxy } from "./tlsproxy.ts";
 import { WriteLog } from "./writelog.ts";
 
 export { ApiCore } from "./core.ts";
@@ -35,7 +36,7 @@ export interface SandboxOptions {
   tls?: boolean;
   /** Interval between watch bookmarks (default 60 s, like the real server's ~1 min). */
   bookmarkIntervalMs?: number;
-  /** Events kept for watch resumption before compaction (default 100,000). */
+  /** Events kept for watch resumption before compaction (default 50,000). */
   historyLimit?: number;
 }
 
@@ -145,17 +146,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   servers.push(httpServer);
   httpAddr = `127.0.0.1:${httpServer.addr.port}`;
   let httpsUrl: string | undefined;
+  let proxy: TlsProxy | undefined;
   if (tls) {
-    const s = Deno.serve({
-      hostname: "127.0.0.1",
+    proxy = startTlsProxy({
       port: opts.port ?? 0,
       cert: tls.cert,
       key: tls.key,
-      onListen: () => {},
-      onError,
-    }, handler.handle);
-    servers.push(s);
-    httpsAddr = `127.0.0.1:${s.addr.port}`;
+      targetPort: httpServer.addr.port,
+    });
+    httpsAddr = `127.0.0.1:${proxy.port}`;
     httpsUrl = `https://${httpsAddr}`;
   }
   const httpUrl = `http://${httpAddr}`;
@@ -179,6 +178,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (closed) return;
       closed = true;
       handler.closeWatches();
+      proxy?.close();
       await Promise.all(servers.map((s) => s.shutdown()));
       await persister?.flush();
       if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});

@@ -20,12 +20,26 @@ export interface ResourceDef {
   storageKey: string;
   /** The version objects are stored in. */
   storageVersion: string;
+  /** apiVersion of stored objects (`group/storageVersion`, or another group's when shared). */
+  storageApiVersion: string;
+  /** Converts between this version's shape and the stored shape (shared storage). */
+  convert?: Conversion;
   /** Present for custom resources. */
   crd?: { name: string; validator?: SchemaValidator; schema?: SchemaProps };
   columns: Column[];
   /** Field selectors the resource accepts beyond metadata.name/namespace (built-ins only). */
   extraFieldSelectors: boolean;
   verbs: string[];
+}
+
+/** Shape conversion between a served version and the stored one. */
+export interface Conversion {
+  /** Served shape → stored shape. */
+  toStorage(obj: Record<string, unknown>): Record<string, unknown>;
+  /** Stored shape → served shape. */
+  fromStorage(obj: Record<string, unknown>): Record<string, unknown>;
+  /** Maps a field-selector path of the served shape to the stored one. */
+  fieldPath(path: string): string;
 }
 
 /** The verbs every resource serves. */
@@ -94,11 +108,47 @@ function builtin(
     statusSubresource: opts.status ?? false,
     storageKey: `${group}/${resource}`,
     storageVersion: version,
+    storageApiVersion: group ? `${group}/${version}` : version,
     columns: opts.columns ?? [nameColumn, ageColumn],
     extraFieldSelectors: true,
     verbs: VERBS,
   };
 }
+
+/** Field renames between events.k8s.io/v1 (left) and core/v1 (right) Events. */
+const EVENT_FIELDS: [string, string][] = [
+  ["regarding", "involvedObject"],
+  ["note", "message"],
+  ["reportingController", "reportingComponent"],
+  ["deprecatedSource", "source"],
+  ["deprecatedFirstTimestamp", "firstTimestamp"],
+  ["deprecatedLastTimestamp", "lastTimestamp"],
+  ["deprecatedCount", "count"],
+];
+
+function renameFields(o: Obj, pairs: [string, string][], apiVersion: string): Obj {
+  const out: Obj = { ...o, apiVersion };
+  for (const [from, to] of pairs) {
+    if (from in out) {
+      out[to] = out[from];
+      delete out[from];
+    }
+  }
+  return out;
+}
+
+/** Conversion of events.k8s.io/v1 Events to and from core/v1 storage. */
+export const eventConversion: Conversion = {
+  toStorage: (o) => renameFields(o, EVENT_FIELDS, "v1"),
+  fromStorage: (o) =>
+    renameFields(o, EVENT_FIELDS.map(([a, b]) => [b, a] as [string, string]), "events.k8s.io/v1"),
+  fieldPath: (p) => {
+    for (const [a, b] of EVENT_FIELDS) {
+      if (p === a || p.startsWith(`${a}.`)) return b + p.slice(a.length);
+    }
+    return p;
+  },
+};
 
 /** The built-in kinds the product needs. */
 export function builtinResources(): ResourceDef[] {
@@ -171,11 +221,18 @@ export function builtinResources(): ResourceDef[] {
       ],
     }),
     builtin("", "v1", "events", "Event", { short: ["ev"], namespaced: true, columns: events }),
-    builtin("events.k8s.io", "v1", "events", "Event", {
-      short: ["ev"],
-      namespaced: true,
-      columns: events,
-    }),
+    {
+      // events.k8s.io/v1 shares core/v1 Event storage, as in the real server.
+      // No short name: "ev" already means core/v1 events (kubectl warns about the ambiguity).
+      ...builtin("events.k8s.io", "v1", "events", "Event", { namespaced: true }),
+      storageKey: "/events",
+      storageApiVersion: "v1",
+      convert: eventConversion,
+      columns: events.map((c) => ({
+        ...c,
+        value: (o: Obj) => c.value(eventConversion.toStorage(o)),
+      })),
+    },
     builtin("storage.k8s.io", "v1", "storageclasses", "StorageClass", {
       short: ["sc"],
       namespaced: false,
@@ -248,6 +305,7 @@ export function crdResources(crdName: string, spec: CrdSpec): ResourceDef[] {
       statusSubresource: v.subresources?.status !== undefined,
       storageKey: `${spec.group}/${spec.names.plural}`,
       storageVersion: storage,
+      storageApiVersion: `${spec.group}/${storage}`,
       crd: { name: crdName, schema, validator: schema ? new SchemaValidator(schema) : undefined },
       columns: crdColumns(v.additionalPrinterColumns),
       extraFieldSelectors: false,

@@ -51,7 +51,7 @@ export class ObjectStore {
   #onCommit: ((ev: StoreEvent) => void) | undefined;
 
   constructor(opts: { historyLimit?: number; onCommit?: (ev: StoreEvent) => void } = {}) {
-    this.#historyLimit = opts.historyLimit ?? 100_000;
+    this.#historyLimit = opts.historyLimit ?? 50_000;
     this.#onCommit = opts.onCommit;
   }
 

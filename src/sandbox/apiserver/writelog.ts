@@ -18,6 +18,8 @@ export interface WriteRecord {
   userAgent: string;
   /** `X-Sandbox-Identity` header, else the User-Agent. */
   identity: string;
+  /** Client address and port (one per connection). */
+  remote: string;
   /** HTTP status code of the answer. */
   code: number;
   /** resourceVersion of the object written ("" when nothing was written). */
