@@ -214,7 +214,8 @@ function errorOf(endpoint: string, status: number, text: string): MayastorApiErr
     const body = RestJsonErrorSchema.safeParse(JSON.parse(text));
     if (body.success) {
       kind = body.data.kind;
-      detail = [body.data.kind, body.data.details, body.data.message].filter((s) => s)
+      const { kind: k, details, message } = body.data;
+      detail = [k, details, message !== details ? message : undefined].filter((s) => s)
         .join(": ");
     }
   } catch { /* not JSON: keep the raw text */ }

@@ -74,6 +74,7 @@ export async function moveReplica(
 
   const deadline = opts.clock.now() + (opts.rebuildTimeoutMs ?? 3_600_000);
   let why: string | undefined;
+  let keepNew = false;
   for (;;) {
     if (opts.signal?.aborted) {
       why = "aborted";
@@ -91,7 +92,16 @@ export async function moveReplica(
         why = "the rebuild failed (child Faulted)";
         break;
       }
-      if (isHealthyReplica(v, r) && healthyReplicas(v).length > startHealthy) break;
+      if (isHealthyReplica(v, r)) {
+        const healthy = healthyReplicas(v);
+        const after = healthy.length - (healthy.some((x) => x.uuid === fromReplica) ? 1 : 0);
+        if (after >= startHealthy) break;
+        // Another replica failed meanwhile: retiring the old one would leave fewer
+        // healthy copies than we started with, and the newcomer is a good copy.
+        why = "another replica failed during the move; keeping the old and the new replica";
+        keepNew = true;
+        break;
+      }
     } catch (e) {
       if (!(e instanceof BackendError)) throw e;
       log.warn("polling the rebuild failed; will retry", { error: e.message });
@@ -106,6 +116,9 @@ export async function moveReplica(
       why = "aborted";
       break;
     }
+  }
+  if (why !== undefined && keepNew) {
+    throw new MoveError(`move stopped: ${why}`, "rebuild", false, newId);
   }
   if (why !== undefined) {
     let rolledBack = false;

@@ -119,6 +119,8 @@ export class SimCluster {
   readonly volumes = new Map<string, SimVolume>();
   /** Volumes with a rebuild in progress (so advance() stays cheap with many volumes). */
   readonly #rebuilding = new Set<string>();
+  /** Committed bytes per pool, kept up to date so placement stays O(pools). */
+  readonly #used = new Map<string, number>();
   #sorted: string[] | undefined;
   rebuildFault: RebuildFault = "none";
 
@@ -146,9 +148,21 @@ export class SimCluster {
 
   /** Bytes committed to replicas on a pool (thick provisioning). */
   usedBytes(poolId: string): number {
-    let used = 0;
-    for (const r of this.replicas.values()) if (r.pool === poolId) used += r.size;
-    return used;
+    return this.#used.get(poolId) ?? 0;
+  }
+
+  /** Records a replica (and its pool's committed bytes). */
+  #putReplica(r: SimReplica): void {
+    this.replicas.set(r.uuid, r);
+    this.#used.set(r.pool, this.usedBytes(r.pool) + r.size);
+  }
+
+  /** Forgets a replica (and frees its pool's bytes). */
+  #dropReplica(uuid: string): void {
+    const r = this.replicas.get(uuid);
+    if (!r) return;
+    this.#dropReplica(uuid);
+    this.#used.set(r.pool, this.usedBytes(r.pool) - r.size);
   }
 
   /** Takes a pool's node down (state disappears, its children fault) or brings it back. */
@@ -193,7 +207,7 @@ export class SimCluster {
     const path = this.store.pathOf(poolId, uuid);
     await this.store.create(poolId, uuid, size);
     const r: SimReplica = { uuid, pool: poolId, size, shared: share, path };
-    this.replicas.set(uuid, r);
+    this.#putReplica(r);
     return r;
   }
 
@@ -205,7 +219,7 @@ export class SimCluster {
     }
     // On a down node the control plane records the deletion and finishes it later;
     // for the simulation the replica is gone either way.
-    this.replicas.delete(uuid);
+    this.#dropReplica(uuid);
     if (r.volume) {
       const v = this.volumes.get(r.volume);
       if (v) {
@@ -261,7 +275,7 @@ export class SimCluster {
       const ruuid = crypto.randomUUID();
       const path = this.store.pathOf(poolId, ruuid);
       await this.store.create(poolId, ruuid, c.sizeBytes, content);
-      this.replicas.set(ruuid, {
+      this.#putReplica({
         uuid: ruuid,
         pool: poolId,
         size: c.sizeBytes,
@@ -284,7 +298,7 @@ export class SimCluster {
     const v = this.volume(uuid);
     for (const r of [...v.replicas]) {
       const rep = this.replicas.get(r);
-      this.replicas.delete(r);
+      this.#dropReplica(r);
       if (rep) await this.store.remove(rep.path);
     }
     this.volumes.delete(uuid);

@@ -164,11 +164,8 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
   const api = async (req: Request, parts: string[], url: URL): Promise<Response> => {
     const endpoint = `${req.method} /${parts.join("/")}`;
     if (hangFault && (!hangFault.match || endpoint.includes(hangFault.match))) {
-      await new Promise<void>((resolve) => {
-        hangGate.then(resolve);
-        req.signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-      if (req.signal.aborted) return restError(503, "Unavailable", "client went away");
+      // Held until the fault is cleared or the simulator closes; the client times out.
+      await hangGate;
     }
     if (errorFault && (!errorFault.match || endpoint.includes(errorFault.match))) {
       const f = errorFault;
