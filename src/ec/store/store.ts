@@ -120,7 +120,10 @@ export interface StoreStat {
 }
 
 interface ShardRead {
+  /** The shard bytes (bad blocks included, as read), or null when missing or unparseable. */
   data: Uint8Array | null;
+  /** Blocks whose checksum failed. */
+  badBlocks: number[];
   problem: "missing" | "checksum" | null;
 }
 
@@ -568,15 +571,61 @@ export class EcStore {
     } catch {
       file = null;
     }
-    if (!file) return { data: null, problem: "missing" };
+    if (!file) return { data: null, badBlocks: [], problem: "missing" };
     const parsed = decodeShardFile(file, this.deps.hasher);
     if (
-      !parsed || parsed.badBlocks.length > 0 || parsed.header.stripeId !== stripe.id ||
-      parsed.header.shardIndex !== i || parsed.header.shardSize !== stripe.shardSize
+      !parsed || parsed.header.stripeId !== stripe.id || parsed.header.shardIndex !== i ||
+      parsed.header.shardSize !== stripe.shardSize ||
+      parsed.header.blockSize !== this.manifest.blockSize
     ) {
-      return { data: null, problem: "checksum" };
+      return { data: null, badBlocks: [], problem: "checksum" };
     }
-    return { data: parsed.data, problem: null };
+    return {
+      data: parsed.data,
+      badBlocks: parsed.badBlocks,
+      problem: parsed.badBlocks.length > 0 ? "checksum" : null,
+    };
+  }
+
+  /**
+   * Rebuilds every missing shard and every bad block in place, block range by block range: a
+   * range is decoded from the shards whose blocks there are good, so a stripe with m lost
+   * shards still heals a flipped byte in a further shard. Throws (writing nothing the caller
+   * keeps) when some range lacks enough good blocks.
+   */
+  #recover(stripe: Stripe, reads: ShardRead[]): Uint8Array[] {
+    const { shardSize } = stripe;
+    const bs = this.manifest.blockSize;
+    const blocks = Math.ceil(shardSize / bs);
+    const full = reads.map((r) => r.data ?? new Uint8Array(shardSize));
+    const lostAt = (b: number) =>
+      reads.flatMap((r, i) => (!r.data || r.badBlocks.includes(b) ? [i] : []));
+    for (let b = 0; b < blocks;) {
+      const lost = lostAt(b);
+      let end = b + 1;
+      while (end < blocks && sameList(lostAt(end), lost)) end++;
+      if (lost.length > 0) {
+        if (!this.#codec.canRecover(lost)) {
+          const k = this.#codec.dataShards;
+          throw new Error(
+            `stripe ${stripe.id} is unrecoverable: shards [${lost.join(", ")}] missing or corrupt` +
+              ` in blocks ${b}..${end - 1}, need k=${k} good shards, have ${
+                reads.length - lost.length
+              }`,
+          );
+        }
+        const lo = b * bs;
+        const hi = Math.min(end * bs, shardSize);
+        const slots: ShardSlot[] = full.map((
+          s,
+          i,
+        ) => (lost.includes(i) ? null : s.subarray(lo, hi)));
+        this.#codec.reconstruct(slots);
+        for (const i of lost) full[i].set(slots[i] as Uint8Array, lo);
+      }
+      b = end;
+    }
+    return full;
   }
 
   /** The stripe's user bytes: data shards when intact, else rebuilt from any k good shards. */
@@ -586,32 +635,24 @@ export class EcStore {
     if (!stripe) throw new Error(`manifest names stripe ${id} but does not describe it`);
     const k = this.#codec.dataShards;
     const n = this.#codec.totalShards;
-    const slots: ShardSlot[] = new Array(n).fill(null);
-    const reads = await Promise.all(
+    const reads: ShardRead[] = await Promise.all(
       Array.from({ length: k }, (_, i) => this.#readShard(stripe, i)),
     );
-    reads.forEach((r, i) => (slots[i] = r.data));
+    let shards = reads.map((r) => r.data);
     if (reads.some((r) => r.problem)) {
-      const parity = await Promise.all(
-        Array.from({ length: n - k }, (_, j) => this.#readShard(stripe, k + j)),
+      reads.push(
+        ...await Promise.all(
+          Array.from({ length: n - k }, (_, j) => this.#readShard(stripe, k + j)),
+        ),
       );
-      parity.forEach((r, j) => (slots[k + j] = r.data));
-      const lost = slots.flatMap((s, i) => (s ? [] : [i]));
-      if (!this.#codec.canRecover(lost)) {
-        throw new Error(
-          `stripe ${id} is unrecoverable: shards [${
-            lost.join(", ")
-          }] missing or corrupt, need k=${k} good shards, have ${n - lost.length}`,
-        );
-      }
-      this.#codec.reconstruct(slots);
+      shards = this.#recover(stripe, reads);
       this.stats.degradedReads++;
       this.deps.metrics?.ecDegradedReads.inc();
     }
     const out = new Uint8Array(stripe.dataBytes);
     for (let i = 0, off = 0; i < k && off < out.length; i++, off += stripe.shardSize) {
       out.set(
-        (slots[i] as Uint8Array).subarray(0, Math.min(stripe.shardSize, out.length - off)),
+        (shards[i] as Uint8Array).subarray(0, Math.min(stripe.shardSize, out.length - off)),
         off,
       );
     }
@@ -641,14 +682,25 @@ export class EcStore {
       return bytes;
     }
     for (const b of bad) this.deps.metrics?.ecScrubErrors.inc({ kind: b.kind });
-    const lost = bad.map((b) => b.shard);
-    if (lost.includes(-1) || !this.#codec.canRecover(lost)) {
-      stripe.health = lost.includes(-1) ? "degraded" : "lost";
+    let healed: Uint8Array[] | null = null;
+    if (!bad.some((b) => b.shard < 0)) {
+      try {
+        if (bad[0].kind === "parity") {
+          const trial: ShardSlot[] = slots.slice();
+          trial[bad[0].shard] = null;
+          this.#codec.reconstruct(trial);
+          healed = trial as Uint8Array[];
+        } else healed = this.#recover(stripe, reads);
+      } catch (e) {
+        this.deps.logger.error("stripe cannot be repaired", { stripe: stripe.id, error: e });
+      }
+    }
+    if (!healed) {
+      stripe.health = bad.some((b) => b.shard < 0) ? "degraded" : "lost";
       report.unrecoverable.push(stripe.id);
       for (const b of bad) {
         report.findings.push({ stripe: stripe.id, shard: b.shard, kind: b.kind, repaired: false });
       }
-      this.deps.logger.error("stripe cannot be repaired", { stripe: stripe.id, shards: lost });
       return bytes;
     }
     if (!opts.repair) {
@@ -658,8 +710,6 @@ export class EcStore {
       }
       return bytes;
     }
-    for (const i of lost) slots[i] = null;
-    this.#codec.reconstruct(slots);
     let allRepaired = true;
     stripe.generation++;
     for (const b of bad) {
@@ -669,7 +719,7 @@ export class EcStore {
         const old = stripe.placement[b.shard];
         stripe.placement[b.shard] = target;
         try {
-          await this.#writeShard(stripe, b.shard, slots[b.shard] as Uint8Array);
+          await this.#writeShard(stripe, b.shard, healed[b.shard]);
           repaired = true;
           if (old !== target) {
             await this.#targets.get(old)!.remove(shardFileName(stripe.id, b.shard)).catch(() => {});
@@ -759,6 +809,10 @@ export function encodeWrite(name: string, data: Uint8Array): Uint8Array {
 export function decodeWrite(p: Uint8Array): { name: string; data: Uint8Array } {
   const len = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint16(0, true);
   return { name: new TextDecoder().decode(p.subarray(2, 2 + len)), data: p.slice(2 + len) };
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

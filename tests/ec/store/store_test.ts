@@ -205,3 +205,47 @@ Deno.test("rate limiter: paces bytes to the budget on the injected clock", async
   assert.equal(rl.delayAfter(500_000), 800);
   assert.equal(new RateLimiter(clock, Infinity).delayAfter(1e12), 0);
 });
+
+Deno.test("store: bad blocks in more than m shards heal when no block range loses more than m", async () => {
+  await using dir = await tempDir();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 64 * 1024,
+    blockSize: 4096,
+  }, await storeDeps());
+  const data = seededBytes(7, 64 * 1024);
+  await store.put("b", data);
+  const stripe = store.objectInfo("b")!.extents[0].stripe;
+  const flip = async (shard: number, block: number) => {
+    const path = `${dir.path}/targets/t0${(stripe + shard) % 6}/${shardFileName(stripe, shard)}`;
+    const f = await Deno.readFile(path);
+    f[32 + block * (8 + 4096) + 8 + 17] ^= 0x01;
+    await Deno.writeFile(path, f);
+  };
+  // Three damaged shards, each in a different block: every block range still has 5 good shards.
+  await flip(0, 0);
+  await flip(1, 1);
+  await flip(5, 2);
+  assert.deepEqual(await store.get("b"), data);
+  const r = await store.scrub({ repair: true });
+  assert.deepEqual(r.findings.map((f) => [f.shard, f.kind, f.repaired]), [[0, "checksum", true], [
+    1,
+    "checksum",
+    true,
+  ], [5, "checksum", true]]);
+  assert.deepEqual((await store.scrub({ repair: false })).findings, []);
+  // Three shards damaged in the same block: a clear error, never wrong bytes.
+  await flip(0, 3);
+  await flip(2, 3);
+  await flip(4, 3);
+  const fresh = await EcStore.open(dir.path, await storeDeps());
+  await assert.rejects(
+    () => fresh.get("b"),
+    /stripe \d+ is unrecoverable: shards \[0, 2, 4\] missing or corrupt in blocks 3..3, need k=4/,
+  );
+  const v = await fresh.scrub({ repair: true });
+  assert.deepEqual(v.unrecoverable, [stripe]);
+  assert.equal((await fresh.stat()).stripes.lost, 1);
+  fresh.close();
+  store.close();
+});
