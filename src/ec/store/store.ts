@@ -105,6 +105,16 @@ export interface ScrubOptions {
   signal?: AbortSignal;
 }
 
+/** A running background reconstruction. */
+export interface ReconstructionJob {
+  /** Stripes done so far out of the total, and bytes read. */
+  progress(): Progress;
+  /** Resolves with the report when the pass ends (or stops early after abort). */
+  done: Promise<ScrubReport>;
+  /** Stops after the stripe in hand. */
+  abort(): void;
+}
+
 /** A summary for `ec stat`. */
 export interface StoreStat {
   code: CodeParams;
@@ -245,6 +255,11 @@ export class EcStore {
     return [...new Set([...Object.keys(this.manifest.objects), ...this.#pending.keys()])].sort();
   }
 
+  /** The manifest's stripes (read-only view for status reporting, e.g. groupStripes). */
+  stripes(): readonly Stripe[] {
+    return Object.values(this.manifest.stripes);
+  }
+
   /** Metadata of a destaged object, if any. */
   objectInfo(name: string): StoredObject | undefined {
     return this.manifest.objects[name];
@@ -373,22 +388,29 @@ export class EcStore {
    * Reads every stripe, checks block checksums (and parity), and with `repair` rewrites damaged
    * shards onto their target, or a spare target when theirs is down. Records the scrub time.
    */
-  scrub(opts: ScrubOptions): Promise<ScrubReport> {
-    return this.#exclusive(async () => {
-      const report: ScrubReport = { stripes: 0, bytesRead: 0, findings: [], unrecoverable: [] };
-      const limiter = new RateLimiter(this.deps.clock, opts.bytesPerSecond ?? Infinity);
-      const ids = Object.keys(this.manifest.stripes).map(Number).sort((a, b) => a - b);
-      for (const id of ids) {
-        if (opts.signal?.aborted) break;
-        const bytes = await this.#scrubStripe(this.manifest.stripes[id], opts, report);
-        report.stripes++;
-        report.bytesRead += bytes;
-        opts.onProgress?.({ done: report.stripes, total: ids.length, bytes: report.bytesRead });
+  async scrub(opts: ScrubOptions): Promise<ScrubReport> {
+    const report: ScrubReport = { stripes: 0, bytesRead: 0, findings: [], unrecoverable: [] };
+    const limiter = new RateLimiter(this.deps.clock, opts.bytesPerSecond ?? Infinity);
+    const ids = Object.keys(this.manifest.stripes).map(Number).sort((a, b) => a - b);
+    for (const id of ids) {
+      if (opts.signal?.aborted) break;
+      // The lock is taken per stripe so reads and writes interleave with a long pass.
+      const bytes = await this.#exclusive(async () => {
+        const stripe = this.manifest.stripes[id];
+        return stripe ? await this.#scrubStripe(stripe, opts, report) : 0;
+      });
+      report.stripes++;
+      report.bytesRead += bytes;
+      opts.onProgress?.({ done: report.stripes, total: ids.length, bytes: report.bytesRead });
+      try {
         await limiter.consume(bytes, opts.signal);
+      } catch {
+        break; // aborted while pacing
       }
-      const now = this.deps.clock.now();
+    }
+    return await this.#exclusive(async () => {
       this.manifest.lastScrub = {
-        at: now,
+        at: this.deps.clock.now(),
         stripes: report.stripes,
         problems: report.findings.length,
         repaired: report.findings.filter((f) => f.repaired).length,
@@ -399,6 +421,31 @@ export class EcStore {
       this.#lastStripe = null;
       return report;
     });
+  }
+
+  /**
+   * Starts rebuilding missing and corrupt shards in the background (FR-205): a repair pass
+   * over every stripe (checksums only, parity is the scrubber's job) that callers can watch
+   * and abort. Reads and writes interleave with it stripe by stripe.
+   */
+  startReconstruction(
+    opts: { reprovision?: boolean; bytesPerSecond?: number } = {},
+  ): ReconstructionJob {
+    const ac = new AbortController();
+    let progress: Progress = {
+      done: 0,
+      total: Object.keys(this.manifest.stripes).length,
+      bytes: 0,
+    };
+    const done = this.scrub({
+      repair: true,
+      parity: false,
+      reprovision: opts.reprovision,
+      bytesPerSecond: opts.bytesPerSecond,
+      signal: ac.signal,
+      onProgress: (p) => (progress = p),
+    });
+    return { progress: () => progress, done, abort: () => ac.abort() };
   }
 
   /** Summary of objects, stripes, targets and journal. */

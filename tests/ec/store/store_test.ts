@@ -249,3 +249,61 @@ Deno.test("store: bad blocks in more than m shards heal when no block range lose
   fresh.close();
   store.close();
 });
+
+Deno.test("store: background reconstruction is paced by the byte budget, reports progress and aborts", async () => {
+  await using dir = await tempDir();
+  const clock = new ManualClock(0);
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 4096,
+    blockSize: 1024,
+    targets: 7,
+  }, await storeDeps(clock));
+  await store.put("p", seededBytes(8, 10 * 4096));
+  await Deno.remove(`${dir.path}/targets/t02`, { recursive: true });
+  // 6 shards of 1 KiB read per stripe, minus the missing one: 5 KiB per stripe at 5 KiB/s.
+  const job = store.startReconstruction({ bytesPerSecond: 5 * 1024 });
+  // Polls (real time, briefly) until the background job reaches a state.
+  const waitFor = async (cond: () => boolean) => {
+    for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(cond());
+  };
+  await waitFor(() => job.progress().done === 1);
+  assert.equal(job.progress().total, 10);
+  // The budget is spent: no second stripe until the injected clock moves.
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(job.progress().done, 1);
+  await clock.advance(1000);
+  await waitFor(() => job.progress().done === 2);
+  // Reads interleave with the running pass.
+  assert.deepEqual(await store.get("p"), seededBytes(8, 10 * 4096));
+  job.abort();
+  const report = await job.done;
+  assert.equal(report.stripes, 2);
+  assert.ok(report.findings.every((f) => f.kind === "missing" && f.repaired && f.target !== "t02"));
+  // Every stripe keeps one shard per target, also after moving shards to the spare.
+  for (const s of store.stripes()) assert.equal(new Set(s.placement).size, s.placement.length);
+  store.close();
+});
+
+Deno.test("ecstripes: 64 stripes per ECStripe keep a 10 GiB volume at 40 objects", async () => {
+  const { groupStripes, STRIPES_PER_ECSTRIPE } = await import("../../../src/ec/store/ecstripes.ts");
+  const stripes = Array.from({ length: 2560 }, (_, id) => ({
+    id,
+    generation: 1,
+    dataBytes: 4 << 20,
+    shardSize: 1 << 20,
+    placement: ["t0", "t1", "t2", "t3", "t4", "t5"],
+    health: (id === 100 ? "degraded" : "healthy") as "degraded" | "healthy",
+    lastScrub: id === 5 ? undefined : 1000 + id,
+  }));
+  const groups = groupStripes(stripes);
+  assert.equal(STRIPES_PER_ECSTRIPE, 64);
+  assert.equal(groups.length, 40);
+  assert.equal(groups[0].lastScrub, undefined);
+  assert.equal(groups[1].health, "degraded");
+  assert.deepEqual(groups[1].byHealth, { healthy: 63, degraded: 1, lost: 0 });
+  assert.equal(groups[2].lastScrub, 1000 + 128);
+  assert.equal(groups[39].dataBytes, 256 << 20);
+  assert.equal(groups[39].placement.t3, 64);
+});
