@@ -5,6 +5,7 @@ import { createTsKernel } from "../../src/ec/kernels/ts_kernel.ts";
 import { availableKernels, reportKernel, selectKernel } from "../../src/ec/kernels/select.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
+import { createWasmSimdKernel } from "../../src/ec/kernels/wasm_simd_kernel.ts";
 import { zeros } from "../../src/ec/matrix.ts";
 
 Deno.test("kernels: ISA-L loads here (apt-get install -y libisal-dev if this fails)", () => {
@@ -19,7 +20,12 @@ Deno.test("kernels: ISA-L loads here (apt-get install -y libisal-dev if this fai
 
 Deno.test("kernels: every kernel equals the TypeScript reference (property)", () => {
   const ref = createTsKernel();
-  const others = availableKernels().filter((k) => k.name !== "ts");
+  // Both wasm variants: relaxed SIMD (chosen here) and plain SIMD (the fallback).
+  const plain = createWasmSimdKernel({ relaxed: false });
+  const relaxed = createWasmSimdKernel();
+  assert.equal(plain.variant, "simd");
+  assert.equal(relaxed.variant, "relaxed-simd");
+  const others = [...availableKernels().filter((k) => k.name !== "ts"), plain];
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 8 }),
