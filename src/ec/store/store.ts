@@ -275,6 +275,9 @@ export class EcStore {
     onProgress?: (p: Progress) => void,
   ): Promise<StoredObject> {
     return this.#exclusive(async () => {
+      // A pending journal write of this name would win on replay after a crash: destage it first
+      // so the journal holds nothing older than this put.
+      if (this.#pending.has(name)) await this.#destage();
       // node:crypto's SHA-256 is native (~4x hash-wasm's here).
       const sha = createHash("sha256");
       const extents: Extent[] = [];
@@ -309,11 +312,8 @@ export class EcStore {
         extents,
         createdAt: this.deps.clock.now(),
       };
-      this.#pending.delete(name);
       this.manifest.objects[name] = obj;
-      await this.#collectGarbage();
-      await this.#flushTargets();
-      await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+      await this.#commitManifest();
       return obj;
     });
   }
@@ -416,8 +416,7 @@ export class EcStore {
         repaired: report.findings.filter((f) => f.repaired).length,
         unrecoverable: report.unrecoverable.length,
       };
-      await this.#flushTargets();
-      await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+      await this.#commitManifest();
       this.#lastStripe = null;
       return report;
     });
@@ -542,9 +541,7 @@ export class EcStore {
     if (fill > 0) await flush();
     for (const [name, obj] of objects) this.manifest.objects[name] = obj;
     this.manifest.journal.destagedSeq = maxSeq;
-    await this.#collectGarbage();
-    await this.#flushTargets();
-    await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+    await this.#commitManifest();
     // Only now may the journal forget: the manifest names the stripes holding the writes.
     await this.journal.reset();
     this.#pending.clear();
@@ -828,15 +825,21 @@ export class EcStore {
     return null;
   }
 
-  /** Deletes stripes no object references any more (after overwrites). */
-  async #collectGarbage(): Promise<void> {
+  /**
+   * Makes the in-memory manifest durable: new shards are flushed first, the manifest replaced,
+   * and only then are stripes no object references any more (overwritten) deleted, so a crash
+   * at any point leaves the saved manifest pointing at shards that exist.
+   */
+  async #commitManifest(): Promise<void> {
     const live = new Set<number>();
     for (const o of Object.values(this.manifest.objects)) {
       for (const e of o.extents) live.add(e.stripe);
     }
-    for (const [key, s] of Object.entries(this.manifest.stripes)) {
-      if (live.has(s.id)) continue;
-      delete this.manifest.stripes[key];
+    const dead = Object.values(this.manifest.stripes).filter((s) => !live.has(s.id));
+    for (const s of dead) delete this.manifest.stripes[s.id];
+    await this.#flushTargets();
+    await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+    for (const s of dead) {
       await Promise.all(
         s.placement.map((t, i) =>
           this.#targets.get(t)!.remove(shardFileName(s.id, i)).catch(() => {})
