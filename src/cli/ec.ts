@@ -26,7 +26,8 @@ commands:
   get NAME [--out FILE]    write the object to FILE (default: stdout), rebuilding lost shards
   verify                   read every stripe, check block checksums and parity (exit 1 on damage)
   repair                   like verify, and rewrite damaged or lost shards (onto a spare
-                           target, or a re-created target directory when there is no spare)
+                           target, or a re-created target directory when there is no spare;
+                           exit 1 when something could not be healed)
   stat                     objects, stripes by health, targets, journal, last scrub
 
 options:

@@ -397,7 +397,14 @@ export class EcStore {
       // The lock is taken per stripe so reads and writes interleave with a long pass.
       const bytes = await this.#exclusive(async () => {
         const stripe = this.manifest.stripes[id];
-        return stripe ? await this.#scrubStripe(stripe, opts, report) : 0;
+        if (!stripe) return 0;
+        const before = report.findings.length;
+        const n = await this.#scrubStripe(stripe, opts, report);
+        // Persist moved placements as they happen, not only at the end of a long pass.
+        if (opts.repair && report.findings.slice(before).some((f) => f.repaired)) {
+          await this.#commitManifest();
+        }
+        return n;
       });
       report.stripes++;
       report.bytesRead += bytes;
