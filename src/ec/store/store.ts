@@ -64,6 +64,8 @@ export interface EcStoreStats {
   reconstructedShards: number;
   journalRecordsReplayed: number;
   destagedStripes: number;
+  /** Shard files read by object reads (degraded reads read parity on top of the k data). */
+  shardReads: number;
 }
 
 /** Progress of a long operation. */
@@ -152,6 +154,7 @@ export class EcStore {
     reconstructedShards: 0,
     journalRecordsReplayed: 0,
     destagedStripes: 0,
+    shardReads: 0,
   };
   readonly #codec: StripeCodec;
   readonly #targets = new Map<string, ShardTarget>();
@@ -650,7 +653,7 @@ export class EcStore {
    * shards still heals a flipped byte in a further shard. Throws (writing nothing the caller
    * keeps) when some range lacks enough good blocks.
    */
-  #recover(stripe: Stripe, reads: ShardRead[]): Uint8Array[] {
+  #recover(stripe: Stripe, reads: ShardRead[], dataOnly = false): Uint8Array[] {
     const { shardSize } = stripe;
     const bs = this.manifest.blockSize;
     const blocks = Math.ceil(shardSize / bs);
@@ -677,8 +680,10 @@ export class EcStore {
           s,
           i,
         ) => (lost.includes(i) ? null : s.subarray(lo, hi)));
-        this.#codec.reconstruct(slots);
-        for (const i of lost) full[i].set(slots[i] as Uint8Array, lo);
+        this.#codec.reconstruct(slots, dataOnly);
+        for (const i of lost) {
+          if (!dataOnly || i < this.#codec.dataShards) full[i].set(slots[i] as Uint8Array, lo);
+        }
       }
       b = end;
     }
@@ -695,14 +700,29 @@ export class EcStore {
     const reads: ShardRead[] = await Promise.all(
       Array.from({ length: k }, (_, i) => this.#readShard(stripe, i)),
     );
+    this.stats.shardReads += k;
     let shards = reads.map((r) => r.data);
     if (reads.some((r) => r.problem)) {
-      reads.push(
-        ...await Promise.all(
-          Array.from({ length: n - k }, (_, j) => this.#readShard(stripe, k + j)),
-        ),
-      );
-      shards = this.#recover(stripe, reads);
+      // Read only the parity the code says it needs (LRC: the local group's), then everything.
+      const lostData = reads.flatMap((r, i) => (r.problem ? [i] : []));
+      const unread: ShardRead = { data: null, badBlocks: [], problem: "missing" };
+      const planned = new Set(this.#codec.readPlan(lostData));
+      const all: ShardRead[] = [...reads, ...new Array<ShardRead>(n - k).fill(unread)];
+      const readParity = async (want: (i: number) => boolean) => {
+        const idx = Array.from({ length: n - k }, (_, j) => k + j).filter(
+          (i) => all[i] === unread && want(i),
+        );
+        const got = await Promise.all(idx.map((i) => this.#readShard(stripe, i)));
+        idx.forEach((i, j) => (all[i] = got[j]));
+        this.stats.shardReads += idx.length;
+      };
+      await readParity((i) => planned.has(i));
+      try {
+        shards = this.#recover(stripe, all, true);
+      } catch {
+        await readParity(() => true);
+        shards = this.#recover(stripe, all, true);
+      }
       this.stats.degradedReads++;
       this.deps.metrics?.ecDegradedReads.inc();
     }

@@ -338,3 +338,36 @@ Deno.test("store: overwrites free old stripes only after the manifest moved on; 
   assert.deepEqual(await again.get("o"), seededBytes(23, 100));
   again.close();
 });
+
+Deno.test("store: a degraded LRC read fetches only the lost shard's local parity; RS reads one parity per loss", async () => {
+  await using dir = await tempDir();
+  const deps = await storeDeps();
+  const lrc = await EcStore.create(`${dir.path}/lrc`, {
+    code: { algorithm: "LRC", k: 6, l: 2, g: 2 },
+    stripeSizeBytes: 6000,
+    blockSize: 4096,
+  }, deps);
+  await lrc.put("o", seededBytes(30, 6000));
+  const stripe = lrc.stripes()[0];
+  await Deno.remove(`${dir.path}/lrc/targets/${stripe.placement[1]}`, { recursive: true });
+  const before = lrc.stats.shardReads;
+  assert.deepEqual(await lrc.get("o"), seededBytes(30, 6000));
+  // 6 data shard reads (one fails) + the local parity of group 0 (shard 6).
+  assert.equal(lrc.stats.shardReads - before, 7);
+  lrc.close();
+
+  const rs = await EcStore.create(`${dir.path}/rs`, {
+    code: { algorithm: "ReedSolomon", k: 6, m: 3 },
+    stripeSizeBytes: 6000,
+    blockSize: 4096,
+  }, deps);
+  await rs.put("o", seededBytes(31, 6000));
+  const s = rs.stripes()[0];
+  await Deno.remove(`${dir.path}/rs/targets/${s.placement[1]}`, { recursive: true });
+  await Deno.remove(`${dir.path}/rs/targets/${s.placement[6]}`, { recursive: true });
+  const b = rs.stats.shardReads;
+  assert.deepEqual(await rs.get("o"), seededBytes(31, 6000));
+  // 6 data + planned parity 6 (missing too) → falls back to reading the other parities.
+  assert.equal(rs.stats.shardReads - b, 6 + 1 + 2);
+  rs.close();
+});
