@@ -288,27 +288,44 @@ export class EcStore {
       let buf = new Uint8Array(stripeSize);
       let fill = 0;
       let size = 0;
+      // Two stripes in flight: the next one is filled and encoded while the last is written.
+      const inflight: Promise<number>[] = [];
+      const settle = async (keep: number) => {
+        while (inflight.length > keep) {
+          const id = await inflight.shift()!;
+          const length = this.manifest.stripes[id].dataBytes;
+          extents.push({ stripe: id, offset: 0, length });
+          size += length;
+          onProgress?.({ done: extents.length, total: 0, bytes: size });
+        }
+      };
       const flush = async () => {
-        const id = await this.#writeStripe(buf.subarray(0, fill));
-        extents.push({ stripe: id, offset: 0, length: fill });
-        size += fill;
-        onProgress?.({ done: extents.length, total: 0, bytes: size });
+        const written = this.#writeStripe(buf.subarray(0, fill));
+        written.catch(() => {}); // awaited in settle; avoids an unhandled rejection meanwhile
+        inflight.push(written);
         buf = new Uint8Array(stripeSize);
         fill = 0;
+        await settle(1);
       };
       const chunks = source instanceof Uint8Array ? [source] : source;
-      for await (const chunk of chunks) {
-        sha.update(chunk);
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(stripeSize - fill, chunk.length - off);
-          buf.set(chunk.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === stripeSize) await flush();
+      try {
+        for await (const chunk of chunks) {
+          sha.update(chunk);
+          let off = 0;
+          while (off < chunk.length) {
+            const n = Math.min(stripeSize - fill, chunk.length - off);
+            buf.set(chunk.subarray(off, off + n), fill);
+            fill += n;
+            off += n;
+            if (fill === stripeSize) await flush();
+          }
         }
+        if (fill > 0) await flush();
+        await settle(0);
+      } finally {
+        // Never leave the lock with a stripe write still running, even when the source failed.
+        await Promise.allSettled(inflight);
       }
-      if (fill > 0) await flush();
       const obj: StoredObject = {
         size,
         sha256: sha.digest("hex"),
