@@ -13,6 +13,9 @@ import { Lrc } from "../src/ec/lrc.ts";
 import { ReedSolomon } from "../src/ec/rs.ts";
 import { loadOracle } from "../tests/ec/oracle.ts";
 
+/** Measurement rounds per implementation and case. */
+const ROUNDS = 5;
+
 /** One measured operation: a closure run repeatedly over `bytes` of data. */
 interface Op {
   bytes: number;
@@ -21,7 +24,7 @@ interface Op {
 
 /** Runs op for at least minMs (after a warm-up) and returns GB/s of data. */
 function measure(op: Op, minMs: number): number {
-  for (let i = 0; i < 3; i++) op.run();
+  for (let i = 0; i < 2; i++) op.run();
   let iters = 0;
   const t0 = performance.now();
   let t = t0;
@@ -110,35 +113,34 @@ export function runAll(minMs: number, log: (s: string) => void): Row[] {
   ];
   for (const { code, k, m, lrc } of codes) {
     for (const [label, size] of sizes) {
-      const base = baselineOps(oracle, k, m, size);
-      const be = measure(base.encode, minMs);
-      const bd = measure(base.decode, minMs);
-      const baseName = lrc ? "@subspace RS 12+4" : "@subspace";
-      rows.push({
-        code,
-        size: label,
-        impl: baseName,
-        encode: be,
-        decode: bd,
-        encodeRatio: 1,
-        decodeRatio: 1,
-      });
-      log(fmtRow(rows[rows.length - 1]));
-      for (const kernel of kernels) {
-        const ops = lrc ? lrcOps(kernel, size) : rsOps(kernel, k, m, size);
-        const e = measure(ops.encode, minMs);
-        const d = measure(ops.decode, minMs);
+      const impls = [
+        { impl: lrc ? "@subspace RS 12+4" : "@subspace", ops: baselineOps(oracle, k, m, size) },
+        ...kernels.map((kernel) => ({
+          impl: kernel.name,
+          ops: lrc ? lrcOps(kernel, size) : rsOps(kernel, k, m, size),
+        })),
+      ];
+      // Rounds alternate between implementations and keep each one's best, so a burst of
+      // load from a neighbour on this shared machine does not land on one side of a ratio.
+      const best = impls.map(() => ({ encode: 0, decode: 0 }));
+      for (let round = 0; round < ROUNDS; round++) {
+        impls.forEach(({ ops }, i) => {
+          best[i].encode = Math.max(best[i].encode, measure(ops.encode, minMs / ROUNDS));
+          best[i].decode = Math.max(best[i].decode, measure(ops.decode, minMs / ROUNDS));
+        });
+      }
+      impls.forEach(({ impl }, i) => {
         rows.push({
           code,
           size: label,
-          impl: kernel.name,
-          encode: e,
-          decode: d,
-          encodeRatio: e / be,
-          decodeRatio: d / bd,
+          impl,
+          encode: best[i].encode,
+          decode: best[i].decode,
+          encodeRatio: best[i].encode / best[0].encode,
+          decodeRatio: best[i].decode / best[0].decode,
         });
         log(fmtRow(rows[rows.length - 1]));
-      }
+      });
     }
   }
   return rows;
@@ -157,7 +159,11 @@ if (import.meta.main) {
   console.log(
     "erasure coding: GB/s of data bytes; (Nx) = ratio to @subspace/reed-solomon-erasure.wasm, same run",
   );
-  const rows = runAll(quick ? 60 : 300, console.log);
+  const wasm = availableKernels().find((k) => k.name === "wasm-simd") as
+    | { variant?: string }
+    | undefined;
+  console.log(`wasm-simd variant: ${wasm?.variant ?? "unavailable"}`);
+  const rows = runAll(quick ? 100 : 500, console.log);
   const at = (impl: string) =>
     rows.find((r) => r.code === "RS 4+2" && r.size === "64KiB" && r.impl === impl);
   for (const [impl, target] of [["wasm-simd", 4], ["isal", 20]] as const) {

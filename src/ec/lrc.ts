@@ -138,16 +138,28 @@ export class Lrc {
     return b;
   }
 
+  /** Parity shards worth reading to rebuild the lost data shards: a group's local parity when
+   * the group lost one data shard, every parity otherwise. */
+  readPlan(lostData: readonly number[]): number[] {
+    const { k } = this.layout;
+    const groups = lostData.map((i) => this.groupOf(i) as number);
+    const single = groups.every((g) => groups.filter((x) => x === g).length === 1);
+    if (!single) return range(k, this.totalShards);
+    return [...new Set(groups)].sort((a, b) => a - b).map((g) => k + g);
+  }
+
   /**
-   * Rebuilds every missing (null) slot, allocating its buffer. A shard whose group has no other
-   * loss is rebuilt from that group alone; anything else goes through a global decode. Throws
-   * UnrecoverablePatternError (never writes anything) when the pattern is not decodable.
+   * Rebuilds missing (null) slots, allocating their buffers: all of them, or only `wanted`. A
+   * shard whose group has no other loss is rebuilt from that group alone; anything else goes
+   * through a global decode. Throws UnrecoverablePatternError (writing nothing) when the
+   * surviving shards do not determine the data.
    */
-  reconstruct(shards: ShardSlot[]): LrcRepairReport {
+  reconstruct(shards: ShardSlot[], opts: { wanted?: readonly number[] } = {}): LrcRepairReport {
     const size = shardSize(shards, this.totalShards);
     const lost = range(0, this.totalShards).filter((i) => !shards[i]);
+    const wanted = new Set(opts.wanted ? lost.filter((i) => opts.wanted!.includes(i)) : lost);
     const report: LrcRepairReport = { rebuilt: [], readShards: [], localOnly: true };
-    if (lost.length === 0) return report;
+    if (wanted.size === 0) return report;
     if (!this.isRecoverable(lost)) {
       throw new UnrecoverablePatternError(
         lost,
@@ -164,7 +176,7 @@ export class Lrc {
       for (let j = 0; j < l; j++) {
         const members = [...this.#groups[j], k + j];
         const holes = members.filter((i) => !shards[i]);
-        if (holes.length !== 1) continue;
+        if (holes.length !== 1 || !wanted.has(holes[0])) continue;
         const sources = members.filter((i) => i !== holes[0]);
         const out = new Uint8Array(size);
         this.kernel.mulRows(
@@ -179,7 +191,7 @@ export class Lrc {
         progress = true;
       }
     }
-    const remaining = range(0, this.totalShards).filter((i) => !shards[i]);
+    const remaining = [...wanted].filter((i) => !shards[i]).sort((a, b) => a - b);
     if (remaining.length > 0) {
       report.localOnly = false;
       // Prefer data, then local, then global rows: data rows make the system cheapest.

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createIsalKernel } from "../../src/ec/kernels/isal_kernel.ts";
 import { createTsKernel } from "../../src/ec/kernels/ts_kernel.ts";
-import { availableKernels, selectKernel } from "../../src/ec/kernels/select.ts";
+import { availableKernels, reportKernel, selectKernel } from "../../src/ec/kernels/select.ts";
+import { createLogger } from "../../src/observability/log.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { createWasmSimdKernel } from "../../src/ec/kernels/wasm_simd_kernel.ts";
 import { zeros } from "../../src/ec/matrix.ts";
 
 Deno.test("kernels: ISA-L loads here (apt-get install -y libisal-dev if this fails)", () => {
@@ -17,7 +20,12 @@ Deno.test("kernels: ISA-L loads here (apt-get install -y libisal-dev if this fai
 
 Deno.test("kernels: every kernel equals the TypeScript reference (property)", () => {
   const ref = createTsKernel();
-  const others = availableKernels().filter((k) => k.name !== "ts");
+  // Both wasm variants: relaxed SIMD (chosen here) and plain SIMD (the fallback).
+  const plain = createWasmSimdKernel({ relaxed: false });
+  const relaxed = createWasmSimdKernel();
+  assert.equal(plain.variant, "simd");
+  assert.equal(relaxed.variant, "relaxed-simd");
+  const others = [...availableKernels().filter((k) => k.name !== "ts"), plain];
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 8 }),
@@ -66,4 +74,21 @@ Deno.test("kernels: reject mismatched shapes", () => {
     assert.throws(() => kernel.mulRows(m, [a(), a(), a()], [a()], 10), RangeError);
     assert.throws(() => kernel.mulRows(m, [a(), a(), a()], [a(), a()], 11), RangeError);
   }
+});
+
+Deno.test("kernels: the selection is logged and exported as build_info{codec_kernel}", async () => {
+  const lines: string[] = [];
+  const metrics = createMetrics({ defaultMetrics: false });
+  reportKernel(
+    selectKernel({ isalPaths: ["/nonexistent/libisal.so.2"] }),
+    createLogger({ format: "json", write: (l) => lines.push(l) }),
+    metrics,
+  );
+  const line = JSON.parse(lines[0]);
+  assert.equal(line.kernel, "wasm-simd");
+  assert.equal(line.skipped[0].name, "isal");
+  assert.match(
+    await metrics.registry.metrics(),
+    /couchestor_build_info\{version="[^"]+",codec_kernel="wasm-simd"\} 1/,
+  );
 });

@@ -128,3 +128,22 @@ Deno.test("lrc: random layouts recover any g+1 losses and match verify (property
     { numRuns: 80 },
   );
 });
+
+Deno.test("lrc 12+2+2: read plans and partial rebuilds touch only what is needed", () => {
+  const c = new Lrc({ k: 12, l: 2, g: 2 });
+  assert.deepEqual(c.readPlan([3]), [12]);
+  assert.deepEqual(c.readPlan([3, 9]), [12, 13]);
+  assert.deepEqual(c.readPlan([3, 4]), [12, 13, 14, 15]);
+  const full = encoded(c, 64);
+  // Data shard 3 lost; only group 0's local parity was read, the rest of the parity is unread.
+  const shards: (Uint8Array | null)[] = full.slice();
+  shards[3] =
+    shards[13] =
+    shards[14] =
+    shards[15] =
+      null;
+  const report = c.reconstruct(shards, { wanted: [3] });
+  assert.deepEqual(shards[3], full[3]);
+  assert.deepEqual([shards[13], shards[14], shards[15]], [null, null, null]);
+  assert.deepEqual(report.readShards, [0, 1, 2, 4, 5, 12]);
+});

@@ -1,4 +1,7 @@
 /** Picks the fastest kernel this process can run: ISA-L, then WASM SIMD, then TypeScript. */
+import type { Logger } from "../../observability/log.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import { VERSION } from "../../version.ts";
 import type { Kernel } from "./kernel.ts";
 import { createIsalKernel } from "./isal_kernel.ts";
 import { createTsKernel } from "./ts_kernel.ts";
@@ -60,4 +63,13 @@ export function availableKernels(opts: { isalPaths?: readonly string[] } = {}): 
     } catch { /* not available on this machine */ }
   }
   return out;
+}
+
+/** Logs the chosen kernel (and why faster ones were skipped) and sets build_info's codec_kernel. */
+export function reportKernel(selection: KernelSelection, logger: Logger, metrics?: Metrics): void {
+  logger.info("erasure-coding kernel selected", {
+    kernel: selection.kernel.name,
+    skipped: selection.skipped,
+  });
+  metrics?.buildInfo.set({ version: VERSION, codec_kernel: selection.kernel.name }, 1);
 }

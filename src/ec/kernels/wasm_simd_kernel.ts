@@ -6,7 +6,7 @@
 import { nibbleTables } from "../gf256.ts";
 import type { Matrix } from "../matrix.ts";
 import { checkShape, type Kernel } from "./kernel.ts";
-import { GF_SIMD_WASM_BASE64 } from "./gf_simd_wasm.ts";
+import { GF_RELAXED_SIMD_WASM_BASE64, GF_SIMD_WASM_BASE64 } from "./gf_simd_wasm.ts";
 
 type MulRowsFn = (
   tbl: number,
@@ -22,26 +22,32 @@ type MulRowsFn = (
 const BLOCK_BUDGET = 192 * 1024;
 const PAGE = 65536;
 
-/** Decodes the embedded module bytes. */
-export function gfSimdWasmBytes(): Uint8Array {
-  const s = atob(GF_SIMD_WASM_BASE64);
+/** Decodes the embedded module bytes (the relaxed-SIMD variant when asked). */
+export function gfSimdWasmBytes(relaxed = false): Uint8Array {
+  const s = atob(relaxed ? GF_RELAXED_SIMD_WASM_BASE64 : GF_SIMD_WASM_BASE64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
 
-/** Whether this runtime validates SIMD wasm (it does in every Deno 2). */
-export function wasmSimdSupported(): boolean {
+/** Whether this runtime validates the SIMD (or relaxed-SIMD) module. */
+export function wasmSimdSupported(relaxed = false): boolean {
   try {
-    return WebAssembly.validate(gfSimdWasmBytes() as Uint8Array<ArrayBuffer>);
+    return WebAssembly.validate(gfSimdWasmBytes(relaxed) as Uint8Array<ArrayBuffer>);
   } catch {
     return false;
   }
 }
 
-/** Creates a kernel instance with its own wasm memory (not shared between threads). */
-export function createWasmSimdKernel(): Kernel {
-  const mod = new WebAssembly.Module(gfSimdWasmBytes() as Uint8Array<ArrayBuffer>);
+/**
+ * Creates a kernel instance with its own wasm memory (not shared between threads). Uses the
+ * relaxed-SIMD module where the runtime has it unless `relaxed: false`.
+ */
+export function createWasmSimdKernel(opts: { relaxed?: boolean } = {}): Kernel & {
+  readonly variant: "relaxed-simd" | "simd";
+} {
+  const relaxed = (opts.relaxed ?? true) && wasmSimdSupported(true);
+  const mod = new WebAssembly.Module(gfSimdWasmBytes(relaxed) as Uint8Array<ArrayBuffer>);
   const inst = new WebAssembly.Instance(mod, {});
   const memory = inst.exports.memory as WebAssembly.Memory;
   const mulRowsWasm = inst.exports.mul_rows as MulRowsFn;
@@ -68,6 +74,7 @@ export function createWasmSimdKernel(): Kernel {
 
   return {
     name: "wasm-simd",
+    variant: relaxed ? "relaxed-simd" : "simd",
     mulRows(coeffs: Matrix, inputs: readonly Uint8Array[], outputs: readonly Uint8Array[], len) {
       checkShape(coeffs, inputs, outputs, len);
       if (len === 0 || coeffs.rows === 0) return;

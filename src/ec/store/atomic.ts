@@ -1,7 +1,14 @@
 /** Crash-safe file replacement: write a temp file, fsync it, rename over, fsync the directory. */
 
-/** Replaces `path` with `data` atomically: readers see the old or the new file, never a mix. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+/**
+ * Replaces `path` with `data` atomically: readers see the old or the new file, never a mix.
+ * With `syncDir: false` the caller fsyncs the directory itself (once for many files).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  opts: { syncDir?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
@@ -17,7 +24,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  await syncDir(dirname(path));
+  if (opts.syncDir ?? true) await syncDir(dirname(path));
 }
 
 /** fsyncs a directory so a rename or create inside it survives a crash. */

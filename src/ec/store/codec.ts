@@ -16,8 +16,13 @@ export interface StripeCodec {
   verify(shards: Uint8Array[]): boolean;
   /** Exactly whether the given lost shards can be rebuilt. */
   canRecover(lost: readonly number[]): boolean;
-  /** Rebuilds every null slot; throws a clear error when impossible (never wrong data). */
-  reconstruct(shards: ShardSlot[]): void;
+  /**
+   * Rebuilds null slots (all, or only the data slots with dataOnly); throws a clear error when
+   * impossible (never wrong data).
+   */
+  reconstruct(shards: ShardSlot[], dataOnly?: boolean): void;
+  /** Parity shards to read first when these data shards are lost (LRC: the local groups'). */
+  readPlan(lostData: readonly number[]): number[];
 }
 
 /** Code parameters as stored in the manifest. */
@@ -35,7 +40,10 @@ export function createStripeCodec(p: CodeParams, kernel: Kernel): StripeCodec {
       encode: (s) => rs.encode(s),
       verify: (s) => rs.verify(s),
       canRecover: (lost) => lost.length <= p.m,
-      reconstruct: (s) => rs.reconstruct(s),
+      reconstruct: (s, dataOnly) => (dataOnly ? rs.reconstructData(s) : rs.reconstruct(s)),
+      // Any k shards decode: one parity per lost data shard.
+      readPlan: (lostData) =>
+        Array.from({ length: Math.min(lostData.length, p.m) }, (_, j) => p.k + j),
     };
   }
   const lrc = new Lrc({ k: p.k, l: p.l, g: p.g }, { kernel });
@@ -45,6 +53,8 @@ export function createStripeCodec(p: CodeParams, kernel: Kernel): StripeCodec {
     encode: (s) => lrc.encode(s),
     verify: (s) => lrc.verify(s),
     canRecover: (lost) => lrc.isRecoverable(lost),
-    reconstruct: (s) => void lrc.reconstruct(s),
+    reconstruct: (s, dataOnly) =>
+      void lrc.reconstruct(s, dataOnly ? { wanted: Array.from({ length: p.k }, (_, i) => i) } : {}),
+    readPlan: (lostData) => lrc.readPlan(lostData),
   };
 }

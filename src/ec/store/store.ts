@@ -4,7 +4,7 @@
  * small writes go through the write-ahead journal and are destaged into full stripes. Reads
  * rebuild missing or corrupt shards on the fly; scrub and repair find and heal damage.
  */
-import { createSHA256 } from "hash-wasm";
+import { createHash } from "node:crypto";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
@@ -64,6 +64,8 @@ export interface EcStoreStats {
   reconstructedShards: number;
   journalRecordsReplayed: number;
   destagedStripes: number;
+  /** Shard files read by object reads (degraded reads read parity on top of the k data). */
+  shardReads: number;
 }
 
 /** Progress of a long operation. */
@@ -105,6 +107,16 @@ export interface ScrubOptions {
   signal?: AbortSignal;
 }
 
+/** A running background reconstruction. */
+export interface ReconstructionJob {
+  /** Stripes done so far out of the total, and bytes read. */
+  progress(): Progress;
+  /** Resolves with the report when the pass ends (or stops early after abort). */
+  done: Promise<ScrubReport>;
+  /** Stops after the stripe in hand. */
+  abort(): void;
+}
+
 /** A summary for `ec stat`. */
 export interface StoreStat {
   code: CodeParams;
@@ -120,7 +132,10 @@ export interface StoreStat {
 }
 
 interface ShardRead {
+  /** The shard bytes (bad blocks included, as read), or null when missing or unparseable. */
   data: Uint8Array | null;
+  /** Blocks whose checksum failed. */
+  badBlocks: number[];
   problem: "missing" | "checksum" | null;
 }
 
@@ -139,6 +154,7 @@ export class EcStore {
     reconstructedShards: 0,
     journalRecordsReplayed: 0,
     destagedStripes: 0,
+    shardReads: 0,
   };
   readonly #codec: StripeCodec;
   readonly #targets = new Map<string, ShardTarget>();
@@ -242,6 +258,11 @@ export class EcStore {
     return [...new Set([...Object.keys(this.manifest.objects), ...this.#pending.keys()])].sort();
   }
 
+  /** The manifest's stripes (read-only view for status reporting, e.g. groupStripes). */
+  stripes(): readonly Stripe[] {
+    return Object.values(this.manifest.stripes);
+  }
+
   /** Metadata of a destaged object, if any. */
   objectInfo(name: string): StoredObject | undefined {
     return this.manifest.objects[name];
@@ -257,44 +278,62 @@ export class EcStore {
     onProgress?: (p: Progress) => void,
   ): Promise<StoredObject> {
     return this.#exclusive(async () => {
-      const sha = await createSHA256();
-      sha.init();
+      // A pending journal write of this name would win on replay after a crash: destage it first
+      // so the journal holds nothing older than this put.
+      if (this.#pending.has(name)) await this.#destage();
+      // node:crypto's SHA-256 is native (~4x hash-wasm's here).
+      const sha = createHash("sha256");
       const extents: Extent[] = [];
       const stripeSize = this.manifest.stripeSizeBytes;
       let buf = new Uint8Array(stripeSize);
       let fill = 0;
       let size = 0;
+      // Two stripes in flight: the next one is filled and encoded while the last is written.
+      const inflight: Promise<number>[] = [];
+      const settle = async (keep: number) => {
+        while (inflight.length > keep) {
+          const id = await inflight.shift()!;
+          const length = this.manifest.stripes[id].dataBytes;
+          extents.push({ stripe: id, offset: 0, length });
+          size += length;
+          onProgress?.({ done: extents.length, total: 0, bytes: size });
+        }
+      };
       const flush = async () => {
-        const id = await this.#writeStripe(buf.subarray(0, fill));
-        extents.push({ stripe: id, offset: 0, length: fill });
-        size += fill;
-        onProgress?.({ done: extents.length, total: 0, bytes: size });
+        const written = this.#writeStripe(buf.subarray(0, fill));
+        written.catch(() => {}); // awaited in settle; avoids an unhandled rejection meanwhile
+        inflight.push(written);
         buf = new Uint8Array(stripeSize);
         fill = 0;
+        await settle(1);
       };
       const chunks = source instanceof Uint8Array ? [source] : source;
-      for await (const chunk of chunks) {
-        sha.update(chunk);
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(stripeSize - fill, chunk.length - off);
-          buf.set(chunk.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === stripeSize) await flush();
+      try {
+        for await (const chunk of chunks) {
+          sha.update(chunk);
+          let off = 0;
+          while (off < chunk.length) {
+            const n = Math.min(stripeSize - fill, chunk.length - off);
+            buf.set(chunk.subarray(off, off + n), fill);
+            fill += n;
+            off += n;
+            if (fill === stripeSize) await flush();
+          }
         }
+        if (fill > 0) await flush();
+        await settle(0);
+      } finally {
+        // Never leave the lock with a stripe write still running, even when the source failed.
+        await Promise.allSettled(inflight);
       }
-      if (fill > 0) await flush();
       const obj: StoredObject = {
         size,
         sha256: sha.digest("hex"),
         extents,
         createdAt: this.deps.clock.now(),
       };
-      this.#pending.delete(name);
       this.manifest.objects[name] = obj;
-      await this.#collectGarbage();
-      await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+      await this.#commitManifest();
       return obj;
     });
   }
@@ -369,31 +408,70 @@ export class EcStore {
    * Reads every stripe, checks block checksums (and parity), and with `repair` rewrites damaged
    * shards onto their target, or a spare target when theirs is down. Records the scrub time.
    */
-  scrub(opts: ScrubOptions): Promise<ScrubReport> {
-    return this.#exclusive(async () => {
-      const report: ScrubReport = { stripes: 0, bytesRead: 0, findings: [], unrecoverable: [] };
-      const limiter = new RateLimiter(this.deps.clock, opts.bytesPerSecond ?? Infinity);
-      const ids = Object.keys(this.manifest.stripes).map(Number).sort((a, b) => a - b);
-      for (const id of ids) {
-        if (opts.signal?.aborted) break;
-        const bytes = await this.#scrubStripe(this.manifest.stripes[id], opts, report);
-        report.stripes++;
-        report.bytesRead += bytes;
-        opts.onProgress?.({ done: report.stripes, total: ids.length, bytes: report.bytesRead });
+  async scrub(opts: ScrubOptions): Promise<ScrubReport> {
+    const report: ScrubReport = { stripes: 0, bytesRead: 0, findings: [], unrecoverable: [] };
+    const limiter = new RateLimiter(this.deps.clock, opts.bytesPerSecond ?? Infinity);
+    const ids = Object.keys(this.manifest.stripes).map(Number).sort((a, b) => a - b);
+    for (const id of ids) {
+      if (opts.signal?.aborted) break;
+      // The lock is taken per stripe so reads and writes interleave with a long pass.
+      const bytes = await this.#exclusive(async () => {
+        const stripe = this.manifest.stripes[id];
+        if (!stripe) return 0;
+        const before = report.findings.length;
+        const n = await this.#scrubStripe(stripe, opts, report);
+        // Persist moved placements as they happen, not only at the end of a long pass.
+        if (opts.repair && report.findings.slice(before).some((f) => f.repaired)) {
+          await this.#commitManifest();
+        }
+        return n;
+      });
+      report.stripes++;
+      report.bytesRead += bytes;
+      opts.onProgress?.({ done: report.stripes, total: ids.length, bytes: report.bytesRead });
+      try {
         await limiter.consume(bytes, opts.signal);
+      } catch {
+        break; // aborted while pacing
       }
-      const now = this.deps.clock.now();
+    }
+    return await this.#exclusive(async () => {
       this.manifest.lastScrub = {
-        at: now,
+        at: this.deps.clock.now(),
         stripes: report.stripes,
         problems: report.findings.length,
         repaired: report.findings.filter((f) => f.repaired).length,
         unrecoverable: report.unrecoverable.length,
       };
-      await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+      await this.#commitManifest();
       this.#lastStripe = null;
       return report;
     });
+  }
+
+  /**
+   * Starts rebuilding missing and corrupt shards in the background (FR-205): a repair pass
+   * over every stripe (checksums only, parity is the scrubber's job) that callers can watch
+   * and abort. Reads and writes interleave with it stripe by stripe.
+   */
+  startReconstruction(
+    opts: { reprovision?: boolean; bytesPerSecond?: number } = {},
+  ): ReconstructionJob {
+    const ac = new AbortController();
+    let progress: Progress = {
+      done: 0,
+      total: Object.keys(this.manifest.stripes).length,
+      bytes: 0,
+    };
+    const done = this.scrub({
+      repair: true,
+      parity: false,
+      reprovision: opts.reprovision,
+      bytesPerSecond: opts.bytesPerSecond,
+      signal: ac.signal,
+      onProgress: (p) => (progress = p),
+    });
+    return { progress: () => progress, done, abort: () => ac.abort() };
   }
 
   /** Summary of objects, stripes, targets and journal. */
@@ -437,6 +515,11 @@ export class EcStore {
 
   // ---- internals (called under the lock) ----
 
+  /** Flushes every target; called before the manifest names newly written shards. */
+  async #flushTargets(): Promise<void> {
+    await Promise.all([...this.#targets.values()].map((t) => t.flush().catch(() => {})));
+  }
+
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
     this.#lock = run.catch(() => {});
@@ -465,9 +548,7 @@ export class EcStore {
       written++;
     };
     for (const [name, { data }] of entries) {
-      const sha = await createSHA256();
-      sha.init();
-      sha.update(data);
+      const sha = createHash("sha256").update(data);
       objects.set(name, {
         size: data.length,
         sha256: sha.digest("hex"),
@@ -487,8 +568,7 @@ export class EcStore {
     if (fill > 0) await flush();
     for (const [name, obj] of objects) this.manifest.objects[name] = obj;
     this.manifest.journal.destagedSeq = maxSeq;
-    await this.#collectGarbage();
-    await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+    await this.#commitManifest();
     // Only now may the journal forget: the manifest names the stripes holding the writes.
     await this.journal.reset();
     this.#pending.clear();
@@ -568,15 +648,63 @@ export class EcStore {
     } catch {
       file = null;
     }
-    if (!file) return { data: null, problem: "missing" };
+    if (!file) return { data: null, badBlocks: [], problem: "missing" };
     const parsed = decodeShardFile(file, this.deps.hasher);
     if (
-      !parsed || parsed.badBlocks.length > 0 || parsed.header.stripeId !== stripe.id ||
-      parsed.header.shardIndex !== i || parsed.header.shardSize !== stripe.shardSize
+      !parsed || parsed.header.stripeId !== stripe.id || parsed.header.shardIndex !== i ||
+      parsed.header.shardSize !== stripe.shardSize ||
+      parsed.header.blockSize !== this.manifest.blockSize
     ) {
-      return { data: null, problem: "checksum" };
+      return { data: null, badBlocks: [], problem: "checksum" };
     }
-    return { data: parsed.data, problem: null };
+    return {
+      data: parsed.data,
+      badBlocks: parsed.badBlocks,
+      problem: parsed.badBlocks.length > 0 ? "checksum" : null,
+    };
+  }
+
+  /**
+   * Rebuilds every missing shard and every bad block in place, block range by block range: a
+   * range is decoded from the shards whose blocks there are good, so a stripe with m lost
+   * shards still heals a flipped byte in a further shard. Throws (writing nothing the caller
+   * keeps) when some range lacks enough good blocks.
+   */
+  #recover(stripe: Stripe, reads: ShardRead[], dataOnly = false): Uint8Array[] {
+    const { shardSize } = stripe;
+    const bs = this.manifest.blockSize;
+    const blocks = Math.ceil(shardSize / bs);
+    const full = reads.map((r) => r.data ?? new Uint8Array(shardSize));
+    const lostAt = (b: number) =>
+      reads.flatMap((r, i) => (!r.data || r.badBlocks.includes(b) ? [i] : []));
+    for (let b = 0; b < blocks;) {
+      const lost = lostAt(b);
+      let end = b + 1;
+      while (end < blocks && sameList(lostAt(end), lost)) end++;
+      if (lost.length > 0) {
+        if (!this.#codec.canRecover(lost)) {
+          const k = this.#codec.dataShards;
+          throw new Error(
+            `stripe ${stripe.id} is unrecoverable: shards [${lost.join(", ")}] missing or corrupt` +
+              ` in blocks ${b}..${end - 1}, need k=${k} good shards, have ${
+                reads.length - lost.length
+              }`,
+          );
+        }
+        const lo = b * bs;
+        const hi = Math.min(end * bs, shardSize);
+        const slots: ShardSlot[] = full.map((
+          s,
+          i,
+        ) => (lost.includes(i) ? null : s.subarray(lo, hi)));
+        this.#codec.reconstruct(slots, dataOnly);
+        for (const i of lost) {
+          if (!dataOnly || i < this.#codec.dataShards) full[i].set(slots[i] as Uint8Array, lo);
+        }
+      }
+      b = end;
+    }
+    return full;
   }
 
   /** The stripe's user bytes: data shards when intact, else rebuilt from any k good shards. */
@@ -586,32 +714,39 @@ export class EcStore {
     if (!stripe) throw new Error(`manifest names stripe ${id} but does not describe it`);
     const k = this.#codec.dataShards;
     const n = this.#codec.totalShards;
-    const slots: ShardSlot[] = new Array(n).fill(null);
-    const reads = await Promise.all(
+    const reads: ShardRead[] = await Promise.all(
       Array.from({ length: k }, (_, i) => this.#readShard(stripe, i)),
     );
-    reads.forEach((r, i) => (slots[i] = r.data));
+    this.stats.shardReads += k;
+    let shards = reads.map((r) => r.data);
     if (reads.some((r) => r.problem)) {
-      const parity = await Promise.all(
-        Array.from({ length: n - k }, (_, j) => this.#readShard(stripe, k + j)),
-      );
-      parity.forEach((r, j) => (slots[k + j] = r.data));
-      const lost = slots.flatMap((s, i) => (s ? [] : [i]));
-      if (!this.#codec.canRecover(lost)) {
-        throw new Error(
-          `stripe ${id} is unrecoverable: shards [${
-            lost.join(", ")
-          }] missing or corrupt, need k=${k} good shards, have ${n - lost.length}`,
+      // Read only the parity the code says it needs (LRC: the local group's), then everything.
+      const lostData = reads.flatMap((r, i) => (r.problem ? [i] : []));
+      const unread: ShardRead = { data: null, badBlocks: [], problem: "missing" };
+      const planned = new Set(this.#codec.readPlan(lostData));
+      const all: ShardRead[] = [...reads, ...new Array<ShardRead>(n - k).fill(unread)];
+      const readParity = async (want: (i: number) => boolean) => {
+        const idx = Array.from({ length: n - k }, (_, j) => k + j).filter(
+          (i) => all[i] === unread && want(i),
         );
+        const got = await Promise.all(idx.map((i) => this.#readShard(stripe, i)));
+        idx.forEach((i, j) => (all[i] = got[j]));
+        this.stats.shardReads += idx.length;
+      };
+      await readParity((i) => planned.has(i));
+      try {
+        shards = this.#recover(stripe, all, true);
+      } catch {
+        await readParity(() => true);
+        shards = this.#recover(stripe, all, true);
       }
-      this.#codec.reconstruct(slots);
       this.stats.degradedReads++;
       this.deps.metrics?.ecDegradedReads.inc();
     }
     const out = new Uint8Array(stripe.dataBytes);
     for (let i = 0, off = 0; i < k && off < out.length; i++, off += stripe.shardSize) {
       out.set(
-        (slots[i] as Uint8Array).subarray(0, Math.min(stripe.shardSize, out.length - off)),
+        (shards[i] as Uint8Array).subarray(0, Math.min(stripe.shardSize, out.length - off)),
         off,
       );
     }
@@ -641,14 +776,25 @@ export class EcStore {
       return bytes;
     }
     for (const b of bad) this.deps.metrics?.ecScrubErrors.inc({ kind: b.kind });
-    const lost = bad.map((b) => b.shard);
-    if (lost.includes(-1) || !this.#codec.canRecover(lost)) {
-      stripe.health = lost.includes(-1) ? "degraded" : "lost";
+    let healed: Uint8Array[] | null = null;
+    if (!bad.some((b) => b.shard < 0)) {
+      try {
+        if (bad[0].kind === "parity") {
+          const trial: ShardSlot[] = slots.slice();
+          trial[bad[0].shard] = null;
+          this.#codec.reconstruct(trial);
+          healed = trial as Uint8Array[];
+        } else healed = this.#recover(stripe, reads);
+      } catch (e) {
+        this.deps.logger.error("stripe cannot be repaired", { stripe: stripe.id, error: e });
+      }
+    }
+    if (!healed) {
+      stripe.health = bad.some((b) => b.shard < 0) ? "degraded" : "lost";
       report.unrecoverable.push(stripe.id);
       for (const b of bad) {
         report.findings.push({ stripe: stripe.id, shard: b.shard, kind: b.kind, repaired: false });
       }
-      this.deps.logger.error("stripe cannot be repaired", { stripe: stripe.id, shards: lost });
       return bytes;
     }
     if (!opts.repair) {
@@ -658,8 +804,6 @@ export class EcStore {
       }
       return bytes;
     }
-    for (const i of lost) slots[i] = null;
-    this.#codec.reconstruct(slots);
     let allRepaired = true;
     stripe.generation++;
     for (const b of bad) {
@@ -669,7 +813,7 @@ export class EcStore {
         const old = stripe.placement[b.shard];
         stripe.placement[b.shard] = target;
         try {
-          await this.#writeShard(stripe, b.shard, slots[b.shard] as Uint8Array);
+          await this.#writeShard(stripe, b.shard, healed[b.shard]);
           repaired = true;
           if (old !== target) {
             await this.#targets.get(old)!.remove(shardFileName(stripe.id, b.shard)).catch(() => {});
@@ -725,15 +869,21 @@ export class EcStore {
     return null;
   }
 
-  /** Deletes stripes no object references any more (after overwrites). */
-  async #collectGarbage(): Promise<void> {
+  /**
+   * Makes the in-memory manifest durable: new shards are flushed first, the manifest replaced,
+   * and only then are stripes no object references any more (overwritten) deleted, so a crash
+   * at any point leaves the saved manifest pointing at shards that exist.
+   */
+  async #commitManifest(): Promise<void> {
     const live = new Set<number>();
     for (const o of Object.values(this.manifest.objects)) {
       for (const e of o.extents) live.add(e.stripe);
     }
-    for (const [key, s] of Object.entries(this.manifest.stripes)) {
-      if (live.has(s.id)) continue;
-      delete this.manifest.stripes[key];
+    const dead = Object.values(this.manifest.stripes).filter((s) => !live.has(s.id));
+    for (const s of dead) delete this.manifest.stripes[s.id];
+    await this.#flushTargets();
+    await saveManifest(`${this.dir}/${MANIFEST}`, this.manifest);
+    for (const s of dead) {
       await Promise.all(
         s.placement.map((t, i) =>
           this.#targets.get(t)!.remove(shardFileName(s.id, i)).catch(() => {})
@@ -759,6 +909,10 @@ export function encodeWrite(name: string, data: Uint8Array): Uint8Array {
 export function decodeWrite(p: Uint8Array): { name: string; data: Uint8Array } {
   const len = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint16(0, true);
   return { name: new TextDecoder().decode(p.subarray(2, 2 + len)), data: p.slice(2 + len) };
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -2,14 +2,16 @@
  * The shard target port: one failure domain holding shard files (a directory on its own disk
  * here; a raw block device adapter could implement the same interface).
  */
-import { writeFileAtomic } from "./atomic.ts";
+import { syncDir, writeFileAtomic } from "./atomic.ts";
 
 /** Where shards live; one target never holds two shards of one stripe. */
 export interface ShardTarget {
   /** Stable id recorded in the manifest's placement. */
   readonly id: string;
-  /** Stores a shard file atomically and durably; throws when the target is down. */
+  /** Stores a shard file atomically (durable after the next flush); throws when down. */
   write(name: string, data: Uint8Array): Promise<void>;
+  /** Makes every completed write durable (file names included). */
+  flush(): Promise<void>;
   /** The shard file's bytes, or null when it (or the whole target) is missing. */
   read(name: string): Promise<Uint8Array | null>;
   /** Removes a shard file if present. */
@@ -24,10 +26,16 @@ export interface ShardTarget {
 export class DirectoryTarget implements ShardTarget {
   constructor(readonly id: string, readonly dir: string) {}
 
-  /** Writes `<dir>/<name>` via temp file + rename; refuses when the directory is gone. */
+  /** Writes `<dir>/<name>` via fsync'd temp file + rename; refuses when the directory is gone. */
   async write(name: string, data: Uint8Array): Promise<void> {
     if (!(await this.healthy())) throw new Error(`shard target ${this.id} (${this.dir}) is down`);
-    await writeFileAtomic(`${this.dir}/${name}`, data);
+    // The directory is fsync'd once per batch in flush(), not once per shard.
+    await writeFileAtomic(`${this.dir}/${name}`, data, { syncDir: false });
+  }
+
+  /** fsyncs the directory so renamed shard files survive a crash. */
+  async flush(): Promise<void> {
+    if (await this.healthy()) await syncDir(this.dir);
   }
 
   /** Reads `<dir>/<name>`; null when missing. */

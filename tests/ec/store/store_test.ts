@@ -205,3 +205,169 @@ Deno.test("rate limiter: paces bytes to the budget on the injected clock", async
   assert.equal(rl.delayAfter(500_000), 800);
   assert.equal(new RateLimiter(clock, Infinity).delayAfter(1e12), 0);
 });
+
+Deno.test("store: bad blocks in more than m shards heal when no block range loses more than m", async () => {
+  await using dir = await tempDir();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 64 * 1024,
+    blockSize: 4096,
+  }, await storeDeps());
+  const data = seededBytes(7, 64 * 1024);
+  await store.put("b", data);
+  const stripe = store.objectInfo("b")!.extents[0].stripe;
+  const flip = async (shard: number, block: number) => {
+    const path = `${dir.path}/targets/t0${(stripe + shard) % 6}/${shardFileName(stripe, shard)}`;
+    const f = await Deno.readFile(path);
+    f[32 + block * (8 + 4096) + 8 + 17] ^= 0x01;
+    await Deno.writeFile(path, f);
+  };
+  // Three damaged shards, each in a different block: every block range still has 5 good shards.
+  await flip(0, 0);
+  await flip(1, 1);
+  await flip(5, 2);
+  assert.deepEqual(await store.get("b"), data);
+  const r = await store.scrub({ repair: true });
+  assert.deepEqual(r.findings.map((f) => [f.shard, f.kind, f.repaired]), [[0, "checksum", true], [
+    1,
+    "checksum",
+    true,
+  ], [5, "checksum", true]]);
+  assert.deepEqual((await store.scrub({ repair: false })).findings, []);
+  // Three shards damaged in the same block: a clear error, never wrong bytes.
+  await flip(0, 3);
+  await flip(2, 3);
+  await flip(4, 3);
+  const fresh = await EcStore.open(dir.path, await storeDeps());
+  await assert.rejects(
+    () => fresh.get("b"),
+    /stripe \d+ is unrecoverable: shards \[0, 2, 4\] missing or corrupt in blocks 3..3, need k=4/,
+  );
+  const v = await fresh.scrub({ repair: true });
+  assert.deepEqual(v.unrecoverable, [stripe]);
+  assert.equal((await fresh.stat()).stripes.lost, 1);
+  fresh.close();
+  store.close();
+});
+
+Deno.test("store: background reconstruction is paced by the byte budget, reports progress and aborts", async () => {
+  await using dir = await tempDir();
+  const clock = new ManualClock(0);
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 4096,
+    blockSize: 1024,
+    targets: 7,
+  }, await storeDeps(clock));
+  await store.put("p", seededBytes(8, 10 * 4096));
+  await Deno.remove(`${dir.path}/targets/t02`, { recursive: true });
+  // 6 shards of 1 KiB read per stripe, minus the missing one: 5 KiB per stripe at 5 KiB/s.
+  const job = store.startReconstruction({ bytesPerSecond: 5 * 1024 });
+  // Polls (real time, briefly) until the background job reaches a state.
+  const waitFor = async (cond: () => boolean) => {
+    for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(cond());
+  };
+  await waitFor(() => job.progress().done === 1);
+  assert.equal(job.progress().total, 10);
+  // The budget is spent: no second stripe until the injected clock moves.
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(job.progress().done, 1);
+  await clock.advance(1000);
+  await waitFor(() => job.progress().done === 2);
+  // Reads interleave with the running pass.
+  assert.deepEqual(await store.get("p"), seededBytes(8, 10 * 4096));
+  job.abort();
+  const report = await job.done;
+  assert.equal(report.stripes, 2);
+  assert.ok(report.findings.every((f) => f.kind === "missing" && f.repaired && f.target !== "t02"));
+  // Every stripe keeps one shard per target, also after moving shards to the spare.
+  for (const s of store.stripes()) assert.equal(new Set(s.placement).size, s.placement.length);
+  store.close();
+});
+
+Deno.test("ecstripes: 64 stripes per ECStripe keep a 10 GiB volume at 40 objects", async () => {
+  const { groupStripes, STRIPES_PER_ECSTRIPE } = await import("../../../src/ec/store/ecstripes.ts");
+  const stripes = Array.from({ length: 2560 }, (_, id) => ({
+    id,
+    generation: 1,
+    dataBytes: 4 << 20,
+    shardSize: 1 << 20,
+    placement: ["t0", "t1", "t2", "t3", "t4", "t5"],
+    health: (id === 100 ? "degraded" : "healthy") as "degraded" | "healthy",
+    lastScrub: id === 5 ? undefined : 1000 + id,
+  }));
+  const groups = groupStripes(stripes);
+  assert.equal(STRIPES_PER_ECSTRIPE, 64);
+  assert.equal(groups.length, 40);
+  assert.equal(groups[0].lastScrub, undefined);
+  assert.equal(groups[1].health, "degraded");
+  assert.deepEqual(groups[1].byHealth, { healthy: 63, degraded: 1, lost: 0 });
+  assert.equal(groups[2].lastScrub, 1000 + 128);
+  assert.equal(groups[39].dataBytes, 256 << 20);
+  assert.equal(groups[39].placement.t3, 64);
+});
+
+Deno.test("store: overwrites free old stripes only after the manifest moved on; a put supersedes a pending write durably", async () => {
+  await using dir = await tempDir();
+  const deps = await storeDeps();
+  const store = await EcStore.create(dir.path, {
+    code: RS42,
+    stripeSizeBytes: 8192,
+    blockSize: 4096,
+  }, deps);
+  await store.put("o", seededBytes(20, 20_000));
+  const oldStripes = store.objectInfo("o")!.extents.map((e) => e.stripe);
+  await store.put("o", seededBytes(21, 9000));
+  const countShards = async () => {
+    let n = 0;
+    for await (const t of Deno.readDir(`${dir.path}/targets`)) {
+      for await (const _ of Deno.readDir(`${dir.path}/targets/${t.name}`)) n++;
+    }
+    return n;
+  };
+  // Two stripes of the new version, six shards each; the three old stripes are gone.
+  assert.equal(await countShards(), 12);
+  assert.ok(store.stripes().every((s) => !oldStripes.includes(s.id)));
+  // A journaled write, then a put of the same name: after a reopen the put wins.
+  await store.write("o", seededBytes(22, 10));
+  await store.put("o", seededBytes(23, 100));
+  store.close();
+  const again = await EcStore.open(dir.path, deps);
+  assert.equal(again.stats.journalRecordsReplayed, 0);
+  assert.deepEqual(await again.get("o"), seededBytes(23, 100));
+  again.close();
+});
+
+Deno.test("store: a degraded LRC read fetches only the lost shard's local parity; RS reads one parity per loss", async () => {
+  await using dir = await tempDir();
+  const deps = await storeDeps();
+  const lrc = await EcStore.create(`${dir.path}/lrc`, {
+    code: { algorithm: "LRC", k: 6, l: 2, g: 2 },
+    stripeSizeBytes: 6000,
+    blockSize: 4096,
+  }, deps);
+  await lrc.put("o", seededBytes(30, 6000));
+  const stripe = lrc.stripes()[0];
+  await Deno.remove(`${dir.path}/lrc/targets/${stripe.placement[1]}`, { recursive: true });
+  const before = lrc.stats.shardReads;
+  assert.deepEqual(await lrc.get("o"), seededBytes(30, 6000));
+  // 6 data shard reads (one fails) + the local parity of group 0 (shard 6).
+  assert.equal(lrc.stats.shardReads - before, 7);
+  lrc.close();
+
+  const rs = await EcStore.create(`${dir.path}/rs`, {
+    code: { algorithm: "ReedSolomon", k: 6, m: 3 },
+    stripeSizeBytes: 6000,
+    blockSize: 4096,
+  }, deps);
+  await rs.put("o", seededBytes(31, 6000));
+  const s = rs.stripes()[0];
+  await Deno.remove(`${dir.path}/rs/targets/${s.placement[1]}`, { recursive: true });
+  await Deno.remove(`${dir.path}/rs/targets/${s.placement[6]}`, { recursive: true });
+  const b = rs.stats.shardReads;
+  assert.deepEqual(await rs.get("o"), seededBytes(31, 6000));
+  // 6 data + planned parity 6 (missing too) → falls back to reading the other parities.
+  assert.equal(rs.stats.shardReads - b, 6 + 1 + 2);
+  rs.close();
+});
