@@ -2,7 +2,7 @@
  * The tiered cache facade (FR-305): L1 RAM → L2 mmap file → L3 backend.
  *
  * - get: L1, then L2, then L3. An L2 hit is copied into L1 (promotion l2→l1); an L3
- *   hit goes into L1 (promotion l3→l1). Concurrent misses on one key share a single
+ *   hit goes into L1 (promotion l3→l1; into L2 when larger than an L1 shard). Concurrent misses on one key share a single
  *   L3 read (single-flight).
  * - L1 evictions are written to L2 (demotion, write-on-eviction); an entry promoted
  *   from L2 and not changed since is not rewritten.
@@ -49,7 +49,7 @@ export interface TieredStats {
   hits: { l1: number; l2: number; l3: number };
   /** Gets that found nothing anywhere. */
   misses: number;
-  promotions: { l2ToL1: number; l3ToL1: number };
+  promotions: { l2ToL1: number; l3ToL1: number; l3ToL2: number };
   demotions: { l1ToL2: number };
   /** L3 reads avoided because another get for the key was already in flight. */
   sharedReads: number;
@@ -85,6 +85,7 @@ export class TieredCache {
     miss: 0,
     l2ToL1: 0,
     l3ToL1: 0,
+    l3ToL2: 0,
     l1ToL2: 0,
     shared: 0,
     l3Reads: 0,
@@ -187,7 +188,18 @@ export class TieredCache {
         return undefined;
       }
       this.#c.l3++;
-      if (!flight.stale && this.l1.set(key, v)) this.#c.l3ToL1++;
+      if (!flight.stale) {
+        if (this.l1.set(key, v)) this.#c.l3ToL1++;
+        else if (this.l2) {
+          // Larger than an L1 shard: keep it one tier down rather than nowhere.
+          try {
+            this.l2.put(key, v);
+            this.#c.l3ToL2++;
+          } catch (e) {
+            if (!(e instanceof L2EntryTooLargeError)) throw e;
+          }
+        }
+      }
       return v;
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
@@ -255,7 +267,7 @@ export class TieredCache {
     return {
       hits: { l1: c.l1, l2: c.l2, l3: c.l3 },
       misses: c.miss,
-      promotions: { l2ToL1: c.l2ToL1, l3ToL1: c.l3ToL1 },
+      promotions: { l2ToL1: c.l2ToL1, l3ToL1: c.l3ToL1, l3ToL2: c.l3ToL2 },
       demotions: { l1ToL2: c.l1ToL2 },
       sharedReads: c.shared,
       l3Reads: c.l3Reads,
@@ -295,6 +307,7 @@ export class TieredCache {
     if (l2) inc("e2", l2.evictions, m.cacheEvictions, { tier: "l2" });
     inc("p21", c.l2ToL1, m.cachePromotions, { from: "l2", to: "l1" });
     inc("p31", c.l3ToL1, m.cachePromotions, { from: "l3", to: "l1" });
+    inc("p32", c.l3ToL2, m.cachePromotions, { from: "l3", to: "l2" });
     inc("d12", c.l1ToL2, m.cacheDemotions, { from: "l1", to: "l2" });
     m.cacheBytes.set({ tier: "l1" }, l1.bytes);
     if (l2) m.cacheBytes.set({ tier: "l2" }, l2.liveBytes);

@@ -148,7 +148,7 @@ Deno.test("property: the tiered cache answers exactly like a model map", async (
     fc.asyncProperty(
       fc.array(
         fc.tuple(fc.constantFrom("get", "get", "set", "del"), fc.nat(40), fc.nat(6000)),
-        { maxLength: 80 },
+        { maxLength: 80, size: "max" },
       ),
       fc.boolean(),
       async (ops, concurrent) => {
