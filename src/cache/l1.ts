@@ -1,23 +1,31 @@
 /**
  * L1: the in-RAM cache (FR-301). Keys are strings (use `blockKey(volume, block)` for a
- * (volume, block) pair); values are Uint8Array, held uncompressed. 1024 shards by
- * default, picked by a string hash; each shard has its own eviction state,
- * byte and count bounds and statistics.
+ * (volume, block) pair); values are Uint8Array, held uncompressed.
  *
- * Eviction is S3-FIFO (Yang et al., SOSP'23; also Foyer's default): a small FIFO
- * (10% of the bytes) filters one-hit wonders, a main FIFO with 2-bit frequencies gives
- * hot entries another lap, and a ghost FIFO of evicted key hashes sends returning keys
- * straight to main. Chosen over LRU by measurement (bench/cache_bench.ts): a hit only
- * bumps a counter (no list move), and it resists scans. `policy: "lru"` keeps a plain
- * LRU in the same structure as the baseline.
+ * 1024 shards by default: a key's shard is picked by a string hash when it is
+ * inserted; each shard has its own eviction queues, byte and count bounds and
+ * statistics, so eviction work and accounting stay local to 1/1024 of the cache.
  *
- * The hit path allocates nothing: the shard keeps entry metadata in typed arrays
- * indexed by a slot number, linked into the FIFOs through prev/next arrays.
+ * Layout for speed (structure of arrays): one Map from key to slot number, and every
+ * per-entry field (value, size, frequency, queue links, shard) in typed arrays indexed
+ * by slot; per-shard state in typed arrays indexed by shard. A hit is one Map lookup
+ * plus a few array writes: no string hashing, no allocation, no closures.
+ *
+ * Policies (chosen per cache; numbers in bench/cache_bench.ts):
+ * - "s3fifo" (default; Yang et al., SOSP'23, Foyer's default): a small FIFO (10%)
+ *   filters one-hit wonders, a main FIFO with 2-bit frequencies gives hot entries
+ *   another lap, a ghost FIFO of evicted hashes sends returning keys straight to main.
+ *   A hit only bumps a counter.
+ * - "wtinylfu" (Caffeine's design): a 1% LRU window, then a segmented LRU
+ *   (probation 20% / protected 80%) guarded by a count-min sketch of 4-bit counters
+ *   with periodic halving (aging): an entry leaving the window displaces the main
+ *   victim only if it was seen more often.
+ * - "lru": plain LRU in the same structure, the baseline.
  */
 import { hashString } from "./hash.ts";
 
 /** Eviction policy of the L1 shards. */
-export type L1Policy = "s3fifo" | "lru";
+export type L1Policy = "s3fifo" | "wtinylfu" | "lru";
 
 /** Bytes charged per entry on top of its value and key (Map slot, arrays, header). */
 export const L1_ENTRY_OVERHEAD = 48;
@@ -35,10 +43,12 @@ export interface L1Options {
   shards?: number;
   /** Eviction policy (default "s3fifo"). */
   policy?: L1Policy;
-  /** Share of a shard's bytes given to the S3-FIFO small queue (default 0.1). */
+  /** S3-FIFO small queue / W-TinyLFU window share of a shard (default 0.1 / 0.01). */
   smallRatio?: number;
-  /** Accesses an entry needs while in the small queue to move to main (default 1). */
+  /** S3-FIFO: accesses needed while in the small queue to move to main (default 1). */
   promoteThreshold?: number;
+  /** W-TinyLFU: entries the sketch is sized for (default maxEntries, or maxBytes/4 KiB). */
+  expectedEntries?: number;
   /** Receives evicted entries (not deleted or replaced ones). */
   onEvict?: EvictHook;
 }
@@ -64,310 +74,107 @@ export function entrySize(key: string, value: Uint8Array): number {
   return value.byteLength + 2 * key.length + L1_ENTRY_OVERHEAD;
 }
 
+// Queue ids (per shard, 4 slots each in the head/tail arrays).
 const FREE = 0;
-const SMALL = 1;
-const MAIN = 2;
+/** S3-FIFO small queue, W-TinyLFU window. */
+const Q1 = 1;
+/** S3-FIFO main queue, W-TinyLFU probation, LRU list. */
+const Q2 = 2;
+/** W-TinyLFU protected segment. */
+const Q3 = 3;
 const MAX_FREQ = 3;
+const P_S3FIFO = 0;
+const P_TINYLFU = 1;
+const P_LRU = 2;
 
-/** One shard: an index from key to slot, and per-slot metadata in typed arrays. */
-class Shard {
-  readonly index = new Map<string, number>();
-  keys: (string | undefined)[] = [];
-  vals: (Uint8Array | undefined)[] = [];
-  size = new Int32Array(8);
-  hash = new Int32Array(8);
-  freq = new Uint8Array(8);
-  where = new Uint8Array(8);
-  prev = new Int32Array(8);
-  next = new Int32Array(8);
-  freeList: number[] = [7, 6, 5, 4, 3, 2, 1, 0];
-  // FIFO heads (oldest) and tails (newest); -1 when empty. LRU uses the main list only.
-  smallHead = -1;
-  smallTail = -1;
-  mainHead = -1;
-  mainTail = -1;
-  smallBytes = 0;
-  smallCount = 0;
-  bytes = 0;
-  count = 0;
-  hits = 0;
-  misses = 0;
-  evictions = 0;
-  rejected = 0;
-  // Ghost FIFO of evicted key hashes (S3-FIFO), bounded by the live entry count.
-  ghostRing = new Int32Array(16);
-  ghostHead = 0;
-  ghostLen = 0;
-  readonly ghost = new Map<number, number>();
+/** Count-min sketch with 4 rows of saturating 4-bit counters and periodic halving. */
+class FrequencySketch {
+  readonly #table: Uint8Array;
+  readonly #mask: number;
+  readonly #sampleSize: number;
+  #additions = 0;
 
-  constructor(
-    readonly maxBytes: number,
-    readonly maxCount: number,
-    readonly smallTarget: number,
-    readonly smallCountTarget: number,
-    readonly lru: boolean,
-    readonly threshold: number,
-    readonly onEvict: EvictHook | undefined,
-  ) {
-    this.keys.length = 8;
-    this.vals.length = 8;
+  constructor(expected: number) {
+    let w = 64;
+    while (w < expected * 2) w *= 2;
+    this.#table = new Uint8Array(w * 4);
+    this.#mask = w - 1;
+    this.#sampleSize = Math.max(64, expected * 10);
   }
 
-  get(key: string): Uint8Array | undefined {
-    const slot = this.index.get(key);
-    if (slot === undefined) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    if (this.lru) {
-      this.unlink(slot, MAIN);
-      this.pushTail(slot, MAIN);
-    } else {
-      const f = this.freq[slot];
-      if (f < MAX_FREQ) this.freq[slot] = f + 1;
-    }
-    return this.vals[slot];
+  #index(h: number, row: number): number {
+    const x = Math.imul(h ^ (h >>> (row * 3 + 7)), 0x9e3779b1 + row * 0x7f4a7c16) >>> 0;
+    return row * (this.#mask + 1) + ((x ^ (x >>> 15)) & this.#mask);
   }
 
-  set(key: string, h: number, value: Uint8Array): boolean {
-    const size = value.byteLength + 2 * key.length + L1_ENTRY_OVERHEAD;
-    const old = this.index.get(key);
-    if (size > this.maxBytes) {
-      if (old !== undefined) this.remove(old);
-      this.rejected++;
-      return false;
-    }
-    if (old !== undefined) {
-      const delta = size - this.size[old];
-      this.vals[old] = value;
-      this.size[old] = size;
-      this.bytes += delta;
-      if (this.where[old] === SMALL) this.smallBytes += delta;
-      if (this.lru) {
-        this.unlink(old, MAIN);
-        this.pushTail(old, MAIN);
-      } else if (this.freq[old] < MAX_FREQ) this.freq[old]++;
-      while (this.bytes > this.maxBytes) this.evictOne();
-      return true;
-    }
-    while (
-      this.count > 0 && (this.bytes + size > this.maxBytes || this.count + 1 > this.maxCount)
-    ) {
-      this.evictOne();
-    }
-    const slot = this.alloc();
-    this.keys[slot] = key;
-    this.vals[slot] = value;
-    this.size[slot] = size;
-    this.hash[slot] = h;
-    this.freq[slot] = 0;
-    this.index.set(key, slot);
-    this.bytes += size;
-    this.count++;
-    if (this.lru || this.ghostTake(h)) this.pushTail(slot, MAIN);
-    else {
-      this.pushTail(slot, SMALL);
-      this.smallBytes += size;
-      this.smallCount++;
-    }
-    return true;
-  }
-
-  delete(key: string): boolean {
-    const slot = this.index.get(key);
-    if (slot === undefined) return false;
-    this.remove(slot);
-    return true;
-  }
-
-  /** Frees a slot and unlinks it (no eviction hook: a delete or a refused replace). */
-  remove(slot: number): Uint8Array {
-    const v = this.vals[slot]!;
-    const w = this.where[slot];
-    this.unlink(slot, w);
-    if (w === SMALL) {
-      this.smallBytes -= this.size[slot];
-      this.smallCount--;
-    }
-    this.index.delete(this.keys[slot]!);
-    this.bytes -= this.size[slot];
-    this.count--;
-    this.keys[slot] = undefined;
-    this.vals[slot] = undefined;
-    this.where[slot] = FREE;
-    this.freeList.push(slot);
-    return v;
-  }
-
-  evictOne(): void {
-    if (this.lru) return this.evictVictim(this.mainHead);
-    if (
-      this.smallHead !== -1 &&
-      (this.smallBytes > this.smallTarget || this.smallCount > this.smallCountTarget ||
-        this.mainHead === -1)
-    ) {
-      // Small queue: entries touched while there move to main; the rest leave (ghosted).
-      while (this.smallHead !== -1) {
-        const s = this.smallHead;
-        if (this.freq[s] >= this.threshold) {
-          this.unlink(s, SMALL);
-          this.smallBytes -= this.size[s];
-          this.smallCount--;
-          this.freq[s] = 0;
-          this.pushTail(s, MAIN);
-        } else {
-          this.ghostAdd(this.hash[s]);
-          return this.evictVictim(s);
-        }
+  increment(h: number): void {
+    const t = this.#table;
+    let added = false;
+    for (let r = 0; r < 4; r++) {
+      const i = this.#index(h, r);
+      if (t[i] < 15) {
+        t[i]++;
+        added = true;
       }
     }
-    // Main queue: a second chance per recorded access (CLOCK-like), then eviction.
-    for (;;) {
-      const m = this.mainHead;
-      if (this.freq[m] > 0) {
-        this.freq[m]--;
-        this.unlink(m, MAIN);
-        this.pushTail(m, MAIN);
-      } else return this.evictVictim(m);
+    if (added && ++this.#additions >= this.#sampleSize) {
+      // Aging: halve every counter so old popularity fades.
+      for (let i = 0; i < t.length; i++) t[i] >>>= 1;
+      this.#additions >>>= 1;
     }
   }
 
-  evictVictim(slot: number): void {
-    const key = this.keys[slot]!;
-    const v = this.remove(slot);
-    this.evictions++;
-    if (this.onEvict) this.onEvict(key, v);
-  }
-
-  alloc(): number {
-    if (this.freeList.length === 0) this.grow();
-    return this.freeList.pop()!;
-  }
-
-  grow(): void {
-    const n = this.size.length;
-    const m = n * 2;
-    const g32 = (a: Int32Array) => {
-      const b = new Int32Array(m);
-      b.set(a);
-      return b;
-    };
-    const g8 = (a: Uint8Array) => {
-      const b = new Uint8Array(m);
-      b.set(a);
-      return b;
-    };
-    this.size = g32(this.size);
-    this.hash = g32(this.hash);
-    this.prev = g32(this.prev);
-    this.next = g32(this.next);
-    this.freq = g8(this.freq);
-    this.where = g8(this.where);
-    this.keys.length = m;
-    this.vals.length = m;
-    for (let i = m - 1; i >= n; i--) this.freeList.push(i);
-  }
-
-  pushTail(slot: number, q: number): void {
-    this.where[slot] = q;
-    this.next[slot] = -1;
-    if (q === SMALL) {
-      this.prev[slot] = this.smallTail;
-      if (this.smallTail === -1) this.smallHead = slot;
-      else this.next[this.smallTail] = slot;
-      this.smallTail = slot;
-    } else {
-      this.prev[slot] = this.mainTail;
-      if (this.mainTail === -1) this.mainHead = slot;
-      else this.next[this.mainTail] = slot;
-      this.mainTail = slot;
+  frequency(h: number): number {
+    const t = this.#table;
+    let f = 15;
+    for (let r = 0; r < 4; r++) {
+      const v = t[this.#index(h, r)];
+      if (v < f) f = v;
     }
-  }
-
-  unlink(slot: number, q: number): void {
-    const p = this.prev[slot];
-    const n = this.next[slot];
-    if (q === SMALL) {
-      if (p === -1) this.smallHead = n;
-      else this.next[p] = n;
-      if (n === -1) this.smallTail = p;
-      else this.prev[n] = p;
-    } else {
-      if (p === -1) this.mainHead = n;
-      else this.next[p] = n;
-      if (n === -1) this.mainTail = p;
-      else this.prev[n] = p;
-    }
-  }
-
-  ghostAdd(h: number): void {
-    const limit = Math.max(4, this.count);
-    while (this.ghostLen >= limit) this.ghostPop();
-    if (this.ghostLen === this.ghostRing.length) {
-      const b = new Int32Array(this.ghostRing.length * 2);
-      for (let i = 0; i < this.ghostLen; i++) {
-        b[i] = this.ghostRing[(this.ghostHead + i) % this.ghostRing.length];
-      }
-      this.ghostRing = b;
-      this.ghostHead = 0;
-    }
-    this.ghostRing[(this.ghostHead + this.ghostLen) % this.ghostRing.length] = h;
-    this.ghostLen++;
-    this.ghost.set(h, (this.ghost.get(h) ?? 0) + 1);
-  }
-
-  ghostPop(): void {
-    const h = this.ghostRing[this.ghostHead];
-    this.ghostHead = (this.ghostHead + 1) % this.ghostRing.length;
-    this.ghostLen--;
-    const c = this.ghost.get(h) ?? 0;
-    if (c <= 1) this.ghost.delete(h);
-    else this.ghost.set(h, c - 1);
-  }
-
-  /** True (and forgets one occurrence) when the hash was recently evicted. */
-  ghostTake(h: number): boolean {
-    const c = this.ghost.get(h);
-    if (c === undefined) return false;
-    // The ring keeps the stale slot; it only costs a little ghost capacity until popped.
-    if (c <= 1) this.ghost.delete(h);
-    else this.ghost.set(h, c - 1);
-    return true;
-  }
-
-  clear(): void {
-    for (const slot of this.index.values()) {
-      this.keys[slot] = undefined;
-      this.vals[slot] = undefined;
-      this.where[slot] = FREE;
-    }
-    this.index.clear();
-    this.freeList = [];
-    for (let i = this.size.length - 1; i >= 0; i--) this.freeList.push(i);
-    this.smallHead =
-      this.smallTail =
-      this.mainHead =
-      this.mainTail =
-        -1;
-    this.smallBytes =
-      this.smallCount =
-      this.bytes =
-      this.count =
-        0;
-    this.ghost.clear();
-    this.ghostLen = 0;
+    return f;
   }
 }
 
 /** The sharded in-RAM cache. */
 export class L1Cache {
-  readonly #shards: Shard[];
-  readonly #mask: number;
   /** Total byte bound. */
   readonly maxBytes: number;
   /** Eviction policy in use. */
   readonly policy: L1Policy;
+  readonly #p: number;
+  readonly #n: number;
+  readonly #mask: number;
+  readonly #threshold: number;
+  readonly #onEvict: EvictHook | undefined;
+  readonly #sketch: FrequencySketch | undefined;
+  readonly #index = new Map<string, number>();
+  // Per slot.
+  #keys: (string | undefined)[] = [];
+  #vals: (Uint8Array | undefined)[] = [];
+  #size = new Int32Array(64);
+  #hash = new Int32Array(64);
+  #shardOf = new Int32Array(64);
+  #freq = new Uint8Array(64);
+  #where = new Uint8Array(64);
+  #prev = new Int32Array(64);
+  #next = new Int32Array(64);
+  #free: number[] = [];
+  // Per shard (queue arrays: 4 entries per shard, indexed shard*4+queue).
+  readonly #head: Int32Array;
+  readonly #tail: Int32Array;
+  readonly #qBytes: Float64Array;
+  readonly #qCount: Float64Array;
+  readonly #bytes: Float64Array;
+  readonly #count: Float64Array;
+  readonly #hits: Float64Array;
+  readonly #misses: Float64Array;
+  readonly #evictions: Float64Array;
+  readonly #rejected: Float64Array;
+  readonly #maxBytes: Float64Array;
+  readonly #maxCount: Float64Array;
+  readonly #q1Bytes: Float64Array;
+  readonly #q1Count: Float64Array;
+  readonly #ghosts: Ghost[] = [];
 
   /** Builds the shards; the byte and count bounds are split evenly between them. */
   constructor(opts: L1Options) {
@@ -382,50 +189,110 @@ export class L1Cache {
     }
     this.maxBytes = opts.maxBytes;
     this.policy = opts.policy ?? "s3fifo";
-    const perBytes = Math.floor(opts.maxBytes / n);
-    const perCount = opts.maxEntries === undefined
-      ? Number.POSITIVE_INFINITY
-      : Math.max(1, Math.floor(opts.maxEntries / n));
-    const ratio = opts.smallRatio ?? 0.1;
-    const small = Math.max(1, Math.floor(perBytes * ratio));
-    const smallCount = Math.max(1, Math.floor(perCount * ratio));
+    this.#p = this.policy === "wtinylfu" ? P_TINYLFU : this.policy === "lru" ? P_LRU : P_S3FIFO;
+    this.#n = n;
     this.#mask = n - 1;
-    this.#shards = [];
+    this.#threshold = opts.promoteThreshold ?? 1;
+    this.#onEvict = opts.onEvict;
+    const f64 = (size: number) => new Float64Array(size);
+    this.#head = new Int32Array(n * 4).fill(-1);
+    this.#tail = new Int32Array(n * 4).fill(-1);
+    this.#qBytes = f64(n * 4);
+    this.#qCount = f64(n * 4);
+    this.#bytes = f64(n);
+    this.#count = f64(n);
+    this.#hits = f64(n);
+    this.#misses = f64(n);
+    this.#evictions = f64(n);
+    this.#rejected = f64(n);
+    this.#maxBytes = f64(n);
+    this.#maxCount = f64(n);
+    this.#q1Bytes = f64(n);
+    this.#q1Count = f64(n);
+    const ratio = opts.smallRatio ?? (this.#p === P_TINYLFU ? 0.01 : 0.1);
+    // Spread the remainder so the shard bounds add up to the totals exactly.
+    const split = (total: number, i: number) => Math.floor(total / n) + (i < total % n ? 1 : 0);
     for (let i = 0; i < n; i++) {
-      this.#shards.push(
-        new Shard(
-          perBytes,
-          perCount,
-          small,
-          smallCount,
-          this.policy === "lru",
-          opts.promoteThreshold ?? 1,
-          opts.onEvict,
-        ),
-      );
+      const b = split(opts.maxBytes, i);
+      const c = opts.maxEntries === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.max(1, split(opts.maxEntries, i));
+      this.#maxBytes[i] = b;
+      this.#maxCount[i] = c;
+      this.#q1Bytes[i] = Math.max(1, Math.floor(b * ratio));
+      this.#q1Count[i] = Math.max(1, Math.floor(c * ratio));
+      this.#ghosts.push(new Ghost());
     }
+    if (this.#p === P_TINYLFU) {
+      const expected = opts.expectedEntries ?? opts.maxEntries ?? Math.ceil(opts.maxBytes / 4096);
+      this.#sketch = new FrequencySketch(expected);
+    }
+    this.#keys.length = 64;
+    this.#vals.length = 64;
+    for (let i = 63; i >= 0; i--) this.#free.push(i);
   }
 
   /** Number of shards. */
   get shardCount(): number {
-    return this.#shards.length;
+    return this.#n;
   }
 
   /** The value for `key`, counting a hit or a miss; no allocation. */
   get(key: string): Uint8Array | undefined {
-    return this.#shards[hashString(key) & this.#mask].get(key);
+    const slot = this.#index.get(key);
+    if (slot === undefined) {
+      const h = hashString(key);
+      this.#misses[h & this.#mask]++;
+      if (this.#sketch) this.#sketch.increment(h);
+      return undefined;
+    }
+    const s = this.#shardOf[slot];
+    this.#hits[s]++;
+    if (this.#p === P_S3FIFO) {
+      const f = this.#freq[slot];
+      if (f < MAX_FREQ) this.#freq[slot] = f + 1;
+    } else this.#touch(slot, s);
+    return this.#vals[slot];
+  }
+
+  /** LRU / W-TinyLFU bookkeeping of a hit. */
+  #touch(slot: number, s: number): void {
+    if (this.#p === P_LRU) {
+      this.#unlink(slot);
+      this.#push(slot, s, Q2);
+      return;
+    }
+    this.#sketch!.increment(this.#hash[slot]);
+    const q = this.#where[slot];
+    this.#unlink(slot);
+    if (q === Q1) this.#push(slot, s, Q1);
+    else {
+      // Probation or protected → protected tail; overflow falls back to probation.
+      this.#push(slot, s, Q3);
+      const mainMax = this.#maxBytes[s] - this.#q1Bytes[s];
+      const mainMaxCount = this.#maxCount[s] - this.#q1Count[s];
+      const b = s * 4 + Q3;
+      while (
+        this.#count[s] > 1 &&
+        (this.#qBytes[b] > 0.8 * mainMax || this.#qCount[b] > 0.8 * mainMaxCount) &&
+        this.#head[b] !== slot
+      ) {
+        const d = this.#head[b];
+        this.#unlink(d);
+        this.#push(d, s, Q2);
+      }
+    }
   }
 
   /** The value without touching statistics or eviction state. */
   peek(key: string): Uint8Array | undefined {
-    const sh = this.#shards[hashString(key) & this.#mask];
-    const slot = sh.index.get(key);
-    return slot === undefined ? undefined : sh.vals[slot];
+    const slot = this.#index.get(key);
+    return slot === undefined ? undefined : this.#vals[slot];
   }
 
   /** True when `key` is cached (no statistics). */
   has(key: string): boolean {
-    return this.#shards[hashString(key) & this.#mask].index.has(key);
+    return this.#index.has(key);
   }
 
   /**
@@ -434,65 +301,329 @@ export class L1Cache {
    * dropped, so a stale value is never served.
    */
   set(key: string, value: Uint8Array): boolean {
+    const size = value.byteLength + 2 * key.length + L1_ENTRY_OVERHEAD;
+    const old = this.#index.get(key);
+    if (old !== undefined) {
+      const s = this.#shardOf[old];
+      if (size > this.#maxBytes[s]) {
+        this.#remove(old);
+        this.#rejected[s]++;
+        return false;
+      }
+      const delta = size - this.#size[old];
+      this.#vals[old] = value;
+      this.#size[old] = size;
+      this.#bytes[s] += delta;
+      this.#qBytes[s * 4 + this.#where[old]] += delta;
+      if (this.#p === P_S3FIFO) {
+        if (this.#freq[old] < MAX_FREQ) this.#freq[old]++;
+      } else this.#touch(old, s);
+      while (this.#bytes[s] > this.#maxBytes[s]) this.#evictOne(s);
+      return true;
+    }
     const h = hashString(key);
-    return this.#shards[h & this.#mask].set(key, h, value);
+    const s = h & this.#mask;
+    if (size > this.#maxBytes[s]) {
+      this.#rejected[s]++;
+      return false;
+    }
+    if (this.#p === P_TINYLFU) return this.#insertTinyLfu(key, value, size, h, s);
+    while (
+      this.#count[s] > 0 &&
+      (this.#bytes[s] + size > this.#maxBytes[s] || this.#count[s] + 1 > this.#maxCount[s])
+    ) {
+      this.#evictOne(s);
+    }
+    const slot = this.#alloc(key, value, size, h, s);
+    this.#push(slot, s, this.#p === P_LRU || this.#ghosts[s].take(h) ? Q2 : Q1);
+    return true;
+  }
+
+  #insertTinyLfu(key: string, value: Uint8Array, size: number, h: number, s: number): boolean {
+    const slot = this.#alloc(key, value, size, h, s);
+    this.#push(slot, s, Q1);
+    // Window overflow moves to probation; while the shard is over its bounds, the
+    // entry leaving the window competes with the probation victim by frequency.
+    const w = s * 4 + Q1;
+    while (
+      this.#head[w] !== slot &&
+      (this.#qBytes[w] > this.#q1Bytes[s] || this.#qCount[w] > this.#q1Count[s])
+    ) {
+      const cand = this.#head[w];
+      this.#unlink(cand);
+      this.#push(cand, s, Q2);
+      while (this.#over(s) && this.#where[cand] === Q2) {
+        const victim = this.#mainVictim(s, cand);
+        if (victim === -1) break;
+        const sk = this.#sketch!;
+        if (sk.frequency(this.#hash[cand]) > sk.frequency(this.#hash[victim])) {
+          this.#evictSlot(victim);
+        } else this.#evictSlot(cand);
+      }
+    }
+    while (this.#over(s)) this.#evictOne(s);
+    return true;
+  }
+
+  #over(s: number): boolean {
+    return this.#bytes[s] > this.#maxBytes[s] || this.#count[s] > this.#maxCount[s];
+  }
+
+  /** The probation head (or protected head) other than `not`; -1 if none. */
+  #mainVictim(s: number, not: number): number {
+    const p = this.#head[s * 4 + Q2];
+    if (p !== -1 && p !== not) return p;
+    const q = this.#head[s * 4 + Q3];
+    return q !== -1 ? q : -1;
   }
 
   /** Removes `key` (no eviction hook). */
   delete(key: string): boolean {
-    return this.#shards[hashString(key) & this.#mask].delete(key);
+    const slot = this.#index.get(key);
+    if (slot === undefined) return false;
+    this.#remove(slot);
+    return true;
+  }
+
+  #alloc(key: string, value: Uint8Array, size: number, h: number, s: number): number {
+    if (this.#free.length === 0) this.#grow();
+    const slot = this.#free.pop()!;
+    this.#keys[slot] = key;
+    this.#vals[slot] = value;
+    this.#size[slot] = size;
+    this.#hash[slot] = h;
+    this.#shardOf[slot] = s;
+    this.#freq[slot] = 0;
+    this.#index.set(key, slot);
+    this.#bytes[s] += size;
+    this.#count[s]++;
+    return slot;
+  }
+
+  /** Frees a slot and unlinks it (no eviction hook: a delete or a refused replace). */
+  #remove(slot: number): Uint8Array {
+    const v = this.#vals[slot]!;
+    const s = this.#shardOf[slot];
+    this.#unlink(slot);
+    this.#index.delete(this.#keys[slot]!);
+    this.#bytes[s] -= this.#size[slot];
+    this.#count[s]--;
+    this.#keys[slot] = undefined;
+    this.#vals[slot] = undefined;
+    this.#where[slot] = FREE;
+    this.#free.push(slot);
+    return v;
+  }
+
+  #evictSlot(slot: number): void {
+    const key = this.#keys[slot]!;
+    const s = this.#shardOf[slot];
+    const v = this.#remove(slot);
+    this.#evictions[s]++;
+    if (this.#onEvict) this.#onEvict(key, v);
+  }
+
+  #evictOne(s: number): void {
+    const b = s * 4;
+    if (this.#p === P_LRU) return this.#evictSlot(this.#head[b + Q2]);
+    if (this.#p === P_TINYLFU) {
+      const v = this.#mainVictim(s, -1);
+      return this.#evictSlot(v !== -1 ? v : this.#head[b + Q1]);
+    }
+    if (
+      this.#head[b + Q1] !== -1 &&
+      (this.#qBytes[b + Q1] > this.#q1Bytes[s] || this.#qCount[b + Q1] > this.#q1Count[s] ||
+        this.#head[b + Q2] === -1)
+    ) {
+      // Small queue: entries touched while there move to main; the rest leave (ghosted).
+      for (;;) {
+        const x = this.#head[b + Q1];
+        if (x === -1) break;
+        if (this.#freq[x] >= this.#threshold) {
+          this.#unlink(x);
+          this.#freq[x] = 0;
+          this.#push(x, s, Q2);
+        } else {
+          this.#ghosts[s].add(this.#hash[x], this.#count[s]);
+          return this.#evictSlot(x);
+        }
+      }
+    }
+    // Main queue: a second chance per recorded access (CLOCK-like), then eviction.
+    for (;;) {
+      const m = this.#head[b + Q2];
+      if (this.#freq[m] > 0) {
+        this.#freq[m]--;
+        this.#unlink(m);
+        this.#push(m, s, Q2);
+      } else return this.#evictSlot(m);
+    }
+  }
+
+  #grow(): void {
+    const n = this.#size.length;
+    const m = n * 2;
+    const g32 = (a: Int32Array) => {
+      const x = new Int32Array(m);
+      x.set(a);
+      return x;
+    };
+    const g8 = (a: Uint8Array) => {
+      const x = new Uint8Array(m);
+      x.set(a);
+      return x;
+    };
+    this.#size = g32(this.#size);
+    this.#hash = g32(this.#hash);
+    this.#shardOf = g32(this.#shardOf);
+    this.#prev = g32(this.#prev);
+    this.#next = g32(this.#next);
+    this.#freq = g8(this.#freq);
+    this.#where = g8(this.#where);
+    this.#keys.length = m;
+    this.#vals.length = m;
+    for (let i = m - 1; i >= n; i--) this.#free.push(i);
+  }
+
+  #push(slot: number, s: number, q: number): void {
+    const b = s * 4 + q;
+    this.#where[slot] = q;
+    this.#next[slot] = -1;
+    const t = this.#tail[b];
+    this.#prev[slot] = t;
+    if (t === -1) this.#head[b] = slot;
+    else this.#next[t] = slot;
+    this.#tail[b] = slot;
+    this.#qBytes[b] += this.#size[slot];
+    this.#qCount[b]++;
+  }
+
+  #unlink(slot: number): void {
+    const b = this.#shardOf[slot] * 4 + this.#where[slot];
+    const p = this.#prev[slot];
+    const n = this.#next[slot];
+    if (p === -1) this.#head[b] = n;
+    else this.#next[p] = n;
+    if (n === -1) this.#tail[b] = p;
+    else this.#prev[n] = p;
+    this.#qBytes[b] -= this.#size[slot];
+    this.#qCount[b]--;
   }
 
   /** Empties every shard (statistics are kept). */
   clear(): void {
-    for (const s of this.#shards) s.clear();
+    for (const slot of this.#index.values()) {
+      this.#keys[slot] = undefined;
+      this.#vals[slot] = undefined;
+      this.#where[slot] = FREE;
+    }
+    this.#index.clear();
+    this.#free = [];
+    for (let i = this.#size.length - 1; i >= 0; i--) this.#free.push(i);
+    this.#head.fill(-1);
+    this.#tail.fill(-1);
+    this.#qBytes.fill(0);
+    this.#qCount.fill(0);
+    this.#bytes.fill(0);
+    this.#count.fill(0);
+    for (const g of this.#ghosts) g.clear();
   }
 
   /** Bytes currently charged. */
   get bytes(): number {
     let b = 0;
-    for (const s of this.#shards) b += s.bytes;
+    for (let i = 0; i < this.#n; i++) b += this.#bytes[i];
     return b;
   }
 
   /** Entries currently held. */
   get size(): number {
-    let c = 0;
-    for (const s of this.#shards) c += s.count;
-    return c;
+    return this.#index.size;
+  }
+
+  /** Byte bound of shard `i`. */
+  shardMaxBytes(i: number): number {
+    return this.#maxBytes[i];
   }
 
   /** Statistics of shard `i`. */
   shardStats(i: number): L1Stats {
-    const s = this.#shards[i];
     return {
-      hits: s.hits,
-      misses: s.misses,
-      evictions: s.evictions,
-      rejected: s.rejected,
-      bytes: s.bytes,
-      entries: s.count,
+      hits: this.#hits[i],
+      misses: this.#misses[i],
+      evictions: this.#evictions[i],
+      rejected: this.#rejected[i],
+      bytes: this.#bytes[i],
+      entries: this.#count[i],
     };
   }
 
   /** Statistics summed over all shards. */
   stats(): L1Stats {
     const t: L1Stats = { hits: 0, misses: 0, evictions: 0, rejected: 0, bytes: 0, entries: 0 };
-    for (const s of this.#shards) {
-      t.hits += s.hits;
-      t.misses += s.misses;
-      t.evictions += s.evictions;
-      t.rejected += s.rejected;
-      t.bytes += s.bytes;
-      t.entries += s.count;
+    for (let i = 0; i < this.#n; i++) {
+      t.hits += this.#hits[i];
+      t.misses += this.#misses[i];
+      t.evictions += this.#evictions[i];
+      t.rejected += this.#rejected[i];
+      t.bytes += this.#bytes[i];
+      t.entries += this.#count[i];
     }
     return t;
   }
 
   /** Every cached key (for tests and debugging; allocates). */
   keys(): string[] {
-    const out: string[] = [];
-    for (const s of this.#shards) for (const k of s.index.keys()) out.push(k);
-    return out;
+    return [...this.#index.keys()];
+  }
+}
+
+/** S3-FIFO ghost queue of one shard: hashes of recently evicted keys, FIFO-bounded. */
+class Ghost {
+  #ring = new Int32Array(16);
+  #head = 0;
+  #len = 0;
+  readonly #set = new Map<number, number>();
+
+  /** Remembers `h`, keeping at most max(4, limit) hashes. */
+  add(h: number, limit: number): void {
+    const cap = Math.max(4, limit);
+    while (this.#len >= cap) this.#pop();
+    if (this.#len === this.#ring.length) {
+      const b = new Int32Array(this.#ring.length * 2);
+      for (let i = 0; i < this.#len; i++) b[i] = this.#ring[(this.#head + i) % this.#ring.length];
+      this.#ring = b;
+      this.#head = 0;
+    }
+    this.#ring[(this.#head + this.#len) % this.#ring.length] = h;
+    this.#len++;
+    this.#set.set(h, (this.#set.get(h) ?? 0) + 1);
+  }
+
+  #pop(): void {
+    const h = this.#ring[this.#head];
+    this.#head = (this.#head + 1) % this.#ring.length;
+    this.#len--;
+    this.#forget(h);
+  }
+
+  #forget(h: number): void {
+    const c = this.#set.get(h);
+    if (c === undefined) return;
+    if (c <= 1) this.#set.delete(h);
+    else this.#set.set(h, c - 1);
+  }
+
+  /** True (and forgets it) when `h` was recently evicted. */
+  take(h: number): boolean {
+    if (!this.#set.has(h)) return false;
+    // The ring keeps its copy; #forget on pop tolerates the missing set entry.
+    this.#forget(h);
+    return true;
+  }
+
+  clear(): void {
+    this.#set.clear();
+    this.#len = 0;
   }
 }

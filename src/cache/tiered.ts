@@ -2,7 +2,7 @@
  * The tiered cache facade (FR-305): L1 RAM → L2 mmap file → L3 backend.
  *
  * - get: L1, then L2, then L3. An L2 hit is copied into L1 (promotion l2→l1); an L3
- *   hit goes into L1 (promotion l3→l1). Concurrent misses on one key share a single
+ *   hit goes into L1 (promotion l3→l1; into L2 when larger than an L1 shard). Concurrent misses on one key share a single
  *   L3 read (single-flight).
  * - L1 evictions are written to L2 (demotion, write-on-eviction); an entry promoted
  *   from L2 and not changed since is not rewritten.
@@ -12,12 +12,19 @@
  *   An L3 read that races with a write to its key is returned to its waiters but not
  *   cached.
  * - delete: removes the key from L1, L2 (durably) and L3.
+ * - write-back (optional): set/delete are acknowledged once appended to an fsync'ed
+ *   journal (`journal.ts`) and queued; a background flusher copies them to L3 in order
+ *   and empties the journal when nothing is left. Reads see queued values (L1 → L2 →
+ *   queue → L3); after a crash the journal is replayed, so no acknowledged write is lost.
  *
  * Consistency model (what the tests check): after `set(k, v)` resolves and until the
  * next write to k, `get(k)` returns v; after `delete(k)` it returns undefined — every
  * tier either holds the latest written value or nothing.
  */
+import { type Clock, systemClock } from "../clock.ts";
+import { type Logger, silentLogger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { JOURNAL_DELETE, JOURNAL_PUT, WriteBackJournal } from "./journal.ts";
 import { L1Cache, type L1Policy } from "./l1.ts";
 import { L2Cache, L2EntryTooLargeError } from "./l2.ts";
 import type { L3Backend } from "./l3.ts";
@@ -42,6 +49,18 @@ export interface TieredOptions {
   l1SampleEvery?: number;
   /** High-resolution time in milliseconds (default performance.now). */
   now?: () => number;
+  /** "through" (default): set resolves once L3 has the value. "back": see below. */
+  writeMode?: "through" | "back";
+  /** Write-back journal file (required for writeMode "back"). */
+  journalPath?: string;
+  /** Write-back: pending bytes above which set waits for the flusher (default 64 MiB). */
+  maxPendingBytes?: number;
+  /** Write-back: pause before retrying a failed L3 write (default 1 s). */
+  retryMs?: number;
+  /** Timers for retries (default systemClock). */
+  clock?: Clock;
+  /** Where flush failures are reported (default silent). */
+  logger?: Logger;
 }
 
 /** Counters of the facade (L1/L2 keep their own, see their stats()). */
@@ -49,12 +68,18 @@ export interface TieredStats {
   hits: { l1: number; l2: number; l3: number };
   /** Gets that found nothing anywhere. */
   misses: number;
-  promotions: { l2ToL1: number; l3ToL1: number };
+  promotions: { l2ToL1: number; l3ToL1: number; l3ToL2: number };
   demotions: { l1ToL2: number };
   /** L3 reads avoided because another get for the key was already in flight. */
   sharedReads: number;
   l3Reads: number;
   hitRatio: number;
+}
+
+/** A write-back operation not yet in L3. */
+interface PendingOp {
+  kind: typeof JOURNAL_PUT | typeof JOURNAL_DELETE;
+  value: Uint8Array;
 }
 
 interface Flight {
@@ -85,6 +110,7 @@ export class TieredCache {
     miss: 0,
     l2ToL1: 0,
     l3ToL1: 0,
+    l3ToL2: 0,
     l1ToL2: 0,
     shared: 0,
     l3Reads: 0,
@@ -92,8 +118,22 @@ export class TieredCache {
   };
   #exported: Record<string, number> = {};
   readonly #collector = () => this.exportMetrics();
+  readonly #back: boolean;
+  readonly #journal: WriteBackJournal | undefined;
+  readonly #pending = new Map<string, PendingOp>();
+  #pendingBytes = 0;
+  readonly #maxPending: number;
+  readonly #retryMs: number;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  #flushing: Promise<void> | null = null;
+  #closed = false;
 
-  /** Builds L1 with demotion into `opts.l2`. */
+  /**
+   * Builds L1 with demotion into `opts.l2`. In write-back mode, opens the journal and
+   * replays it: every acknowledged write not yet in L3 is queued again (and any L2 copy
+   * of those keys dropped, as it may be older).
+   */
   constructor(opts: TieredOptions) {
     this.l2 = opts.l2;
     this.l3 = opts.l3;
@@ -107,12 +147,82 @@ export class TieredCache {
       policy: opts.l1Policy,
       onEvict: (k, v) => this.#demote(k, v),
     });
+    this.#back = opts.writeMode === "back";
+    this.#maxPending = opts.maxPendingBytes ?? 64 << 20;
+    this.#retryMs = opts.retryMs ?? 1000;
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = opts.logger ?? silentLogger;
+    if (this.#back) {
+      if (!opts.journalPath) throw new TypeError("writeMode 'back' needs journalPath");
+      const { journal, records } = WriteBackJournal.open(opts.journalPath);
+      this.#journal = journal;
+      for (const r of records) {
+        this.#queue(r.key, { kind: r.kind, value: r.value });
+        this.l2?.delete(r.key);
+      }
+      if (records.length > 0) this.#kick();
+    }
     this.#metrics?.cacheCollectors.add(this.#collector);
   }
 
-  /** Stops exporting metrics (the tiers themselves are closed by their owner). */
+  /**
+   * Stops exporting metrics and the write-back flusher (unflushed writes stay in the
+   * journal for the next start) and closes the journal; L2 and L3 belong to the caller.
+   */
   close(): void {
+    this.#closed = true;
     this.#metrics?.cacheCollectors.delete(this.#collector);
+    this.#journal?.close();
+  }
+
+  /** Write-back: operations acknowledged but not yet in L3. */
+  get pendingWrites(): number {
+    return this.#pending.size;
+  }
+
+  #queue(key: string, op: PendingOp): void {
+    const old = this.#pending.get(key);
+    if (old) this.#pendingBytes -= old.value.byteLength + key.length;
+    this.#pending.set(key, op);
+    this.#pendingBytes += op.value.byteLength + key.length;
+  }
+
+  #kick(): Promise<void> {
+    if (!this.#flushing) {
+      this.#flushing = this.#flushLoop().finally(() => {
+        this.#flushing = null;
+      });
+    }
+    return this.#flushing;
+  }
+
+  /** Copies pending operations to L3 one at a time, retrying failures, until none is left. */
+  async #flushLoop(): Promise<void> {
+    while (this.#pending.size > 0 && !this.#closed) {
+      for (const [key, op] of [...this.#pending]) {
+        if (this.#closed) return;
+        try {
+          if (op.kind === JOURNAL_PUT) await this.l3.put(key, op.value);
+          else await this.l3.delete(key);
+        } catch (e) {
+          this.#log.warn("write-back to L3 failed; will retry", { key, error: e });
+          await this.#clock.sleep(this.#retryMs);
+          break;
+        }
+        // A newer write to the key may have arrived meanwhile: it stays queued.
+        if (this.#pending.get(key) === op) {
+          this.#pending.delete(key);
+          this.#pendingBytes -= op.value.byteLength + key.length;
+        }
+      }
+      // Synchronously with the check, so no acknowledged record can be cut off.
+      if (this.#pending.size === 0 && !this.#closed) this.#journal!.reset();
+    }
+  }
+
+  /** Write-back: resolves once every acknowledged write is in L3 (no-op in write-through). */
+  async flush(): Promise<void> {
+    while (this.#back && this.#pending.size > 0 && !this.#closed) await this.#kick();
   }
 
   #demote(key: string, value: Uint8Array): void {
@@ -148,7 +258,17 @@ export class TieredCache {
       return v;
     }
     const l2 = this.l2;
-    if (!l2) return undefined;
+    const w = l2 ? this.#fromL2(l2, key) : undefined;
+    if (w !== undefined || !this.#back) return w;
+    // Write-back: a queued write is the newest value (L1 and L2 may have evicted it).
+    const p = this.#pending.get(key);
+    if (p === undefined || p.kind !== JOURNAL_PUT) return undefined;
+    this.#c.l1++;
+    this.l1.set(key, p.value);
+    return p.value;
+  }
+
+  #fromL2(l2: L2Cache, key: string): Uint8Array | undefined {
     const t1 = this.#metrics ? this.#now() : 0;
     const w = l2.get(key);
     if (w === undefined) return undefined;
@@ -165,6 +285,10 @@ export class TieredCache {
   get(key: string): Promise<Uint8Array | undefined> {
     const v = this.getCached(key);
     if (v !== undefined) return Promise.resolve(v);
+    if (this.#back && this.#pending.get(key)?.kind === JOURNAL_DELETE) {
+      this.#c.miss++;
+      return Promise.resolve(undefined);
+    }
     const f = this.#flights.get(key);
     if (f) {
       this.#c.shared++;
@@ -187,7 +311,18 @@ export class TieredCache {
         return undefined;
       }
       this.#c.l3++;
-      if (!flight.stale && this.l1.set(key, v)) this.#c.l3ToL1++;
+      if (!flight.stale) {
+        if (this.l1.set(key, v)) this.#c.l3ToL1++;
+        else if (this.l2) {
+          // Larger than an L1 shard: keep it one tier down rather than nowhere.
+          try {
+            this.l2.put(key, v);
+            this.#c.l3ToL2++;
+          } catch (e) {
+            if (!(e instanceof L2EntryTooLargeError)) throw e;
+          }
+        }
+      }
       return v;
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
@@ -218,30 +353,67 @@ export class TieredCache {
     this.#cleanInL2.delete(key);
   }
 
-  /** Writes `value` through to L3 (durable) and caches it in L1; resolves when durable. */
+  /**
+   * Stores `value`. Write-through: resolves once L3 holds it. Write-back: resolves once
+   * the write is in the fsync'ed journal; the flusher copies it to L3 later.
+   */
   set(key: string, value: Uint8Array): Promise<void> {
     return this.#serial(key, async () => {
       this.#invalidate(key);
-      // A durable tombstone first: a crash after the L3 write cannot resurrect the old L2 copy.
-      if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
-      await this.l3.put(key, value);
-      this.#invalidate(key);
-      if (!this.l1.set(key, value) && this.l2) {
-        // Larger than an L1 shard: keep it in L2 when it fits there.
-        try {
-          this.l2.put(key, value);
-        } catch (e) {
-          if (!(e instanceof L2EntryTooLargeError)) throw e;
-        }
+      // Drop the old value first so it cannot be demoted into L2 while we wait.
+      this.l1.delete(key);
+      if (this.#back) {
+        await this.#admitWrite();
+        this.#journal!.append(JOURNAL_PUT, key, value);
+        this.#queue(key, { kind: JOURNAL_PUT, value });
+        this.l2?.delete(key); // the journal replay drops it again after a crash
+        void this.#kick();
+      } else {
+        // A durable tombstone: a crash after the L3 write cannot resurrect the old L2 copy.
+        if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
+        await this.l3.put(key, value);
+        this.#invalidate(key);
+        // A racing read may have cached and demoted the old value meanwhile.
+        this.l1.delete(key);
+        if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
       }
+      this.#install(key, value);
     });
   }
 
-  /** Removes `key` from every tier. */
+  /** Puts the newest value in L1, or in L2 when it is larger than an L1 shard. */
+  #install(key: string, value: Uint8Array): void {
+    if (this.l1.set(key, value) || !this.l2) return;
+    try {
+      this.l2.put(key, value);
+    } catch (e) {
+      if (!(e instanceof L2EntryTooLargeError)) throw e;
+    }
+  }
+
+  /** Write-back backpressure: waits for the flusher when too much is queued. */
+  async #admitWrite(): Promise<void> {
+    while (
+      !this.#closed &&
+      (this.#pendingBytes > this.#maxPending || this.#journal!.size > 4 * this.#maxPending)
+    ) {
+      await this.#kick();
+    }
+  }
+
+  /** Removes `key` from every tier (write-back: from L3 once flushed; reads miss at once). */
   delete(key: string): Promise<void> {
     return this.#serial(key, async () => {
       this.#invalidate(key);
       this.l1.delete(key);
+      if (this.#back) {
+        await this.#admitWrite();
+        this.#journal!.append(JOURNAL_DELETE, key, new Uint8Array(0));
+        this.#queue(key, { kind: JOURNAL_DELETE, value: new Uint8Array(0) });
+        this.l2?.delete(key);
+        void this.#kick();
+        return;
+      }
       if (this.l2?.has(key)) this.l2.delete(key, { durable: true });
       await this.l3.delete(key);
       this.#invalidate(key);
@@ -255,7 +427,7 @@ export class TieredCache {
     return {
       hits: { l1: c.l1, l2: c.l2, l3: c.l3 },
       misses: c.miss,
-      promotions: { l2ToL1: c.l2ToL1, l3ToL1: c.l3ToL1 },
+      promotions: { l2ToL1: c.l2ToL1, l3ToL1: c.l3ToL1, l3ToL2: c.l3ToL2 },
       demotions: { l1ToL2: c.l1ToL2 },
       sharedReads: c.shared,
       l3Reads: c.l3Reads,
@@ -295,6 +467,7 @@ export class TieredCache {
     if (l2) inc("e2", l2.evictions, m.cacheEvictions, { tier: "l2" });
     inc("p21", c.l2ToL1, m.cachePromotions, { from: "l2", to: "l1" });
     inc("p31", c.l3ToL1, m.cachePromotions, { from: "l3", to: "l1" });
+    inc("p32", c.l3ToL2, m.cachePromotions, { from: "l3", to: "l2" });
     inc("d12", c.l1ToL2, m.cacheDemotions, { from: "l1", to: "l2" });
     m.cacheBytes.set({ tier: "l1" }, l1.bytes);
     if (l2) m.cacheBytes.set({ tier: "l2" }, l2.liveBytes);

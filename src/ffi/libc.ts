@@ -63,14 +63,15 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 const opened = new Map<string, Deno.DynamicLibrary<Deno.ForeignLibraryInterface>>();
 
 /**
- * Opens `path` once per (path, symbol set) and returns its symbol table; reused by
- * other FFI modules so libc is loaded only as often as needed.
+ * Opens `path` once per (path, symbol set) and returns its symbol table; other FFI
+ * modules (e.g. `src/ffi/ioctl.ts`) call it with their own symbols, so libc is loaded
+ * lazily and each symbol set bound once per process.
  */
 export function openLibrary<S extends Deno.ForeignLibraryInterface>(
   path: string,
   symbols: S,
-  cacheKey = path,
 ): Deno.DynamicLibrary<S>["symbols"] {
+  const cacheKey = `${path}|${Object.keys(symbols).sort().join(",")}`;
   let lib = opened.get(cacheKey) as Deno.DynamicLibrary<S> | undefined;
   if (!lib) {
     lib = Deno.dlopen(path, symbols);

@@ -187,7 +187,7 @@ Deno.test(
             fc.record({ t: fc.constant("del" as const), k: fc.nat(30) }),
             fc.record({ t: fc.constant("reopen" as const) }),
           ),
-          { maxLength: 120 },
+          { maxLength: 120, size: "max" },
         ),
         fc.boolean(),
         (ops, roomy) => {

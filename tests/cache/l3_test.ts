@@ -64,7 +64,7 @@ Deno.test("property: the directory backend is exactly a map", async () => {
             fc.nat(10),
             fc.uint8Array({ maxLength: 64 }),
           ),
-          { maxLength: 40 },
+          { maxLength: 40, size: "max" },
         ),
         async (ops) => {
           const b = compressedBackend(

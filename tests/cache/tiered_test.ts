@@ -4,6 +4,8 @@ import { FILE_HEADER_BYTES, L2Cache } from "../../src/cache/l2.ts";
 import { compressedBackend, DirectoryBackend, type L3Backend } from "../../src/cache/l3.ts";
 import { TieredCache } from "../../src/cache/tiered.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
+import { ManualClock } from "../../src/clock.ts";
+import { writerOp } from "./fixtures/l2_ops.ts";
 
 const REGION = 64 * 1024;
 
@@ -34,7 +36,11 @@ class GatedBackend implements L3Backend {
   }
 }
 
-async function setup(l2Regions = 4, l1MaxBytes = 64 * 1024) {
+async function setup(
+  l2Regions = 4,
+  l1MaxBytes = 64 * 1024,
+  writeMode: "through" | "back" = "through",
+) {
   const dir = await Deno.makeTempDir({ prefix: "tiered-" });
   const l2 = L2Cache.open({
     path: `${dir}/l2.bin`,
@@ -45,7 +51,15 @@ async function setup(l2Regions = 4, l1MaxBytes = 64 * 1024) {
     compressedBackend(new DirectoryBackend({ root: `${dir}/l3`, fsync: false })),
   );
   const metrics = createMetrics({ defaultMetrics: false });
-  const cache = new TieredCache({ l1MaxBytes, l1Shards: 4, l2, l3, metrics });
+  const cache = new TieredCache({
+    l1MaxBytes,
+    l1Shards: 4,
+    l2,
+    l3,
+    metrics,
+    writeMode,
+    journalPath: `${dir}/wb.journal`,
+  });
   const done = async () => {
     cache.close();
     l2.close();
@@ -148,11 +162,12 @@ Deno.test("property: the tiered cache answers exactly like a model map", async (
     fc.asyncProperty(
       fc.array(
         fc.tuple(fc.constantFrom("get", "get", "set", "del"), fc.nat(40), fc.nat(6000)),
-        { maxLength: 80 },
+        { maxLength: 80, size: "max" },
       ),
       fc.boolean(),
-      async (ops, concurrent) => {
-        const t = await setup(3, 8 * 1024);
+      fc.constantFrom("through" as const, "back" as const),
+      async (ops, concurrent, mode) => {
+        const t = await setup(3, 8 * 1024, mode);
         const model = new Map<string, Uint8Array>();
         try {
           // Runs of gets may overlap each other (single-flight); writes wait for them.
@@ -179,6 +194,12 @@ Deno.test("property: the tiered cache answers exactly like a model map", async (
           }
           await Promise.all(pending);
           assert.ok(t.cache.l1.bytes <= 8 * 1024);
+          // Write-back: once flushed, L3 itself holds exactly the model.
+          await t.cache.flush();
+          assert.equal(t.cache.pendingWrites, 0);
+          for (let k = 0; k <= 40; k++) {
+            assert.deepEqual(await t.l3.get("key-" + k), model.get("key-" + k), `L3 key-${k}`);
+          }
         } finally {
           await t.done();
         }
@@ -186,4 +207,134 @@ Deno.test("property: the tiered cache answers exactly like a model map", async (
     ),
     { numRuns: 40 },
   );
+});
+
+/** A real directory backend whose puts fail while `failing` is set. */
+class FlakyBackend implements L3Backend {
+  failing = true;
+  attempts = 0;
+  constructor(readonly inner: L3Backend) {}
+  get(key: string) {
+    return this.inner.get(key);
+  }
+  put(key: string, value: Uint8Array) {
+    this.attempts++;
+    if (this.failing) return Promise.reject(new Error("backend down"));
+    return this.inner.put(key, value);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+}
+
+Deno.test("write-back: acknowledged before L3 has it, retried on failure, served meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wb-" });
+  const clock = new ManualClock();
+  const l3 = new FlakyBackend(new DirectoryBackend({ root: `${dir}/l3`, fsync: false }));
+  const opts = {
+    l1MaxBytes: 1 << 20,
+    l3,
+    writeMode: "back" as const,
+    journalPath: `${dir}/wb.journal`,
+    clock,
+    retryMs: 1000,
+  };
+  let cache = new TieredCache(opts);
+  try {
+    await cache.set("a", val(1));
+    await cache.set("b", val(2));
+    await cache.delete("b");
+    assert.deepEqual(await cache.get("a"), val(1));
+    assert.equal(await cache.get("b"), undefined);
+    assert.equal(cache.pendingWrites, 2);
+    assert.ok(Deno.statSync(`${dir}/wb.journal`).size > 6000, "writes are journaled");
+    await new Promise((r) => setTimeout(r, 5));
+    assert.ok(l3.attempts >= 1);
+    assert.equal(await l3.inner.get("a"), undefined);
+    // Restart while L3 is still down: the journal brings the writes back.
+    cache.close();
+    cache = new TieredCache(opts);
+    assert.equal(cache.pendingWrites, 2);
+    assert.deepEqual(await cache.get("a"), val(1));
+    l3.failing = false;
+    await clock.advance(1000);
+    await cache.flush();
+    assert.deepEqual(await l3.inner.get("a"), val(1));
+    assert.equal(await l3.inner.get("b"), undefined);
+    assert.equal(Deno.statSync(`${dir}/wb.journal`).size, 0, "journal emptied once flushed");
+  } finally {
+    cache.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("write-back: SIGKILL after acknowledgements loses none of them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wbkill-" });
+  const seed = 21;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./fixtures/tiered_writer.ts", import.meta.url).pathname,
+        dir,
+        String(seed),
+        "100000",
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const dec = new TextDecoder();
+    let text = "";
+    let killed = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+      if (!killed && (text.match(/^ACK /gm)?.length ?? 0) >= 300) {
+        child.kill("SIGKILL");
+        killed = true;
+      }
+    }
+    assert.equal((await child.status).signal, "SIGKILL");
+    const acked = [...text.matchAll(/^ACK (\d+)\n/gm)].length;
+    const model = new Map<string, Uint8Array | undefined>();
+    for (let i = 0; i < acked; i++) {
+      const op = writerOp(seed, i);
+      model.set(op.key, op.kind === "put" ? op.value : undefined);
+    }
+    const inflight = writerOp(seed, acked);
+    // Restart: replay the journal, flush, then read L3 directly.
+    const l2 = L2Cache.open({
+      path: `${dir}/l2.bin`,
+      sizeBytes: FILE_HEADER_BYTES + 4 * 65536,
+      regionBytes: 65536,
+    });
+    const l3 = compressedBackend(new DirectoryBackend({ root: `${dir}/l3` }));
+    const cache = new TieredCache({
+      l1MaxBytes: 64 * 1024,
+      l1Shards: 16,
+      l2,
+      l3,
+      writeMode: "back",
+      journalPath: `${dir}/wb.journal`,
+    });
+    try {
+      assert.ok(cache.pendingWrites > 0, "the kill left acknowledged writes only in the journal");
+      await cache.flush();
+      for (const [key, want] of model) {
+        const stored = await l3.get(key);
+        const cached = await cache.get(key);
+        if (key === inflight.key) continue; // may hold the acked or the in-flight value
+        assert.deepEqual(stored, want, `L3 ${key}`);
+        assert.deepEqual(cached, want, `cache ${key}`);
+      }
+    } finally {
+      cache.close();
+      l2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

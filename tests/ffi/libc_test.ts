@@ -3,6 +3,8 @@ import {
   closeFd,
   ENOSPC,
   fallocate,
+  libc,
+  LIBC_PATH,
   LibcError,
   mmapShared,
   msync,
@@ -10,6 +12,7 @@ import {
   O_CREAT,
   O_RDWR,
   openFd,
+  openLibrary,
   pageSize,
 } from "../../src/ffi/libc.ts";
 
@@ -58,4 +61,12 @@ Deno.test("fallocate beyond the free space fails with ENOSPC", () => {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("openLibrary binds each symbol set once and keeps sets apart", () => {
+  const a = openLibrary(LIBC_PATH, { getpid: { parameters: [], result: "i32" } });
+  const b = openLibrary(LIBC_PATH, { getpid: { parameters: [], result: "i32" } });
+  assert.equal(a, b);
+  assert.equal(a.getpid(), Deno.pid);
+  assert.equal(typeof libc().mmap, "function");
 });
