@@ -19,7 +19,7 @@ export const COMMANDS = {
   run: "Run the operator (controllers, /metrics, /healthz, /readyz)",
   demo: "Run the tiering demo against the local sandbox",
   crds: "Generate the CustomResourceDefinitions from the schemas",
-  ec: "Erasure-coding tools: encode, decode, verify and benchmark stripes",
+  ec: "Erasure-coded store on local directories: put, get, verify, repair, stat",
   discover: "Scan local block devices and suggest a tier for each",
   sandbox: "Serve the embedded Kubernetes API and Mayastor simulator",
   version: "Print version and build information",
@@ -37,9 +37,9 @@ const WIRED: Partial<Record<CommandName, CommandFn>> = {
   version: (a) => import("./version.ts").then((m) => m.runVersion(a)),
   // demo: (a) => import("./demo.ts").then((m) => m.runDemo(a)),
   crds: (a) => import("./crds.ts").then((m) => m.runCrds(a)),
-  // ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
+  ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
   discover: (a, c) => import("./discover.ts").then((m) => m.runDiscover(a, { env: c.env })),
-  // sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a)),
+  sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a)),
 };
 
 /** The top-level help text. */
