@@ -281,7 +281,10 @@ export class TieredCache {
     return w;
   }
 
-  /** The value for `key` from the nearest tier holding it, or undefined. */
+  /**
+   * The value for `key` from the nearest tier holding it, or undefined. The bytes may be
+   * the cached buffer itself: treat them as read-only.
+   */
   get(key: string): Promise<Uint8Array | undefined> {
     const v = this.getCached(key);
     if (v !== undefined) return Promise.resolve(v);
