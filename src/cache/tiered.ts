@@ -128,6 +128,8 @@ export class TieredCache {
   readonly #log: Logger;
   #flushing: Promise<void> | null = null;
   #closed = false;
+  /** Cancels a flusher's retry pause on close. */
+  readonly #stop = new AbortController();
 
   /**
    * Builds L1 with demotion into `opts.l2`. In write-back mode, opens the journal and
@@ -171,6 +173,7 @@ export class TieredCache {
    */
   close(): void {
     this.#closed = true;
+    this.#stop.abort();
     this.#metrics?.cacheCollectors.delete(this.#collector);
     this.#journal?.close();
   }
@@ -206,7 +209,11 @@ export class TieredCache {
           else await this.l3.delete(key);
         } catch (e) {
           this.#log.warn("write-back to L3 failed; will retry", { key, error: e });
-          await this.#clock.sleep(this.#retryMs);
+          try {
+            await this.#clock.sleep(this.#retryMs, this.#stop.signal);
+          } catch {
+            return; // closed while waiting
+          }
           break;
         }
         // A newer write to the key may have arrived meanwhile: it stays queued.
@@ -216,7 +223,14 @@ export class TieredCache {
         }
       }
       // Synchronously with the check, so no acknowledged record can be cut off.
-      if (this.#pending.size === 0 && !this.#closed) this.#journal!.reset();
+      if (this.#pending.size === 0 && !this.#closed) {
+        try {
+          this.#journal!.reset();
+        } catch (e) {
+          // Harmless: the records are replayed (idempotently) after the next start.
+          this.#log.warn("write-back journal could not be emptied", { error: e });
+        }
+      }
     }
   }
 
@@ -281,7 +295,10 @@ export class TieredCache {
     return w;
   }
 
-  /** The value for `key` from the nearest tier holding it, or undefined. */
+  /**
+   * The value for `key` from the nearest tier holding it, or undefined. The bytes may be
+   * the cached buffer itself: treat them as read-only.
+   */
   get(key: string): Promise<Uint8Array | undefined> {
     const v = this.getCached(key);
     if (v !== undefined) return Promise.resolve(v);
