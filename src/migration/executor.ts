@@ -137,9 +137,7 @@ function message(e: unknown): string {
 
 /** Backend errors say whether they are retryable; anything else (network) is. */
 function failure(e: unknown): { error: string; retryable: boolean } {
-  if (e instanceof BackendError) {
-    return { error: message(e), retryable: e.retryable || e.status === undefined };
-  }
+  if (e instanceof BackendError) return { error: message(e), retryable: e.retryable };
   return { error: message(e), retryable: true };
 }
 

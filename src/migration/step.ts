@@ -12,6 +12,7 @@
  *   the target pool that was not there before, so a second new replica is never added;
  * - preservation mode ends Done with both replicas; dry-run ends Done without any action.
  */
+import { isHealthyReplica } from "../mayastor/health.ts";
 import type { Replica, Volume } from "../mayastor/port.ts";
 import { type MoveResult, type MoveState, TERMINAL_PHASES } from "./state.ts";
 
@@ -61,22 +62,17 @@ export function isTerminal(s: MoveState): boolean {
   return TERMINAL_PHASES.has(s.phase);
 }
 
-/** A replica that can carry the volume: Online, its nexus child Online, fully rebuilt. */
-export function replicaHealthy(r: Replica): boolean {
-  return r.state === "Online" &&
-    (r.childState === undefined || r.childState === "Online") &&
-    (r.rebuildProgress === undefined || r.rebuildProgress >= 100);
-}
-
 /**
  * True when the old replica may go: the new one is healthy, the volume is Online and, without
  * the old replica, it still has at least its original count of healthy replicas.
  */
 export function safeToRetire(s: MoveState, v: Volume): boolean {
   const fresh = v.replicas.find((r) => r.uuid === s.newReplica);
-  if (!fresh || !replicaHealthy(fresh)) return false;
+  // Healthy = Online, rebuilt to 100% and (when published) an Online nexus child: a replica
+  // outside the nexus gets no writes and is not a copy.
+  if (!fresh || !isHealthyReplica(v, fresh)) return false;
   if (v.status !== "Online") return false;
-  const healthyOthers = v.replicas.filter((r) => r.uuid !== s.oldReplica && replicaHealthy(r));
+  const healthyOthers = v.replicas.filter((r) => r.uuid !== s.oldReplica && isHealthyReplica(v, r));
   return healthyOthers.length >= s.originalReplicaCount;
 }
 

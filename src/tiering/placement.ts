@@ -1,49 +1,20 @@
 /**
- * Pools → tiers, a volume's current tier, and where a move goes. Pure.
+ * Pools → tiers, a volume's current tier, and where a move goes. Pure. Selector matching and
+ * the choice among pools are the Mayastor adapter's rules (src/mayastor/pools.ts), reused.
  */
+import { choosePool, tierOfPool, type TierSelectors } from "../mayastor/pools.ts";
 import type { Pool, Tier, Volume } from "../mayastor/port.ts";
 
-/** A Kubernetes label selector (matchLabels and matchExpressions). */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-  }[];
-}
-
-/** True when the labels satisfy the selector (an empty selector matches everything). */
-export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const vals = e.values ?? [];
-    if (e.operator === "In" && !(has && vals.includes(labels[e.key]))) return false;
-    if (e.operator === "NotIn" && has && vals.includes(labels[e.key])) return false;
-    if (e.operator === "Exists" && !has) return false;
-    if (e.operator === "DoesNotExist" && has) return false;
-  }
-  return true;
-}
-
 /**
- * Pool id → tier from a policy's pool selectors. A pool matching several selectors takes
- * the fastest tier it matches (hot, then warm, then cold), so the map is deterministic.
+ * Pool id → tier from a policy's pool selectors (the adapter's `tierOfPool`: a pool matching
+ * several selectors takes the fastest tier, so the map is deterministic). Built once per pass
+ * so classifying 10,000 volumes is a map lookup per replica.
  */
-export function poolTiers(
-  pools: readonly Pool[],
-  selectors: Partial<Record<Tier, LabelSelector>>,
-): Map<string, Tier> {
+export function poolTiers(pools: readonly Pool[], selectors: TierSelectors): Map<string, Tier> {
   const out = new Map<string, Tier>();
   for (const p of pools) {
-    for (const tier of ["hot", "warm", "cold"] as const) {
-      const sel = selectors[tier];
-      if (sel && selectorMatches(sel, p.labels)) {
-        out.set(p.id, tier);
-        break;
-      }
-    }
+    const t = tierOfPool(p, selectors);
+    if (t) out.set(p.id, t);
   }
   return out;
 }
@@ -88,9 +59,9 @@ export type Placement =
   | { ok: false; reason: "AlreadyOnTier" | "NoTargetPool" | "UnknownTier"; detail: string };
 
 /**
- * Chooses the replica to move (one not on the target tier, lowest uuid first) and the pool to
- * put its replacement on: an Online pool of the target tier that holds no replica of this
- * volume and has room for it, the one with most free bytes first.
+ * Chooses the replica to move (one not on the target tier, lowest uuid first) and the pool
+ * for its replacement: `choosePool` over the Online pools of the target tier (room for the
+ * volume, no replica of it, a node without its staying replicas first, then most free).
  */
 export function choosePlacement(
   v: Volume,
@@ -109,22 +80,15 @@ export function choosePlacement(
   if (from === undefined) {
     return { ok: false, reason: "UnknownTier", detail: `pool ${old.pool} matches no tier` };
   }
-  const used = new Set(v.replicas.map((r) => r.pool));
-  const candidates = pools
-    .filter((p) =>
-      tiers.get(p.id) === to && p.status === "Online" && !used.has(p.id) &&
-      p.capacityBytes - p.usedBytes >= v.sizeBytes
-    )
-    .sort((a, b) =>
-      (b.capacityBytes - b.usedBytes) - (a.capacityBytes - a.usedBytes) ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-    );
-  if (candidates.length === 0) {
+  const candidates = pools.filter((p) => tiers.get(p.id) === to);
+  const choice = choosePool(v, candidates, { leavingReplica: old.uuid });
+  if (!choice.pool) {
+    const why = choice.rejected.map((r) => `${r.pool}: ${r.reason}`).join(", ");
     return {
       ok: false,
       reason: "NoTargetPool",
-      detail: `no Online ${to} pool with ${v.sizeBytes} free bytes and no replica of ${v.uuid}`,
+      detail: `no ${to} pool can take ${v.uuid}${why ? ` (${why})` : " (none selected)"}`,
     };
   }
-  return { ok: true, oldReplica: old.uuid, oldPool: old.pool, from, targetPool: candidates[0].id };
+  return { ok: true, oldReplica: old.uuid, oldPool: old.pool, from, targetPool: choice.pool.id };
 }

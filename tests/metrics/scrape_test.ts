@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { counterRate, ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import { silentLogger } from "../../src/observability/log.ts";
+import { harness } from "../mayastor/harness.ts";
 
 /** A real HTTP exporter on 127.0.0.1 whose page the test rewrites between scrapes. */
 function exporter() {
@@ -166,5 +167,30 @@ Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
     assert.equal(n, 3);
   } finally {
     await ex.close();
+  }
+});
+
+Deno.test("scrape: the Mayastor simulator's exporter, across an io-engine restart", async () => {
+  const h = await harness({
+    volume: { pools: ["cold-1"], pvName: "pv-steady", profile: { kind: "steady", iops: 250 } },
+  });
+  try {
+    const src = new ScrapeIopsSource({ targets: [h.sim.metricsUrl], clock: h.clock });
+    for (let i = 0; i < 7; i++) {
+      if (i === 4) h.sim.faults.restartIoEngine(); // counters drop back to zero
+      await src.scrapeOnce();
+      if (i < 6) await h.clock.advance(10_000);
+    }
+    const r = await src.fetchIops({ windowMs: 60_000 });
+    assert.ok(r.ok, JSON.stringify(r));
+    // 250 IOPS steady; across the restart the ops before it in that interval are lost at
+    // most, never a negative or a huge jump.
+    const v = r.iops.get("pv-steady")!;
+    assert.ok(v > 200 && v <= 250.5, `got ${v}`);
+    const before = await src.fetchIops({ windowMs: 25_000, at: h.clock.now() - 30_000 });
+    assert.ok(before.ok);
+    assert.ok(Math.abs(before.iops.get("pv-steady")! - 250) < 0.5);
+  } finally {
+    await h.close();
   }
 });

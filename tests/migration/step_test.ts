@@ -14,7 +14,13 @@ import type { Replica, Volume } from "../../src/mayastor/port.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const CFG = { pollMs: 1000 };
-const OLD: Replica = { uuid: "old", pool: "cold-1", node: "n1", state: "Online" };
+const OLD: Replica = {
+  uuid: "old",
+  pool: "cold-1",
+  node: "n1",
+  state: "Online",
+  childState: "Online",
+};
 
 function planned(over: Partial<MoveState> = {}): MoveState {
   return {
@@ -40,13 +46,14 @@ function planned(over: Partial<MoveState> = {}): MoveState {
 }
 
 function vol(replicas: Replica[], status: Volume["status"] = "Online"): Volume {
-  return { uuid: "vol-1", sizeBytes: 1 << 30, replicaCount: 1, status, replicas };
+  return { uuid: "vol-1", sizeBytes: 1 << 30, replicaCount: 1, status, replicas, targetNode: "n1" };
 }
 const fresh = (over: Partial<Replica> = {}): Replica => ({
   uuid: "new",
   pool: "hot-1",
   node: "n2",
   state: "Online",
+  childState: "Online",
   ...over,
 });
 const seen = (v: Volume): Observation => ({ kind: "volume", volume: v });
@@ -96,6 +103,7 @@ Deno.test("step: never retires while the new replica rebuilds or the volume is u
       vol([OLD, fresh({ state: "Degraded" })]),
       vol([OLD, fresh({ childState: "Degraded" })]),
       vol([OLD, fresh()], "Degraded"),
+      vol([OLD, fresh({ childState: undefined })]), // published but not a nexus child
     ]
   ) {
     const r = run(s, seen(v));
@@ -104,7 +112,13 @@ Deno.test("step: never retires while the new replica rebuilds or the volume is u
   }
   // Original count of 2: one healthy besides the old one is not enough.
   const two = { ...s, originalReplicaCount: 2 };
-  const other: Replica = { uuid: "o2", pool: "cold-2", node: "n3", state: "Faulted" };
+  const other: Replica = {
+    uuid: "o2",
+    pool: "cold-2",
+    node: "n3",
+    state: "Faulted",
+    childState: "Online",
+  };
   assert.equal(safeToRetire(two, vol([OLD, other, fresh()])), false);
   assert.equal(safeToRetire(two, vol([OLD, { ...other, state: "Online" }, fresh()])), true);
 });

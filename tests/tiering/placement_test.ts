@@ -3,7 +3,6 @@ import {
   availableTiers,
   choosePlacement,
   poolTiers,
-  selectorMatches,
   volumeTier,
 } from "../../src/tiering/placement.ts";
 import {
@@ -47,24 +46,6 @@ function vol(pools: string[]): Volume {
     replicas: pools.map((p, i) => ({ uuid: `r${i}`, pool: p, node: `n-${p}`, state: "Online" })),
   };
 }
-
-Deno.test("selectors: matchLabels and every matchExpressions operator", () => {
-  const l = { a: "1", b: "2" };
-  assert.ok(selectorMatches({}, l));
-  assert.ok(selectorMatches({ matchLabels: { a: "1" } }, l));
-  assert.ok(!selectorMatches({ matchLabels: { a: "2" } }, l));
-  assert.ok(
-    selectorMatches({ matchExpressions: [{ key: "a", operator: "In", values: ["1"] }] }, l),
-  );
-  assert.ok(
-    !selectorMatches({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, l),
-  );
-  assert.ok(
-    selectorMatches({ matchExpressions: [{ key: "c", operator: "NotIn", values: ["1"] }] }, l),
-  );
-  assert.ok(selectorMatches({ matchExpressions: [{ key: "b", operator: "Exists" }] }, l));
-  assert.ok(!selectorMatches({ matchExpressions: [{ key: "b", operator: "DoesNotExist" }] }, l));
-});
 
 Deno.test("pool tiers, available tiers and a volume's tier", () => {
   const t = poolTiers(pools, selectors);
