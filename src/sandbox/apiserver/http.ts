@@ -590,11 +590,16 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     }
     const auth = req.headers.get("authorization");
     if (auth !== `Bearer ${o.token}`) return statusResponse(unauthorized().status);
-    const segs = path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
     let route: ResourceRoute | undefined;
     try {
+      let segs: string[];
+      try {
+        segs = path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
+      } catch {
+        throw badRequest(`malformed path ${path}`);
+      }
       if (segs[0] === "sandbox") return await serveAdmin(req, url, segs);
-      const fault = o.faults().decide(req.method, path);
+      const fault = o.faults().decide(req.method, path + url.search);
       if (fault.delayMs > 0) await clock.sleep(fault.delayMs);
       if (fault.status) return statusResponse(injected(fault.status).status);
       if (path === "/version") {
