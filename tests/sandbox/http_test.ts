@@ -583,3 +583,32 @@ Deno.test("http: injected latency waits on the injected clock", async () => {
     await sb.close();
   }
 });
+
+Deno.test("http: a CRD with two served versions serves one storage under both", async () => {
+  await withSandbox(async (sb) => {
+    const crd = widgetCrd() as Obj & { spec: { versions: Obj[] } };
+    const v1 = crd.spec.versions[0];
+    crd.spec.versions = [{ ...structuredClone(v1), name: "v1alpha1", storage: false }, v1];
+    assert.equal((await api(sb, "POST", CRDS, crd)).status, 201);
+    const g = await api(sb, "GET", "/apis/test.couchestor.io");
+    assert.deepEqual((g.body.preferredVersion as Obj).version, "v1");
+    const alpha = "/apis/test.couchestor.io/v1alpha1/namespaces/default/widgets";
+    const c = await api(sb, "POST", alpha, {
+      ...widget("a", { tier: "hot" }),
+      apiVersion: "test.couchestor.io/v1alpha1",
+    });
+    assert.equal(c.status, 201);
+    assert.equal(c.body.apiVersion, "test.couchestor.io/v1alpha1");
+    const got = await api(sb, "GET", `${WIDGETS}/a`);
+    assert.equal(got.body.apiVersion, "test.couchestor.io/v1");
+    const l = await api(sb, "GET", alpha);
+    assert.equal(l.body.apiVersion, "test.couchestor.io/v1alpha1");
+    assert.equal(l.body.items![0].apiVersion, "test.couchestor.io/v1alpha1");
+    const st = await api(
+      sb,
+      "GET",
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${md(crd).name}`,
+    );
+    assert.deepEqual((st.body.status as Obj).storedVersions, ["v1"]);
+  });
+});

@@ -5,6 +5,7 @@ import {
   SchemaValidator,
   toCauses,
 } from "../../src/sandbox/apiserver/validation.ts";
+import { validateObjectMeta } from "../../src/sandbox/apiserver/objectmeta.ts";
 
 const schema: SchemaProps = {
   type: "object",
@@ -182,4 +183,23 @@ Deno.test("validation: listKeysAt finds list-map keys for apply", () => {
   const v = new SchemaValidator(schema);
   assert.deepEqual(v.listKeysAt(["spec", "pools"]), ["name"]);
   assert.equal(v.listKeysAt(["spec", "tier"]), undefined);
+});
+
+Deno.test("objectmeta: names, label keys/values and annotation keys", () => {
+  assert.deepEqual(validateObjectMeta({ name: "a.b-c", labels: { "x.io/k": "v_1" } }), []);
+  assert.deepEqual(
+    validateObjectMeta({ name: "Bad_Name" }).map((e) => e.field),
+    ["metadata.name"],
+  );
+  assert.equal(validateObjectMeta({ name: "a.b" }, { nameIsLabel: true }).length, 1);
+  const errs = validateObjectMeta({
+    name: "ok",
+    labels: { "bad key": "v", good: "bad value!" },
+    annotations: { "x/y/z": "v" },
+  });
+  assert.deepEqual(errs.map((e) => e.field), [
+    "metadata.labels",
+    "metadata.labels",
+    "metadata.annotations",
+  ]);
 });

@@ -36,6 +36,7 @@ import {
   SelectorError,
 } from "./selectors.ts";
 import { type KObj, ObjectStore, type Stored, type StoreEvent } from "./store.ts";
+import { validateObjectMeta } from "./objectmeta.ts";
 import { type FieldError, toCauses } from "./validation.ts";
 
 /** Per-request options that change how a write behaves. */
@@ -87,7 +88,6 @@ export interface WatchOptions {
   sendInitialEvents?: boolean;
 }
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 const CRD_SK = "apiextensions.k8s.io/customresourcedefinitions";
 const NS_SK = "/namespaces";
@@ -327,15 +327,7 @@ export class ApiCore {
     const name = String(meta(obj).name ?? "");
     const warnings: string[] = [];
     let errs: FieldError[] = [];
-    if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-      errs.push({
-        type: "Invalid",
-        field: "metadata.name",
-        value: name,
-        detail:
-          "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-      });
-    }
+    errs.push(...validateObjectMeta(meta(obj), { nameIsLabel: def.storageKey === NS_SK }));
     if (def.storageKey === CRD_SK) {
       defaultCrd(obj);
       errs = errs.concat(validateCrd(obj));

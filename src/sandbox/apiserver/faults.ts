@@ -7,7 +7,7 @@ export interface FailRule {
   status: 429 | 500 | 503 | 504;
   /** Requests left to fail; `undefined` fails until cleared. */
   remaining?: number;
-  /** A RegExp source matched against the request path (no match = every path). */
+  /** A RegExp source matched against the request path plus query (absent = every request). */
   pathPattern?: string;
   /** HTTP methods this applies to (upper case); empty = all. */
   methods?: string[];

@@ -4,6 +4,7 @@
  * with bookmarks and timeouts, the write log and the `/sandbox/*` admin endpoints.
  */
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../observability/log.ts";
 import { ApiCore } from "./core.ts";
@@ -62,6 +63,17 @@ export interface ApiHandler {
 }
 
 const JSON_TYPE = "application/json";
+
+/** The parts of a `meta/v1 DeleteOptions` body the server honours. */
+const DeleteOptionsSchema = z.looseObject({
+  preconditions: z.object({
+    uid: z.string().optional(),
+    resourceVersion: z.string().optional(),
+  }).nullish(),
+  dryRun: z.array(z.string()).nullish(),
+  propagationPolicy: z.string().nullish(),
+  gracePeriodSeconds: z.number().nullish(),
+});
 const enc = new TextEncoder();
 
 /** A parsed Accept entry. */
@@ -469,12 +481,12 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       };
     }
     if (m === "DELETE") {
-      const body = await readBody(req, false) as KObj | undefined;
-      const pre = (body?.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+      const parsed = DeleteOptionsSchema.safeParse(await readBody(req, false) ?? {});
+      if (!parsed.success) throw badRequest(`invalid DeleteOptions: ${parsed.error.message}`);
+      const del = parsed.data;
       const d = core.delete(def, ns, r.name, {
-        preconditions: pre,
-        dryRun: opts.dryRun ||
-          (Array.isArray(body?.dryRun) && (body.dryRun as string[]).includes("All")),
+        preconditions: del.preconditions ?? undefined,
+        dryRun: opts.dryRun || (del.dryRun ?? []).includes("All"),
       });
       const rv = String((d.obj.metadata as KObj).resourceVersion ?? "");
       if (wanted.as !== "json" && wanted.as !== "table") {
@@ -590,11 +602,16 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     }
     const auth = req.headers.get("authorization");
     if (auth !== `Bearer ${o.token}`) return statusResponse(unauthorized().status);
-    const segs = path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
     let route: ResourceRoute | undefined;
     try {
+      let segs: string[];
+      try {
+        segs = path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
+      } catch {
+        throw badRequest(`malformed path ${path}`);
+      }
       if (segs[0] === "sandbox") return await serveAdmin(req, url, segs);
-      const fault = o.faults().decide(req.method, path);
+      const fault = o.faults().decide(req.method, path + url.search);
       if (fault.delayMs > 0) await clock.sleep(fault.delayMs);
       if (fault.status) return statusResponse(injected(fault.status).status);
       if (path === "/version") {

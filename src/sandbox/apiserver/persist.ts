@@ -1,12 +1,12 @@
 /** Snapshot persistence: the store written atomically to `<dir>/state.json`, at most once per interval. */
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../observability/log.ts";
-import type { KObj, StoreSnapshot } from "./store.ts";
+import { type KObj, type StoreSnapshot, StoreSnapshotSchema } from "./store.ts";
 
 /** Reads the last snapshot, or undefined when there is none. */
 export async function loadSnapshot(dir: string): Promise<StoreSnapshot | undefined> {
   try {
-    return JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as StoreSnapshot;
+    return StoreSnapshotSchema.parse(JSON.parse(await Deno.readTextFile(`${dir}/state.json`)));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;

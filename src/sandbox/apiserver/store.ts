@@ -5,6 +5,8 @@
  * watchers can share them and their JSON encodings.
  */
 
+import { z } from "zod";
+
 /** A JSON object as the API serves it. */
 export type KObj = Record<string, unknown>;
 
@@ -33,11 +35,14 @@ export function jsonOf(s: Stored): string {
   return s.json ??= JSON.stringify(s.obj);
 }
 
+/** Snapshot for persistence (validated when read back from disk). */
+export const StoreSnapshotSchema = z.object({
+  resourceVersion: z.number().int().nonnegative(),
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+});
+
 /** Snapshot for persistence. */
-export interface StoreSnapshot {
-  resourceVersion: number;
-  tables: Record<string, KObj[]>;
-}
+export type StoreSnapshot = z.infer<typeof StoreSnapshotSchema>;
 
 /** In-memory tables with ordered history and live subscribers. */
 export class ObjectStore {
