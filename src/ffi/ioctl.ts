@@ -3,6 +3,16 @@
  * Request numbers are the kernel's `_IO`/`_IOR` encodings from <linux/fs.h> and
  * <linux/blkzoned.h> for x86_64 and aarch64.
  */
+import {
+  closeFd,
+  errno,
+  LIBC_PATH,
+  LibcError,
+  O_RDONLY,
+  openFd,
+  openLibrary,
+  strerror,
+} from "./libc.ts";
 
 /** ioctl request numbers used by hardware discovery. */
 export const BLK = {
@@ -20,33 +30,13 @@ export const BLK = {
   GETNRZONES: 0x80041285n,
 } as const;
 
-const O_RDONLY = 0;
+// O_NONBLOCK: opening a drive's node must not wait for media (removable, tape).
 const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
 
 const SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
   // ioctl is variadic; on x86_64 and aarch64 SysV a pointer third argument is passed like a fixed one.
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof SYMBOLS> {
-  lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return lib;
-}
-
-function lastError(): { errno: number; message: string } {
-  const l = libc().symbols;
-  const p = l.__errno_location();
-  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-  const sp = l.strerror(errno);
-  return { errno, message: sp ? Deno.UnsafePointerView.getCString(sp) : `errno ${errno}` };
-}
+} as const satisfies Deno.ForeignLibraryInterface;
 
 /** An ioctl or open failure, carrying errno and the C library's message. */
 export class IoctlError extends Error {
@@ -75,21 +65,22 @@ export interface BlockIoctlInfo {
 
 /** Opens a block device read-only and asks the kernel for its geometry. Throws IoctlError. */
 export function queryBlockDevice(path: string, zoned = false): BlockIoctlInfo {
-  const l = libc().symbols;
-  const cpath = new TextEncoder().encode(path + "\0");
-  const fd = l.open(cpath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const e = lastError();
-    throw new IoctlError("open", path, e.errno, e.message);
+  let fd: number;
+  try {
+    fd = openFd(path, O_RDONLY | O_NONBLOCK);
+  } catch (e) {
+    const code = e instanceof LibcError ? e.code : 0;
+    throw new IoctlError("open", path, code, strerror(code));
   }
+  const l = openLibrary(LIBC_PATH, SYMBOLS);
   try {
     const buf = new Uint8Array(8);
     const view = new DataView(buf.buffer);
     const call = (name: string, req: bigint) => {
       buf.fill(0);
       if (l.ioctl(fd, req, buf) < 0) {
-        const e = lastError();
-        throw new IoctlError(name, path, e.errno, e.message);
+        const code = errno();
+        throw new IoctlError(name, path, code, strerror(code));
       }
     };
     call("BLKGETSIZE64", BLK.GETSIZE64);
@@ -109,6 +100,6 @@ export function queryBlockDevice(path: string, zoned = false): BlockIoctlInfo {
     }
     return info;
   } finally {
-    l.close(fd);
+    closeFd(fd);
   }
 }
