@@ -259,6 +259,31 @@ Deno.test("kubectl: CRD workflow against the sandbox over HTTPS", async (t) => {
         lbl.stdout,
         /couchestor-system\s+Active\s+\S+\s+kubernetes.io\/metadata.name=couchestor-system/,
       );
+      const cm = await kubectl(sb, home, "create", "configmap", "cfg", "--from-literal=a=b");
+      assert.equal(cm.code, 0, cm.stderr);
+      const sec = await kubectl(
+        sb,
+        home,
+        "create",
+        "secret",
+        "generic",
+        "sec",
+        "--from-literal=k=v",
+      );
+      assert.equal(sec.code, 0, sec.stderr);
+      const got = await kubectl(
+        sb,
+        home,
+        "get",
+        "cm/cfg",
+        "secret/sec",
+        "-o",
+        "jsonpath={.items[*].data}",
+      );
+      assert.equal(got.stdout, '{"a":"b"} {"k":"dg=="}');
+      const ci = await kubectl(sb, home, "cluster-info");
+      assert.equal(ci.code, 0, ci.stderr);
+      assert.match(ci.stdout, /control plane is running at https:\/\/127\.0\.0\.1:\d+/);
       const del = await kubectl(sb, home, "delete", "ns", "couchestor-system");
       assert.equal(del.code, 0, del.stderr);
     });

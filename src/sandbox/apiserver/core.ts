@@ -465,6 +465,16 @@ export class ApiCore {
         obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
         obj.status = { ...status, phase: status.phase ?? "Pending" };
         break;
+      case "/secrets":
+        if (!obj.type) obj.type = "Opaque";
+        break;
+      case "/services":
+        obj.spec = {
+          type: "ClusterIP",
+          sessionAffinity: "None",
+          ...(isObj(obj.spec) ? obj.spec : {}),
+        };
+        break;
       case "storage.k8s.io/storageclasses":
         obj.reclaimPolicy ??= "Delete";
         obj.volumeBindingMode ??= "Immediate";

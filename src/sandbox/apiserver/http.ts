@@ -75,6 +75,8 @@ const DeleteOptionsSchema = z.looseObject({
   gracePeriodSeconds: z.number().nullish(),
 });
 const enc = new TextEncoder();
+/** Events queued for one watch client before it is considered stuck and closed. */
+const MAX_QUEUED_EVENTS = 100_000;
 
 /** A parsed Accept entry. */
 interface MediaType {
@@ -291,6 +293,9 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       if (closed) return;
       try {
         ctrl.enqueue(enc.encode(`{"type":"${type}","object":${objJsonText}}\n`));
+        // A client that stopped reading is dropped (as the real server drops slow watchers)
+        // rather than letting its queue grow without bound; it re-lists or re-watches.
+        if ((ctrl.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) finish();
       } catch {
         finish();
       }

@@ -1,6 +1,7 @@
 /**
- * Just enough of Kubernetes' protobuf encoding to read what `kubectl create namespace`
- * sends (typed kubectl commands post protobuf). Other kinds are refused with 415.
+ * Just enough of Kubernetes' protobuf encoding to read what typed kubectl commands
+ * post (`create namespace`, `create configmap`, `create secret generic`): Namespace,
+ * ConfigMap and Secret. Other kinds are refused with 415.
  */
 
 /** One decoded field: number, wire type and raw value. */
@@ -45,6 +46,18 @@ function fields(buf: Uint8Array): Field[] {
 const dec = new TextDecoder();
 const str = (f: Field) => dec.decode(f.bytes);
 
+function bytesMap(fs: Field[], no: number): Record<string, string> | undefined {
+  const entries = fs.filter((f) => f.no === no);
+  if (entries.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const kv = fields(e.bytes!);
+    const k = kv.find((f) => f.no === 1), v = kv.find((f) => f.no === 2);
+    out[k ? str(k) : ""] = btoa(String.fromCharCode(...(v?.bytes ?? new Uint8Array())));
+  }
+  return out;
+}
+
 function stringMap(fs: Field[], no: number): Record<string, string> | undefined {
   const entries = fs.filter((f) => f.no === no);
   if (entries.length === 0) return undefined;
@@ -84,20 +97,37 @@ export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | u
   if (!typeMeta || !raw) return undefined;
   const tm = fields(typeMeta.bytes!);
   const apiVersion = tm.find((f) => f.no === 1), kind = tm.find((f) => f.no === 2);
-  if (!kind || str(kind) !== "Namespace" || (apiVersion && str(apiVersion) !== "v1")) {
-    return undefined;
-  }
-  const ns = fields(raw.bytes!);
-  const md = ns.find((f) => f.no === 1);
-  const spec = ns.find((f) => f.no === 2);
+  if (!kind || (apiVersion && str(apiVersion) !== "v1")) return undefined;
+  const fs = fields(raw.bytes!);
+  const md = fs.find((f) => f.no === 1);
   const out: Record<string, unknown> = {
     apiVersion: "v1",
-    kind: "Namespace",
+    kind: str(kind),
     metadata: md ? objectMeta(md.bytes!) : {},
   };
-  if (spec) {
-    const fin = fields(spec.bytes!).filter((f) => f.no === 1).map(str);
-    if (fin.length) out.spec = { finalizers: fin };
+  const flag = (no: number) => fs.find((f) => f.no === no)?.varint;
+  switch (str(kind)) {
+    case "Namespace": {
+      const spec = fs.find((f) => f.no === 2);
+      const fin = spec ? fields(spec.bytes!).filter((f) => f.no === 1).map(str) : [];
+      if (fin.length) out.spec = { finalizers: fin };
+      return out;
+    }
+    case "ConfigMap": {
+      const data = stringMap(fs, 2), bin = bytesMap(fs, 3);
+      if (data) out.data = data;
+      if (bin) out.binaryData = bin;
+      if (flag(4) !== undefined) out.immutable = flag(4) === 1n;
+      return out;
+    }
+    case "Secret": {
+      const data = bytesMap(fs, 2), type = fs.find((f) => f.no === 3);
+      if (data) out.data = data;
+      if (type) out.type = str(type);
+      if (flag(5) !== undefined) out.immutable = flag(5) === 1n;
+      return out;
+    }
+    default:
+      return undefined;
   }
-  return out;
 }

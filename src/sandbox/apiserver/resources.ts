@@ -221,6 +221,38 @@ export function builtinResources(): ResourceDef[] {
       ],
     }),
     builtin("", "v1", "events", "Event", { short: ["ev"], namespaced: true, columns: events }),
+    // Plain storage for the kinds users and manifests touch around an operator
+    // (`kubectl cluster-info` lists services); no controllers act on them.
+    builtin("", "v1", "services", "Service", {
+      short: ["svc"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Type", (o) => get(o, "spec", "type") ?? "ClusterIP"),
+        col("Cluster-IP", (o) => get(o, "spec", "clusterIP") ?? "<none>"),
+        ageColumn,
+      ],
+    }),
+    builtin("", "v1", "configmaps", "ConfigMap", {
+      short: ["cm"],
+      namespaced: true,
+      columns: [
+        nameColumn,
+        col("Data", (o) => Object.keys((o.data as Obj | undefined) ?? {}).length, "integer"),
+        ageColumn,
+      ],
+    }),
+    builtin("", "v1", "secrets", "Secret", {
+      namespaced: true,
+      columns: [
+        nameColumn,
+        col("Type", (o) => o.type ?? "Opaque"),
+        col("Data", (o) => Object.keys((o.data as Obj | undefined) ?? {}).length, "integer"),
+        ageColumn,
+      ],
+    }),
+    builtin("", "v1", "serviceaccounts", "ServiceAccount", { short: ["sa"], namespaced: true }),
     {
       // events.k8s.io/v1 shares core/v1 Event storage, as in the real server.
       // No short name: "ev" already means core/v1 events (kubectl warns about the ambiguity).
