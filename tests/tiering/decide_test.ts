@@ -341,5 +341,10 @@ Deno.test("property: once moved to hot, noise anywhere above warm never demotes 
 Deno.test("every reason appears in counts", () => {
   const plan = decide(input([], {}));
   const reasons: DecisionReason[] = Object.keys(plan.counts) as DecisionReason[];
-  assert.equal(reasons.length, 12);
+  assert.equal(reasons.length, 13);
+  const off = decide(input([{ name: "a", tier: "cold" }], { a: 1e6 }, {
+    policy: policy({ enabled: false }),
+  }));
+  assert.equal(off.decisions[0].reason, "PolicyDisabled");
+  assert.equal(off.moves.length, 0);
 });
