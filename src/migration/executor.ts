@@ -140,20 +140,3 @@ function failure(e: unknown): { error: string; retryable: boolean } {
   if (e instanceof BackendError) return { error: message(e), retryable: e.retryable };
   return { error: message(e), retryable: true };
 }
-
-/**
- * Resumes every move found in the store that is not finished, one after the other, and
- * returns their final states. Unreadable states are reported, never overwritten.
- */
-export async function resumeAll(
-  deps: ExecutorDeps,
-  signal?: AbortSignal,
-): Promise<{ finished: MoveState[]; unreadable: { key: string; error: string }[] }> {
-  const { moves, unreadable } = await deps.store.list();
-  const finished: MoveState[] = [];
-  for (const m of moves) {
-    if (isTerminal(m)) continue;
-    finished.push(await executeMove(m, deps, signal));
-  }
-  return { finished, unreadable };
-}

@@ -4,3 +4,4 @@ export * from "./step.ts";
 export * from "./store.ts";
 export * from "./history.ts";
 export * from "./executor.ts";
+export * from "./runner.ts";

@@ -32,7 +32,9 @@ export type DecisionReason =
   /** The volume's current tier is unknown (its pools carry no tier). */
   | "UnknownTier"
   /** The policy's watermarks or limits are inconsistent. */
-  | "InvalidPolicy";
+  | "InvalidPolicy"
+  /** The policy is disabled (`enabled: false`): observed, never moved. */
+  | "PolicyDisabled";
 
 /** Every reason, for exhaustive counting. */
 export const DECISION_REASONS: readonly DecisionReason[] = [
@@ -48,6 +50,7 @@ export const DECISION_REASONS: readonly DecisionReason[] = [
   "MigrationInFlight",
   "UnknownTier",
   "InvalidPolicy",
+  "PolicyDisabled",
 ];
 
 /** What of a StoragePolicy the decision needs. */
@@ -61,6 +64,8 @@ export interface TieringPolicy {
   warmTier: boolean;
   /** Tiers that have at least one usable (Online, selected) pool right now. */
   tiersAvailable: ReadonlySet<Tier>;
+  /** false: decisions are computed (for status) but nothing moves. Default true. */
+  enabled?: boolean;
 }
 
 /**
@@ -154,6 +159,10 @@ export function decide(input: DecideInput): TieringPlan {
         from,
         detail: problem,
       };
+      continue;
+    }
+    if (policy.enabled === false) {
+      decisions[i] = { volume: v.name, move: false, reason: "PolicyDisabled", from };
       continue;
     }
     if (v.inFlight) {

@@ -3,3 +3,4 @@ export * from "./bands.ts";
 export * from "./cooldown.ts";
 export * from "./decide.ts";
 export * from "./placement.ts";
+export * from "./policy.ts";

@@ -341,5 +341,77 @@ Deno.test("property: once moved to hot, noise anywhere above warm never demotes 
 Deno.test("every reason appears in counts", () => {
   const plan = decide(input([], {}));
   const reasons: DecisionReason[] = Object.keys(plan.counts) as DecisionReason[];
-  assert.equal(reasons.length, 12);
+  assert.equal(reasons.length, 13);
+  const off = decide(input([{ name: "a", tier: "cold" }], { a: 1e6 }, {
+    policy: policy({ enabled: false }),
+  }));
+  assert.equal(off.decisions[0].reason, "PolicyDisabled");
+  assert.equal(off.moves.length, 0);
+});
+
+Deno.test("property: over many passes, limits and cooldown hold with moves in flight", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.array(
+        fc.array(fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }), {
+          minLength: 40,
+          maxLength: 40,
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
+      fc.integer({ min: 0, max: 10 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 30, maxLength: 30 }),
+      (n, passes, cooldownMin, maxPer, globalLimit, duration, others) => {
+        const tiers: Tier[] = Array.from(
+          { length: n },
+          (_, i) => (["hot", "warm", "cold"] as const)[i % 3],
+        );
+        const last: (number | undefined)[] = new Array(n).fill(undefined);
+        const running = new Map<number, { to: Tier; endsAt: number }>();
+        const p = policy({ cooldownMs: cooldownMin * MIN, maxConcurrentMigrations: maxPer });
+        passes.forEach((iopsRow, pass) => {
+          const now = NOW + pass * MIN;
+          for (const [i, r] of running) {
+            if (r.endsAt <= now) {
+              tiers[i] = r.to;
+              last[i] = r.endsAt;
+              running.delete(i);
+            }
+          }
+          const other = Math.min(others[pass], globalLimit);
+          const iops = new Map<string, number>();
+          iopsRow.slice(0, n).forEach((v, i) => v !== undefined && iops.set(`v${i}`, v));
+          const plan = decide({
+            policy: p,
+            volumes: tiers.map((t, i) => ({
+              name: `v${i}`,
+              tier: t,
+              lastMigrationMs: last[i],
+              inFlight: running.has(i),
+            })),
+            metrics: { at: now, iops },
+            now,
+            maxMetricsAgeMs: MIN,
+            inFlight: { policy: running.size, global: running.size + other },
+            globalLimit,
+          });
+          for (const m of plan.moves) {
+            const i = Number(m.volume.slice(1));
+            assert.ok(!running.has(i), "moved a volume already moving");
+            if (last[i] !== undefined) assert.ok(now - last[i]! >= p.cooldownMs, "in cooldown");
+            running.set(i, { to: m.to as Tier, endsAt: now + duration * MIN });
+          }
+          if (plan.moves.length > 0) {
+            assert.ok(running.size <= maxPer, "per-policy limit");
+            assert.ok(running.size + other <= globalLimit, "global limit");
+          }
+        });
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import {
   availableTiers,
   choosePlacement,
+  policySettings,
   poolTiers,
   volumeTier,
-} from "../../src/tiering/placement.ts";
+} from "../../src/tiering/mod.ts";
 import {
   cooldownRemaining,
   formatLastMigration,
@@ -91,4 +92,45 @@ Deno.test("cooldown annotation: parse, format, remaining", () => {
   assert.equal(cooldownRemaining(undefined, 1000, ms), 0);
   assert.equal(cooldownRemaining(ms, 1000, ms + 400), 600);
   assert.equal(cooldownRemaining(ms, 1000, ms + 4000), 0);
+});
+
+Deno.test("policySettings: spec fields, durations, flags", () => {
+  const s = policySettings(
+    "gold",
+    {
+      highWatermarkIOPS: 5000,
+      warmWatermarkIOPS: 2000,
+      lowWatermarkIOPS: 500,
+      samplingWindow: "1h",
+      cooldownPeriod: "24h",
+      maxConcurrentMigrations: 2,
+      migrationTimeout: "15m",
+      dryRun: false,
+      preservationMode: false,
+      hotPoolSelector: { matchLabels: { tier: "nvme" } },
+      warmPoolSelector: { matchLabels: { tier: "ssd" } },
+      coldPoolSelector: { matchLabels: { tier: "hdd" } },
+    },
+    new Set(["hot", "cold"]),
+    { dryRun: true },
+  );
+  assert.equal(s.policy.cooldownMs, 86_400_000);
+  assert.equal(s.samplingWindowMs, 3_600_000);
+  assert.equal(s.migrationTimeoutMs, 900_000);
+  assert.equal(s.policy.warmTier, true);
+  assert.equal(s.policy.enabled, true);
+  assert.equal(s.dryRun, true);
+  assert.equal(s.preservation, false);
+  assert.deepEqual(Object.keys(s.selectors), ["hot", "warm", "cold"]);
+  assert.throws(
+    () =>
+      policySettings("x", {
+        highWatermarkIOPS: 1,
+        lowWatermarkIOPS: 0,
+        samplingWindow: "soon",
+        cooldownPeriod: "1h",
+        maxConcurrentMigrations: 1,
+      }, new Set()),
+    /samplingWindow/,
+  );
 });

@@ -1,0 +1,68 @@
+/**
+ * One policy's IOPS read as the StoragePolicy controller does it: the query for its window
+ * (its own template or the defaults), a failure counted in
+ * `couchestor_metrics_query_failures_total{policy,reason}`, and the `MetricsAvailable`
+ * condition to put in the policy's status.
+ */
+import type { Metrics } from "../observability/metrics.ts";
+import { templatesFor } from "./promql.ts";
+import type { IopsResult, IopsSource } from "./source.ts";
+
+/** The `MetricsAvailable` status condition (lastTransitionTime is the status writer's job). */
+export interface MetricsAvailableCondition {
+  type: "MetricsAvailable";
+  status: "True" | "False";
+  reason: string;
+  message: string;
+}
+
+/** What to read for one policy. */
+export interface PolicyIopsRequest {
+  policy: string;
+  windowMs: number;
+  /** The policy's `metricsQuery` template, when set. */
+  metricsQuery?: string;
+  at?: number;
+  signal?: AbortSignal;
+}
+
+/** Reads a policy's IOPS; never throws, counts failures, and says what the condition is. */
+export async function readPolicyIops(
+  source: IopsSource,
+  req: PolicyIopsRequest,
+  metrics?: Metrics,
+): Promise<{ result: IopsResult; condition: MetricsAvailableCondition }> {
+  let result: IopsResult;
+  try {
+    result = await source.fetchIops({
+      windowMs: req.windowMs,
+      templates: templatesFor(req.metricsQuery),
+      at: req.at,
+      signal: req.signal,
+    });
+  } catch (e) {
+    // Sources do not throw by contract; a bug in one must still not move volumes.
+    result = { ok: false, reason: "Unreachable", message: `source failed: ${String(e)}` };
+  }
+  if (!result.ok) {
+    metrics?.metricsQueryFailures.inc({ policy: req.policy, reason: result.reason });
+    return {
+      result,
+      condition: {
+        type: "MetricsAvailable",
+        status: "False",
+        reason: `Metrics${result.reason}`,
+        message: `${result.message}; no volume is moved until metrics return`,
+      },
+    };
+  }
+  return {
+    result,
+    condition: {
+      type: "MetricsAvailable",
+      status: "True",
+      reason: "MetricsRead",
+      message: `IOPS for ${result.iops.size} volumes`,
+    },
+  };
+}

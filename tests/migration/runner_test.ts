@@ -1,0 +1,95 @@
+/** MoveRunner against the Mayastor simulator: concurrent moves, accounting, stop and resume. */
+import assert from "node:assert/strict";
+import {
+  type ExecutorDeps,
+  FileMoveStore,
+  type HistoryEntry,
+  MoveRunner,
+  planMove,
+} from "../../src/migration/mod.ts";
+import { silentLogger } from "../../src/observability/log.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { drive, harness } from "../mayastor/harness.ts";
+
+Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsewhere", async () => {
+  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-0" } });
+  const dir = await Deno.makeTempDir({ prefix: "couchestor-runner-" });
+  try {
+    const uuids = [h.volume];
+    for (let i = 1; i < 3; i++) {
+      uuids.push(await h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-1"] }));
+    }
+    const history: HistoryEntry[] = [];
+    const metrics = createMetrics({ defaultMetrics: false });
+    const deps = (): ExecutorDeps => ({
+      backend: h.backend,
+      store: new FileMoveStore(dir),
+      clock: h.clock,
+      logger: silentLogger,
+      metrics,
+      pollIntervalMs: 500,
+      onFinished: (e) => {
+        history.push(e);
+      },
+    });
+    const plans = await Promise.all(uuids.map(async (uuid, i) => {
+      const v = (await h.backend.getVolume(uuid))!;
+      return planMove({
+        id: `m${i}`,
+        policy: i < 2 ? "gold" : "silver",
+        volume: `pv-${i}`,
+        volumeUuid: uuid,
+        from: "cold",
+        to: "hot",
+        oldReplica: v.replicas[0].uuid,
+        oldPool: "cold-1",
+        targetPool: i % 2 === 0 ? "hot-1" : "hot-2",
+        replicas: v.replicas.map((r) => r.uuid),
+        replicaCount: 1,
+        triggerIOPS: 1000 + i,
+        now: h.clock.now(),
+        dryRun: false,
+        preservation: false,
+      });
+    }));
+
+    const first = new MoveRunner(deps());
+    for (const p of plans) assert.ok(first.start(p));
+    assert.equal(first.start(plans[0]), false, "a volume moves once at a time");
+    assert.equal(first.inFlight(), 3);
+    assert.equal(first.inFlight("gold"), 2);
+    assert.equal(first.inFlight("silver"), 1);
+    assert.ok(first.isMoving("pv-1"));
+    assert.equal((await metrics.activeMigrations.get()).values[0].value, 3);
+    // Let them get going, then stop the "operator".
+    for (let i = 0; i < 4; i++) {
+      await h.clock.advance(500);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await first.stop();
+    assert.equal(first.inFlight(), 0);
+    assert.equal(first.start(plans[0]), false, "a stopped runner starts nothing");
+    const persisted = await new FileMoveStore(dir).list();
+    assert.equal(persisted.moves.length, 3);
+    assert.ok(persisted.moves.some((m) => m.phase !== "Planned"));
+
+    const second = new MoveRunner(deps());
+    const r = await second.resume();
+    assert.equal(r.resumed, 3);
+    await drive(h.clock, second.idle());
+    assert.equal(history.length, 3);
+    assert.ok(history.every((e) => e.result === "Succeeded"));
+    assert.deepEqual((await new FileMoveStore(dir).list()).moves, [], "finished moves cleared");
+    for (const uuid of uuids) {
+      const v = (await h.backend.getVolume(uuid))!;
+      assert.equal(v.replicas.length, 1);
+      assert.match(v.replicas[0].pool, /^hot-/);
+      const hashes = Object.values(await h.sim.replicaHashes(uuid));
+      assert.deepEqual(hashes, [h.sim.originalHash(uuid)]);
+    }
+    assert.equal((await metrics.activeMigrations.get()).values[0].value, 0);
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
