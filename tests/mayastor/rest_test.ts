@@ -15,7 +15,7 @@ const selectors = {
 };
 
 Deno.test("REST adapter lists pools with labels, capacity and status", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const pools = await h.backend.listPools();
     assert.deepEqual(pools.map((p) => p.id), ["cold-1", "cold-2", "hot-1", "hot-2"]);
@@ -32,7 +32,7 @@ Deno.test("REST adapter lists pools with labels, capacity and status", async () 
 });
 
 Deno.test("REST adapter reads volumes: size, replicas with pool/node/state, target", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const vols = await h.backend.listVolumes();
     assert.equal(vols.length, 1);
@@ -56,7 +56,7 @@ Deno.test("REST adapter reads volumes: size, replicas with pool/node/state, targ
 });
 
 Deno.test("listVolumes walks every page (max_entries / next_token)", async () => {
-  const h = await harness({ pageSize: 3 });
+  const h = await harness({ pageSize: 3, maxAttempts: 1 });
   try {
     for (let i = 0; i < 9; i++) {
       await h.sim.addVolume({ sizeBytes: 4096, pools: ["cold-1"] });
@@ -73,7 +73,7 @@ Deno.test("listVolumes walks every page (max_entries / next_token)", async () =>
 });
 
 Deno.test("move hot → cold: rebuild progress rises, every replica's hash equals the original", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const [pools, v] = [await h.backend.listPools(), (await h.backend.getVolume(h.volume))!];
     assert.equal(tierOfVolume(v, pools, selectors), "hot");
@@ -116,7 +116,7 @@ Deno.test("move hot → cold: rebuild progress rises, every replica's hash equal
 });
 
 Deno.test("a new replica is Degraded with rebuildProgress < 100 until fully copied", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const id = await h.backend.addReplica(h.volume, "cold-1");
     await h.clock.advance(1000);
@@ -143,7 +143,7 @@ Deno.test("a new replica is Degraded with rebuildProgress < 100 until fully copi
 });
 
 Deno.test("retireReplica removes exactly the chosen replica and refuses the last healthy one", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const v = (await h.backend.getVolume(h.volume))!;
     const [a, b] = v.replicas;
@@ -163,7 +163,7 @@ Deno.test("retireReplica removes exactly the chosen replica and refuses the last
 });
 
 Deno.test("api-rest errors carry endpoint, status and Mayastor's kind and details", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const err = await h.backend.addReplica(h.volume, "no-such-pool").catch((e) => e);
     assert.ok(err instanceof MayastorApiError);
@@ -208,7 +208,7 @@ Deno.test("malformed answers become a clear BackendError, never a crash", async 
 });
 
 Deno.test("addReplica refuses an unpublished volume and a pool already holding a replica", async () => {
-  const h = await harness({ volume: { targetNode: null } });
+  const h = await harness({ volume: { targetNode: null }, maxAttempts: 1 });
   try {
     await assert.rejects(() => h.backend.addReplica(h.volume, "cold-1"), /not published/);
     await fetch(`${h.sim.url}/volumes/${h.volume}/target`, {
@@ -223,7 +223,7 @@ Deno.test("addReplica refuses an unpublished volume and a pool already holding a
 });
 
 Deno.test("lowering replica_count drops non-child replicas first (the control plane's order)", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const v = (await h.backend.getVolume(h.volume))!;
     const raw = await (await fetch(`${h.sim.url}/volumes/${h.volume}`)).json();

@@ -161,7 +161,7 @@ export class SimCluster {
   #dropReplica(uuid: string): void {
     const r = this.replicas.get(uuid);
     if (!r) return;
-    this.#dropReplica(uuid);
+    this.replicas.delete(uuid);
     this.#used.set(r.pool, this.usedBytes(r.pool) - r.size);
   }
 
