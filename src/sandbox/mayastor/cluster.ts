@@ -403,20 +403,30 @@ export class SimCluster {
     const v = this.volume(uuid);
     if (n > v.replicas.size) {
       for (const poolId of this.#schedule(v, n - v.replicas.size)) {
-        const ruuid = crypto.randomUUID();
-        const r = await this.createReplica(poolId, ruuid, v.size, true);
-        r.volume = v.uuid;
-        v.replicas.add(ruuid);
-        if (v.nexus) this.addChild(v.nexus.uuid, replicaUri(this.nodeOf(r), ruuid));
-        else await this.#syncUnpublished(v, r);
+        await this.attachReplica(uuid, poolId);
       }
     }
-    while (v.replicas.size > n) {
-      const victim = this.#removalCandidates(v)[0];
-      if (v.nexus) v.nexus.children = v.nexus.children.filter((c) => c.replica !== victim);
-      await this.destroyReplica(victim);
-    }
+    while (v.replicas.size > n) await this.detachReplica(uuid, this.#removalCandidates(v)[0]);
     v.numReplicas = n;
+  }
+
+  /** Control-plane replica add: a replica on `poolId` joins the volume (rebuilding if published). */
+  async attachReplica(volumeUuid: string, poolId: string): Promise<string> {
+    const v = this.volume(volumeUuid);
+    const ruuid = crypto.randomUUID();
+    const r = await this.createReplica(poolId, ruuid, v.size, true);
+    r.volume = v.uuid;
+    v.replicas.add(ruuid);
+    if (v.nexus) this.addChild(v.nexus.uuid, replicaUri(this.nodeOf(r), ruuid));
+    else await this.#syncUnpublished(v, r);
+    return ruuid;
+  }
+
+  /** Control-plane replica removal: out of the nexus, then destroyed. */
+  async detachReplica(volumeUuid: string, replicaUuid: string): Promise<void> {
+    const v = this.volume(volumeUuid);
+    if (v.nexus) v.nexus.children = v.nexus.children.filter((c) => c.replica !== replicaUuid);
+    await this.destroyReplica(replicaUuid);
   }
 
   /** Sets a volume's workload (ramps start now unless they say when). */
