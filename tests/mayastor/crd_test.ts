@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { KubeClient } from "../../src/kube/client.ts";
+import { createVolumeBackend } from "../../src/mayastor/backend.ts";
 import { MayastorCrdBackend } from "../../src/mayastor/crd.ts";
 import { DISKPOOL_RESOURCE, KubeDiskPoolSource } from "../../src/mayastor/kube_diskpools.ts";
 import { moveReplica } from "../../src/mayastor/move.ts";
@@ -113,5 +114,19 @@ Deno.test("CRD mode: lists DiskPools and MayastorVolumes, moves a replica hot â†
     const hashes = await h.sim.replicaHashes(h.volume);
     assert.equal(Object.keys(hashes).length, 2);
     for (const x of Object.values(hashes)) assert.equal(x, h.sim.originalHash(h.volume));
+  });
+});
+
+Deno.test("createVolumeBackend picks the adapter --mayastor-api names", async () => {
+  await withSandbox("crd", async ({ h, kube }) => {
+    const base = { namespace: NS, clock: h.clock, logger: silentLogger };
+    const crd = createVolumeBackend({ ...base, api: "crd", kube });
+    assert.ok(crd instanceof MayastorCrdBackend);
+    assert.equal((await crd.listVolumes())[0].uuid, h.volume);
+    const rest = createVolumeBackend({ ...base, api: "rest", restUrl: h.sim.url, kube });
+    assert.ok(rest instanceof MayastorRestBackend);
+    assert.equal((await rest.listPools()).length, 4);
+    assert.throws(() => createVolumeBackend({ ...base, api: "crd" }), /needs a Kubernetes/);
+    assert.throws(() => createVolumeBackend({ ...base, api: "rest" }), /api-rest URL/);
   });
 });
