@@ -6,6 +6,7 @@ import { choosePool, poolsForTier, tierOfVolume } from "../../src/mayastor/pools
 import { BackendError } from "../../src/mayastor/port.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
 import { silentLogger } from "../../src/observability/log.ts";
+import { watchRebuild } from "../../src/mayastor/watch.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
 import { drive, harness, simHealthy, VOL_SIZE } from "./harness.ts";
 
@@ -242,6 +243,42 @@ Deno.test("lowering replica_count drops non-child replicas first (the control pl
     await put.body?.cancel();
     const after = (await h.backend.getVolume(h.volume))!;
     assert.deepEqual(after.replicas.map((r) => r.uuid), [v.replicas[0].uuid]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("watchRebuild yields rising progress, then done; a failed rebuild ends it", async () => {
+  const h = await harness({ maxAttempts: 1 });
+  try {
+    const id = await h.backend.addReplica(h.volume, "cold-1");
+    const kinds: string[] = [];
+    const percents: number[] = [];
+    await drive(
+      h.clock,
+      (async () => {
+        for await (
+          const o of watchRebuild(h.backend, h.volume, id, { clock: h.clock, pollMs: 1000 })
+        ) {
+          kinds.push(o.kind);
+          if (o.kind === "progress") percents.push(o.percent);
+        }
+      })(),
+    );
+    assert.equal(kinds.at(-1), "done");
+    assert.ok(percents.length >= 2 && percents.every((p, i) => i === 0 || p >= percents[i - 1]));
+    const id2 = await h.backend.addReplica(h.volume, "cold-2");
+    h.sim.faults.failRebuilds();
+    const seen: string[] = [];
+    await drive(
+      h.clock,
+      (async () => {
+        for await (const o of watchRebuild(h.backend, h.volume, id2, { clock: h.clock })) {
+          seen.push(o.kind);
+        }
+      })(),
+    );
+    assert.equal(seen.at(-1), "failed");
   } finally {
     await h.close();
   }

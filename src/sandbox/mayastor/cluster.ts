@@ -53,6 +53,7 @@ export class SimError extends Error {
 /** Pool label the `tier` config sets. */
 export const TIER_LABEL = "openebs.io/tier";
 
+/** A simulated pool; `offline` means its io-engine node is down. */
 interface SimPool {
   id: string;
   uuid: string;
@@ -62,6 +63,7 @@ interface SimPool {
   offline: boolean;
 }
 
+/** A simulated replica and the file holding its bytes. */
 interface SimReplica {
   uuid: string;
   pool: string;
@@ -71,12 +73,14 @@ interface SimReplica {
   path: string;
 }
 
+/** Progress of one child's rebuild (bytes may be fractional between steps). */
 interface Rebuild {
   doneBytes: number;
   lastMs: number;
   failed: boolean;
 }
 
+/** A nexus child: the replica it points at, its state and its rebuild. */
 interface SimChild {
   replica: string;
   uri: string;
@@ -84,6 +88,7 @@ interface SimChild {
   rebuild?: Rebuild;
 }
 
+/** Cumulative IO counters of a volume, advanced lazily up to `lastMs`. */
 interface Counters {
   readOps: number;
   writeOps: number;
@@ -92,6 +97,7 @@ interface Counters {
   lastMs: number;
 }
 
+/** A simulated volume: replicas, optional nexus, workload and counters. */
 interface SimVolume {
   uuid: string;
   size: number;
