@@ -130,3 +130,25 @@ Deno.test("createVolumeBackend picks the adapter --mayastor-api names", async ()
     assert.throws(() => createVolumeBackend({ ...base, api: "rest" }), /api-rest URL/);
   });
 });
+
+Deno.test("CRD sync loop keeps DiskPool status current on the simulator's clock", async () => {
+  await withSandbox("crd", async ({ h, kube, sync }) => {
+    const ctrl = new AbortController();
+    const loop = sync.run(1000, ctrl.signal);
+    try {
+      h.sim.faults.poolOffline("cold-2");
+      const source = new KubeDiskPoolSource(kube, NS);
+      let status: string | undefined;
+      for (let i = 0; i < 50 && status !== "Unknown"; i++) {
+        await h.clock.advance(1000);
+        await new Promise((r) => setTimeout(r, 5));
+        const crs = await source.listDiskPools();
+        status = crs.find((c) => c.metadata.name === "cold-2")?.status?.pool_status;
+      }
+      assert.equal(status, "Unknown");
+    } finally {
+      ctrl.abort();
+      await loop;
+    }
+  });
+});

@@ -111,6 +111,26 @@ export class MayastorCrdSync {
     await this.sync();
   }
 
+  /**
+   * Calls sync() every `intervalMs` on the simulator's clock until the signal
+   * aborts; failures are logged and the loop goes on (the API server may blip).
+   */
+  async run(intervalMs: number, signal: AbortSignal): Promise<void> {
+    const clock = this.#o.sim.cluster.clock;
+    while (!signal.aborted) {
+      try {
+        await this.sync();
+      } catch (e) {
+        this.#o.logger.warn("Mayastor CR sync failed", { error: e });
+      }
+      try {
+        await clock.sleep(intervalMs, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
   /** DiskPool statuses, and in CRD mode: MayastorVolume spec applied, status written. */
   async sync(): Promise<void> {
     const k = this.#o.kube, ns = this.#o.namespace;
