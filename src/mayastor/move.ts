@@ -9,8 +9,9 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
-import { healthyReplicas, isHealthyReplica } from "./health.ts";
-import { BackendError, type Replica, type VolumeBackend } from "./port.ts";
+import { healthyReplicas } from "./health.ts";
+import type { Replica, VolumeBackend } from "./port.ts";
+import { watchRebuild } from "./watch.ts";
 
 /** Where a move stopped. */
 export type MovePhase = "add" | "rebuild" | "retire";
@@ -75,48 +76,44 @@ export async function moveReplica(
   const deadline = opts.clock.now() + (opts.rebuildTimeoutMs ?? 3_600_000);
   let why: string | undefined;
   let keepNew = false;
-  for (;;) {
-    if (opts.signal?.aborted) {
-      why = "aborted";
+  let done = false;
+  const watch = watchRebuild(backend, volumeUuid, newId, {
+    clock: opts.clock,
+    pollMs,
+    signal: opts.signal,
+  });
+  for await (const o of watch) {
+    if (o.kind === "error") {
+      log.warn("polling the rebuild failed; will retry", { error: o.error.message });
+    } else if (o.kind === "vanished") {
+      why = "the new replica vanished";
       break;
-    }
-    try {
-      const v = await backend.getVolume(volumeUuid, opts.signal);
-      const r = v?.replicas.find((x) => x.uuid === newId);
-      if (!v || !r) {
-        why = "the new replica vanished";
-        break;
-      }
-      opts.onProgress?.(r);
-      if (r.state === "Faulted" || r.childState === "Faulted") {
+    } else {
+      opts.onProgress?.(o.replica);
+      if (o.kind === "failed") {
         why = "the rebuild failed (child Faulted)";
         break;
       }
-      if (isHealthyReplica(v, r)) {
-        const healthy = healthyReplicas(v);
+      if (o.kind === "done") {
+        const healthy = healthyReplicas(o.volume);
         const after = healthy.length - (healthy.some((x) => x.uuid === fromReplica) ? 1 : 0);
-        if (after >= startHealthy) break;
+        if (after >= startHealthy) {
+          done = true;
+          break;
+        }
         // Another replica failed meanwhile: retiring the old one would leave fewer
         // healthy copies than we started with, and the newcomer is a good copy.
         why = "another replica failed during the move; keeping the old and the new replica";
         keepNew = true;
         break;
       }
-    } catch (e) {
-      if (!(e instanceof BackendError)) throw e;
-      log.warn("polling the rebuild failed; will retry", { error: e.message });
     }
     if (opts.clock.now() >= deadline) {
       why = "the rebuild did not finish in time";
       break;
     }
-    try {
-      await opts.clock.sleep(pollMs, opts.signal);
-    } catch {
-      why = "aborted";
-      break;
-    }
   }
+  if (!done && why === undefined) why = "aborted";
   if (why !== undefined && keepNew) {
     throw new MoveError(`move stopped: ${why}`, "rebuild", false, newId);
   }

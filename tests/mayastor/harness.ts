@@ -23,7 +23,13 @@ export interface Harness {
 
 /** Pools: two hot (node-1, node-2), two cold (node-3, node-1); one published 2-replica volume. */
 export async function harness(
-  opts: { volume?: Partial<SimVolumeConfig>; timeoutMs?: number; pageSize?: number } = {},
+  opts: {
+    volume?: Partial<SimVolumeConfig>;
+    timeoutMs?: number;
+    pageSize?: number;
+    /** 1 for tests that do not drive the clock: a retry would wait on it forever. */
+    maxAttempts?: number;
+  } = {},
 ): Promise<Harness> {
   const clock = new ManualClock();
   const dir = await Deno.makeTempDir({ prefix: "mayastor-sim-" });
@@ -50,6 +56,7 @@ export async function harness(
     logger: silentLogger,
     timeoutMs: opts.timeoutMs ?? 30_000,
     backoffMs: 500,
+    maxAttempts: opts.maxAttempts,
     pageSize: opts.pageSize,
     diskPools: { listDiskPools: () => Promise.resolve(sim.diskPools()) },
   });

@@ -6,6 +6,7 @@ import { choosePool, poolsForTier, tierOfVolume } from "../../src/mayastor/pools
 import { BackendError } from "../../src/mayastor/port.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
 import { silentLogger } from "../../src/observability/log.ts";
+import { watchRebuild } from "../../src/mayastor/watch.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
 import { drive, harness, simHealthy, VOL_SIZE } from "./harness.ts";
 
@@ -15,7 +16,7 @@ const selectors = {
 };
 
 Deno.test("REST adapter lists pools with labels, capacity and status", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const pools = await h.backend.listPools();
     assert.deepEqual(pools.map((p) => p.id), ["cold-1", "cold-2", "hot-1", "hot-2"]);
@@ -32,7 +33,7 @@ Deno.test("REST adapter lists pools with labels, capacity and status", async () 
 });
 
 Deno.test("REST adapter reads volumes: size, replicas with pool/node/state, target", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const vols = await h.backend.listVolumes();
     assert.equal(vols.length, 1);
@@ -56,7 +57,7 @@ Deno.test("REST adapter reads volumes: size, replicas with pool/node/state, targ
 });
 
 Deno.test("listVolumes walks every page (max_entries / next_token)", async () => {
-  const h = await harness({ pageSize: 3 });
+  const h = await harness({ pageSize: 3, maxAttempts: 1 });
   try {
     for (let i = 0; i < 9; i++) {
       await h.sim.addVolume({ sizeBytes: 4096, pools: ["cold-1"] });
@@ -73,7 +74,7 @@ Deno.test("listVolumes walks every page (max_entries / next_token)", async () =>
 });
 
 Deno.test("move hot → cold: rebuild progress rises, every replica's hash equals the original", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const [pools, v] = [await h.backend.listPools(), (await h.backend.getVolume(h.volume))!];
     assert.equal(tierOfVolume(v, pools, selectors), "hot");
@@ -116,7 +117,7 @@ Deno.test("move hot → cold: rebuild progress rises, every replica's hash equal
 });
 
 Deno.test("a new replica is Degraded with rebuildProgress < 100 until fully copied", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const id = await h.backend.addReplica(h.volume, "cold-1");
     await h.clock.advance(1000);
@@ -143,7 +144,7 @@ Deno.test("a new replica is Degraded with rebuildProgress < 100 until fully copi
 });
 
 Deno.test("retireReplica removes exactly the chosen replica and refuses the last healthy one", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const v = (await h.backend.getVolume(h.volume))!;
     const [a, b] = v.replicas;
@@ -163,7 +164,7 @@ Deno.test("retireReplica removes exactly the chosen replica and refuses the last
 });
 
 Deno.test("api-rest errors carry endpoint, status and Mayastor's kind and details", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const err = await h.backend.addReplica(h.volume, "no-such-pool").catch((e) => e);
     assert.ok(err instanceof MayastorApiError);
@@ -208,7 +209,7 @@ Deno.test("malformed answers become a clear BackendError, never a crash", async 
 });
 
 Deno.test("addReplica refuses an unpublished volume and a pool already holding a replica", async () => {
-  const h = await harness({ volume: { targetNode: null } });
+  const h = await harness({ volume: { targetNode: null }, maxAttempts: 1 });
   try {
     await assert.rejects(() => h.backend.addReplica(h.volume, "cold-1"), /not published/);
     await fetch(`${h.sim.url}/volumes/${h.volume}/target`, {
@@ -223,7 +224,7 @@ Deno.test("addReplica refuses an unpublished volume and a pool already holding a
 });
 
 Deno.test("lowering replica_count drops non-child replicas first (the control plane's order)", async () => {
-  const h = await harness();
+  const h = await harness({ maxAttempts: 1 });
   try {
     const v = (await h.backend.getVolume(h.volume))!;
     const raw = await (await fetch(`${h.sim.url}/volumes/${h.volume}`)).json();
@@ -242,6 +243,42 @@ Deno.test("lowering replica_count drops non-child replicas first (the control pl
     await put.body?.cancel();
     const after = (await h.backend.getVolume(h.volume))!;
     assert.deepEqual(after.replicas.map((r) => r.uuid), [v.replicas[0].uuid]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("watchRebuild yields rising progress, then done; a failed rebuild ends it", async () => {
+  const h = await harness({ maxAttempts: 1 });
+  try {
+    const id = await h.backend.addReplica(h.volume, "cold-1");
+    const kinds: string[] = [];
+    const percents: number[] = [];
+    await drive(
+      h.clock,
+      (async () => {
+        for await (
+          const o of watchRebuild(h.backend, h.volume, id, { clock: h.clock, pollMs: 1000 })
+        ) {
+          kinds.push(o.kind);
+          if (o.kind === "progress") percents.push(o.percent);
+        }
+      })(),
+    );
+    assert.equal(kinds.at(-1), "done");
+    assert.ok(percents.length >= 2 && percents.every((p, i) => i === 0 || p >= percents[i - 1]));
+    const id2 = await h.backend.addReplica(h.volume, "cold-2");
+    h.sim.faults.failRebuilds();
+    const seen: string[] = [];
+    await drive(
+      h.clock,
+      (async () => {
+        for await (const o of watchRebuild(h.backend, h.volume, id2, { clock: h.clock })) {
+          seen.push(o.kind);
+        }
+      })(),
+    );
+    assert.equal(seen.at(-1), "failed");
   } finally {
     await h.close();
   }

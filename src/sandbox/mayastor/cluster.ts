@@ -53,6 +53,7 @@ export class SimError extends Error {
 /** Pool label the `tier` config sets. */
 export const TIER_LABEL = "openebs.io/tier";
 
+/** A simulated pool; `offline` means its io-engine node is down. */
 interface SimPool {
   id: string;
   uuid: string;
@@ -62,6 +63,7 @@ interface SimPool {
   offline: boolean;
 }
 
+/** A simulated replica and the file holding its bytes. */
 interface SimReplica {
   uuid: string;
   pool: string;
@@ -71,12 +73,14 @@ interface SimReplica {
   path: string;
 }
 
+/** Progress of one child's rebuild (bytes may be fractional between steps). */
 interface Rebuild {
   doneBytes: number;
   lastMs: number;
   failed: boolean;
 }
 
+/** A nexus child: the replica it points at, its state and its rebuild. */
 interface SimChild {
   replica: string;
   uri: string;
@@ -84,6 +88,7 @@ interface SimChild {
   rebuild?: Rebuild;
 }
 
+/** Cumulative IO counters of a volume, advanced lazily up to `lastMs`. */
 interface Counters {
   readOps: number;
   writeOps: number;
@@ -92,6 +97,7 @@ interface Counters {
   lastMs: number;
 }
 
+/** A simulated volume: replicas, optional nexus, workload and counters. */
 interface SimVolume {
   uuid: string;
   size: number;
@@ -161,7 +167,7 @@ export class SimCluster {
   #dropReplica(uuid: string): void {
     const r = this.replicas.get(uuid);
     if (!r) return;
-    this.#dropReplica(uuid);
+    this.replicas.delete(uuid);
     this.#used.set(r.pool, this.usedBytes(r.pool) - r.size);
   }
 
@@ -403,20 +409,30 @@ export class SimCluster {
     const v = this.volume(uuid);
     if (n > v.replicas.size) {
       for (const poolId of this.#schedule(v, n - v.replicas.size)) {
-        const ruuid = crypto.randomUUID();
-        const r = await this.createReplica(poolId, ruuid, v.size, true);
-        r.volume = v.uuid;
-        v.replicas.add(ruuid);
-        if (v.nexus) this.addChild(v.nexus.uuid, replicaUri(this.nodeOf(r), ruuid));
-        else await this.#syncUnpublished(v, r);
+        await this.attachReplica(uuid, poolId);
       }
     }
-    while (v.replicas.size > n) {
-      const victim = this.#removalCandidates(v)[0];
-      if (v.nexus) v.nexus.children = v.nexus.children.filter((c) => c.replica !== victim);
-      await this.destroyReplica(victim);
-    }
+    while (v.replicas.size > n) await this.detachReplica(uuid, this.#removalCandidates(v)[0]);
     v.numReplicas = n;
+  }
+
+  /** Control-plane replica add: a replica on `poolId` joins the volume (rebuilding if published). */
+  async attachReplica(volumeUuid: string, poolId: string): Promise<string> {
+    const v = this.volume(volumeUuid);
+    const ruuid = crypto.randomUUID();
+    const r = await this.createReplica(poolId, ruuid, v.size, true);
+    r.volume = v.uuid;
+    v.replicas.add(ruuid);
+    if (v.nexus) this.addChild(v.nexus.uuid, replicaUri(this.nodeOf(r), ruuid));
+    else await this.#syncUnpublished(v, r);
+    return ruuid;
+  }
+
+  /** Control-plane replica removal: out of the nexus, then destroyed. */
+  async detachReplica(volumeUuid: string, replicaUuid: string): Promise<void> {
+    const v = this.volume(volumeUuid);
+    if (v.nexus) v.nexus.children = v.nexus.children.filter((c) => c.replica !== replicaUuid);
+    await this.destroyReplica(replicaUuid);
   }
 
   /** Sets a volume's workload (ramps start now unless they say when). */

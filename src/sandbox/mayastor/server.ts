@@ -83,6 +83,8 @@ export interface MayastorSim {
   originalHash(volumeUuid: string): string | undefined;
   /** DiskPool CRs mirroring the pools (for a DiskPoolSource or the sandbox API server). */
   diskPools(): DiskPoolCR[];
+  /** Runs `f` alone (no request in between), after bringing rebuilds up to now. */
+  exclusive<T>(f: () => Promise<T>): Promise<T>;
   /** Stops both servers (hung requests are released). */
   close(): Promise<void>;
 }
@@ -422,6 +424,11 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
     replicaHashes: (id) => locked(() => replicaHashes(id)),
     originalHash: (id) => cluster.volumes.get(id)?.originalHash,
     diskPools: () => renderDiskPools(cluster),
+    exclusive: (f) =>
+      locked(async () => {
+        await cluster.advance();
+        return await f();
+      }),
     close: async () => {
       hangFault = undefined;
       openHangs();
