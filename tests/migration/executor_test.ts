@@ -367,3 +367,66 @@ Deno.test("executor: resume of a timed-out move rolls it back after a restart", 
     await r.close();
   }
 });
+
+Deno.test("executor: crash after each persisted state of a rollback, then resume", async (t) => {
+  const run = async (crashAt?: number) => {
+    const r = await rig();
+    r.h.sim.faults.stallRebuilds(true);
+    const start = await plan(r, { timeoutMs: 5_000 });
+    const ac = new AbortController();
+    if (crashAt) r.store.crashAfter = { n: crashAt, ac };
+    return { r, start, ac };
+  };
+  const probe = await run();
+  let saves: number;
+  try {
+    await drive(probe.r.h.clock, executeMove(probe.start, probe.r.deps));
+    saves = probe.r.store.saves.length;
+  } finally {
+    await probe.r.close();
+  }
+  for (let n = 1; n < saves; n++) {
+    await t.step(`crash after save ${n}`, async () => {
+      const { r, start, ac } = await run(n);
+      try {
+        let end: MoveState;
+        try {
+          end = await drive(r.h.clock, executeMove(start, r.deps, ac.signal));
+        } catch (e) {
+          assert.ok(e instanceof MoveInterrupted);
+          r.store.crashAfter = undefined;
+          const persisted = await r.store.inner.load("pv-1");
+          end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+        }
+        assert.equal(end.phase, "RolledBack", end.error);
+        assert.deepEqual(await pools(r), ["cold-1"]);
+        assert.ok(!r.backend.calls.includes(`retire:${r.oldReplica}`), "old replica untouched");
+        assert.equal(r.backend.calls.filter((c) => c.startsWith("add:")).length, 1);
+        await contentIntact(r);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+});
+
+Deno.test("executor: crash right after the rollback removed the new replica", async () => {
+  const r = await rig();
+  try {
+    r.h.sim.faults.stallRebuilds(true);
+    const start = await plan(r, { timeoutMs: 5_000 });
+    const ac = new AbortController();
+    r.backend.abortAfterMutation = { n: 2, ac }; // add, then the rollback's retire
+    await assert.rejects(drive(r.h.clock, executeMove(start, r.deps, ac.signal)), MoveInterrupted);
+    r.backend.abortAfterMutation = undefined;
+    const persisted = await r.store.inner.load("pv-1");
+    assert.equal(persisted?.phase, "RollingBack");
+    const end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+    assert.equal(end.phase, "RolledBack");
+    assert.deepEqual(await pools(r), ["cold-1"]);
+    assert.equal(r.backend.calls.filter((c) => c.startsWith("retire:")).length, 1);
+    await contentIntact(r);
+  } finally {
+    await r.close();
+  }
+});
