@@ -398,7 +398,7 @@ Deno.test("executor: crash after each persisted state of a rollback, then resume
           const persisted = await r.store.inner.load("pv-1");
           end = await drive(r.h.clock, executeMove(persisted!, r.deps));
         }
-        assert.equal(end.phase, "RolledBack", end.error);
+        assert.equal(end.phase, "RolledBack", end.error ?? "");
         assert.deepEqual(await pools(r), ["cold-1"]);
         assert.ok(!r.backend.calls.includes(`retire:${r.oldReplica}`), "old replica untouched");
         assert.equal(r.backend.calls.filter((c) => c.startsWith("add:")).length, 1);
