@@ -146,25 +146,26 @@ Deno.test("scrape: a volume that stops being exported becomes unknown; old sampl
 Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
   const clock = new ManualClock();
   const ex = exporter();
-  let n = 0;
   try {
     ex.set({ "pv-a": [0, 0] });
     const ac = new AbortController();
     const src = new ScrapeIopsSource({ targets: [ex.url], clock });
     const loop = src.run(5000, ac.signal);
+    const roundsReach = async (n: number) => {
+      while (src.rounds < n) await new Promise((r) => setTimeout(r, 2));
+    };
     for (let i = 1; i <= 3; i++) {
-      await new Promise((r) => setTimeout(r, 20));
+      await roundsReach(i);
       ex.set({ "pv-a": [i * 50, 0] });
       await clock.advance(5000);
-      n++;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await roundsReach(4);
     ac.abort();
     await loop;
+    assert.equal(src.rounds, 4);
     const r = await src.fetchIops({ windowMs: 60_000 });
     assert.ok(r.ok);
     assert.equal(r.iops.get("pv-a"), 10);
-    assert.equal(n, 3);
   } finally {
     await ex.close();
   }
