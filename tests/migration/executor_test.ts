@@ -430,3 +430,55 @@ Deno.test("executor: crash right after the rollback removed the new replica", as
     await r.close();
   }
 });
+
+Deno.test("executor: a store that fails a few times is retried; nothing runs ahead of it", async () => {
+  const r = await rig();
+  try {
+    let failures = 3;
+    const inner = r.store;
+    const mutationsAtSave: number[] = [];
+    r.deps.store = {
+      save: (s) => {
+        mutationsAtSave.push(r.backend.mutations());
+        if (failures-- > 0) return Promise.reject(new Error("etcd leader changed"));
+        return inner.save(s);
+      },
+      load: (v) => inner.load(v),
+      list: () => inner.list(),
+      clear: (v) => inner.clear(v),
+    };
+    const end = await drive(r.h.clock, executeMove(await plan(r), r.deps));
+    assert.equal(end.phase, "Done");
+    // The first state was retried three times before any backend change happened.
+    assert.deepEqual(mutationsAtSave.slice(0, 4), [0, 0, 0, 0]);
+    r.deps.store = {
+      save: () => Promise.reject(new Error("gone")),
+      load: (v) => inner.load(v),
+      list: () => inner.list(),
+      clear: (v) => inner.clear(v),
+    };
+    r.deps.maxSaveAttempts = 2;
+    const other = await r.h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-2"] });
+    const v = (await r.h.backend.getVolume(other))!;
+    const before = r.backend.mutations();
+    await assert.rejects(
+      drive(
+        r.h.clock,
+        executeMove(
+          await plan(r, {
+            volume: "pv-2",
+            volumeUuid: other,
+            oldReplica: v.replicas[0].uuid,
+            oldPool: "cold-2",
+            replicas: [v.replicas[0].uuid],
+          }),
+          r.deps,
+        ),
+      ),
+      /gone/,
+    );
+    assert.equal(r.backend.mutations(), before, "no action without a persisted state");
+  } finally {
+    await r.close();
+  }
+});
