@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ManualClock } from "../../src/clock.ts";
 import { counterRate, ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import { silentLogger } from "../../src/observability/log.ts";
@@ -39,6 +40,32 @@ Deno.test("counterRate: slope, resets, too few samples", () => {
   assert.equal(counterRate([[0, 0], [10_000, 1000], [20_000, 50]]), (1000 + 50) / 20);
   assert.equal(counterRate([[0, 5]]), undefined);
   assert.equal(counterRate([[0, 5], [0, 6]]), undefined);
+});
+
+Deno.test("property: counterRate is never negative and exact without resets", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 1, max: 60_000 }), fc.nat(1_000_000)), {
+        minLength: 2,
+        maxLength: 30,
+      }),
+      fc.nat(1e9),
+      (steps, start) => {
+        // Monotone counter: exact rate.
+        let t = 0;
+        let v = start;
+        const mono: [number, number][] = [[0, start]];
+        for (const [dt, inc] of steps) mono.push([t += dt, v += inc]);
+        const r = counterRate(mono)!;
+        assert.ok(Math.abs(r - (v - start) / (t / 1000)) <= 1e-9 * Math.max(1, r));
+        // Arbitrary values (resets anywhere): never negative, never more than the values add.
+        const wild = steps.map(([, x], i) => [mono[i + 1][0], x] as [number, number]);
+        const w = counterRate([[0, start], ...wild])!;
+        const bound = wild.reduce((a, [, x]) => a + x, 0) / (t / 1000);
+        assert.ok(w >= 0 && w <= bound + 1e-9);
+      },
+    ),
+  );
 });
 
 Deno.test("scrape: rates over the window, reset-aware, malformed lines counted", async () => {
