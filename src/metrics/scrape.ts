@@ -80,6 +80,8 @@ export class ScrapeIopsSource implements IopsSource {
   readonly #targets = new Map<string, TargetState>();
   /** Malformed lines skipped since start (all targets). */
   skippedLines = 0;
+  /** Scrape rounds completed since start. */
+  rounds = 0;
 
   constructor(opts: ScrapeSourceOptions) {
     this.#opts = opts;
@@ -94,6 +96,7 @@ export class ScrapeIopsSource implements IopsSource {
       this.#opts.targets.map((url) => this.#scrape(url, at, signal)),
     );
     this.#prune(at);
+    this.rounds++;
     return { at, targets };
   }
 

@@ -22,6 +22,8 @@ export interface ExecutorDeps {
   metrics?: Metrics;
   /** Wait between observations while a replica rebuilds; 2 s by default. */
   pollIntervalMs?: number;
+  /** Attempts to persist one state before giving up (a pollIntervalMs apart); default 10. */
+  maxSaveAttempts?: number;
   /** Called once with the history entry when the move reaches a terminal phase. */
   onFinished?: (entry: HistoryEntry, state: MoveState) => void | Promise<void>;
 }
@@ -64,7 +66,7 @@ export async function executeMove(
       }
       const fp = fingerprint(next);
       if (fp !== saved) {
-        await deps.store.save(next); // durable before the action it leads to
+        await saveWithRetry(next, deps, cfg.pollMs, log, signal); // durable before its action
         saved = fp;
       }
       state = next;
@@ -85,6 +87,33 @@ export async function executeMove(
   log.info("move finished", { result: entry.result, seconds: entry.durationSeconds });
   await deps.onFinished?.(entry, state);
   return state;
+}
+
+/**
+ * Persists a state, retrying transient store failures (an API server blip must not strand a
+ * move). Nothing is performed until the save succeeded; after the last attempt it throws.
+ */
+async function saveWithRetry(
+  state: MoveState,
+  deps: ExecutorDeps,
+  delayMs: number,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
+  const attempts = Math.max(1, deps.maxSaveAttempts ?? 10);
+  for (let i = 1;; i++) {
+    try {
+      return await deps.store.save(state);
+    } catch (e) {
+      if (i >= attempts || signal?.aborted) throw e;
+      log.warn("cannot persist the move state; retrying", { attempt: i, error: e });
+      try {
+        await deps.clock.sleep(delayMs, signal);
+      } catch {
+        throw new MoveInterrupted(state);
+      }
+    }
+  }
 }
 
 async function perform(

@@ -1,7 +1,9 @@
 /**
  * Runs many moves at once and answers the questions the tiering decision asks: which volumes
  * are moving, and how many moves each policy (and the operator as a whole) has in flight.
- * On start-up `resume()` picks up every unfinished move found in the store.
+ * On start-up `resume()` picks up every unfinished move found in the store; calling it again
+ * later (e.g. every reconcile) restarts any move that stopped on an error (`errors`), since
+ * it only starts volumes that are not already running.
  */
 import { executeMove, type ExecutorDeps, MoveInterrupted } from "./executor.ts";
 import type { MoveState } from "./state.ts";

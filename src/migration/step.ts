@@ -171,7 +171,7 @@ function onVolume(
   finish: Finish,
   cfg: StepConfig,
 ): StepResult {
-  const now = (a: Action): StepResult => ({ state: s, action: a });
+  const stay = (a: Action): StepResult => ({ state: s, action: a });
   const wait: Action = { kind: "observe", delayMs: cfg.pollMs };
   if (!v) return finish("Failed", "Failed", `volume ${s.volumeUuid} no longer exists`);
   const has = (uuid: string | undefined) =>
@@ -193,7 +193,7 @@ function onVolume(
             delayMs: 0,
           });
         }
-        return now(add); // the earlier call made nothing: adding again cannot duplicate
+        return stay(add); // the earlier call made nothing: adding again cannot duplicate
       }
       if (!has(s.oldReplica)) {
         return finish("Failed", "Failed", `replica ${s.oldReplica} is no longer on the volume`);
@@ -205,7 +205,7 @@ function onVolume(
     }
     case "ReplicaAdded":
       if (has(s.newReplica)) return to({ phase: "Rebuilding" }, { kind: "observe", delayMs: 0 });
-      return now(wait);
+      return stay(wait);
     case "Rebuilding": {
       const fresh = ourReplica(s, v);
       if (!fresh) {
@@ -225,7 +225,7 @@ function onVolume(
       }
       const progress = fresh.rebuildProgress ?? (fresh.state === "Online" ? 100 : 0);
       if (progress !== s.rebuildProgress) return to({ rebuildProgress: progress }, wait);
-      return now(wait);
+      return stay(wait);
     }
     case "Verified":
       if (!has(s.oldReplica)) {
@@ -233,7 +233,7 @@ function onVolume(
       }
       if (s.preservation) return finish("Done", "Preserved");
       // Re-checked on this fresh observation, immediately before the retire.
-      if (safeToRetire(s, v)) return now(retire(s.oldReplica));
+      if (safeToRetire(s, v)) return stay(retire(s.oldReplica));
       return to({ phase: "Rebuilding" }, wait);
     case "OldReplicaRetired":
       if (!has(s.newReplica)) {
@@ -255,6 +255,6 @@ function onVolume(
       return to({ newReplica: mine.uuid }, retire(mine.uuid));
     }
     default:
-      return now({ kind: "none" });
+      return stay({ kind: "none" });
   }
 }

@@ -4,3 +4,4 @@ export * from "./cooldown.ts";
 export * from "./decide.ts";
 export * from "./placement.ts";
 export * from "./policy.ts";
+export * from "./pass.ts";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ManualClock } from "../../src/clock.ts";
 import { counterRate, ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import { silentLogger } from "../../src/observability/log.ts";
@@ -39,6 +40,32 @@ Deno.test("counterRate: slope, resets, too few samples", () => {
   assert.equal(counterRate([[0, 0], [10_000, 1000], [20_000, 50]]), (1000 + 50) / 20);
   assert.equal(counterRate([[0, 5]]), undefined);
   assert.equal(counterRate([[0, 5], [0, 6]]), undefined);
+});
+
+Deno.test("property: counterRate is never negative and exact without resets", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 1, max: 60_000 }), fc.nat(1_000_000)), {
+        minLength: 2,
+        maxLength: 30,
+      }),
+      fc.nat(1e9),
+      (steps, start) => {
+        // Monotone counter: exact rate.
+        let t = 0;
+        let v = start;
+        const mono: [number, number][] = [[0, start]];
+        for (const [dt, inc] of steps) mono.push([t += dt, v += inc]);
+        const r = counterRate(mono)!;
+        assert.ok(Math.abs(r - (v - start) / (t / 1000)) <= 1e-9 * Math.max(1, r));
+        // Arbitrary values (resets anywhere): never negative, never more than the values add.
+        const wild = steps.map(([, x], i) => [mono[i + 1][0], x] as [number, number]);
+        const w = counterRate([[0, start], ...wild])!;
+        const bound = wild.reduce((a, [, x]) => a + x, 0) / (t / 1000);
+        assert.ok(w >= 0 && w <= bound + 1e-9);
+      },
+    ),
+  );
 });
 
 Deno.test("scrape: rates over the window, reset-aware, malformed lines counted", async () => {
@@ -146,25 +173,26 @@ Deno.test("scrape: a volume that stops being exported becomes unknown; old sampl
 Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
   const clock = new ManualClock();
   const ex = exporter();
-  let n = 0;
   try {
     ex.set({ "pv-a": [0, 0] });
     const ac = new AbortController();
     const src = new ScrapeIopsSource({ targets: [ex.url], clock });
     const loop = src.run(5000, ac.signal);
+    const roundsReach = async (n: number) => {
+      while (src.rounds < n) await new Promise((r) => setTimeout(r, 2));
+    };
     for (let i = 1; i <= 3; i++) {
-      await new Promise((r) => setTimeout(r, 20));
+      await roundsReach(i);
       ex.set({ "pv-a": [i * 50, 0] });
       await clock.advance(5000);
-      n++;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await roundsReach(4);
     ac.abort();
     await loop;
+    assert.equal(src.rounds, 4);
     const r = await src.fetchIops({ windowMs: 60_000 });
     assert.ok(r.ok);
     assert.equal(r.iops.get("pv-a"), 10);
-    assert.equal(n, 3);
   } finally {
     await ex.close();
   }

@@ -367,3 +367,118 @@ Deno.test("executor: resume of a timed-out move rolls it back after a restart", 
     await r.close();
   }
 });
+
+Deno.test("executor: crash after each persisted state of a rollback, then resume", async (t) => {
+  const run = async (crashAt?: number) => {
+    const r = await rig();
+    r.h.sim.faults.stallRebuilds(true);
+    const start = await plan(r, { timeoutMs: 5_000 });
+    const ac = new AbortController();
+    if (crashAt) r.store.crashAfter = { n: crashAt, ac };
+    return { r, start, ac };
+  };
+  const probe = await run();
+  let saves: number;
+  try {
+    await drive(probe.r.h.clock, executeMove(probe.start, probe.r.deps));
+    saves = probe.r.store.saves.length;
+  } finally {
+    await probe.r.close();
+  }
+  for (let n = 1; n < saves; n++) {
+    await t.step(`crash after save ${n}`, async () => {
+      const { r, start, ac } = await run(n);
+      try {
+        let end: MoveState;
+        try {
+          end = await drive(r.h.clock, executeMove(start, r.deps, ac.signal));
+        } catch (e) {
+          assert.ok(e instanceof MoveInterrupted);
+          r.store.crashAfter = undefined;
+          const persisted = await r.store.inner.load("pv-1");
+          end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+        }
+        assert.equal(end.phase, "RolledBack", end.error ?? "");
+        assert.deepEqual(await pools(r), ["cold-1"]);
+        assert.ok(!r.backend.calls.includes(`retire:${r.oldReplica}`), "old replica untouched");
+        assert.equal(r.backend.calls.filter((c) => c.startsWith("add:")).length, 1);
+        await contentIntact(r);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+});
+
+Deno.test("executor: crash right after the rollback removed the new replica", async () => {
+  const r = await rig();
+  try {
+    r.h.sim.faults.stallRebuilds(true);
+    const start = await plan(r, { timeoutMs: 5_000 });
+    const ac = new AbortController();
+    r.backend.abortAfterMutation = { n: 2, ac }; // add, then the rollback's retire
+    await assert.rejects(drive(r.h.clock, executeMove(start, r.deps, ac.signal)), MoveInterrupted);
+    r.backend.abortAfterMutation = undefined;
+    const persisted = await r.store.inner.load("pv-1");
+    assert.equal(persisted?.phase, "RollingBack");
+    const end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+    assert.equal(end.phase, "RolledBack");
+    assert.deepEqual(await pools(r), ["cold-1"]);
+    assert.equal(r.backend.calls.filter((c) => c.startsWith("retire:")).length, 1);
+    await contentIntact(r);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("executor: a store that fails a few times is retried; nothing runs ahead of it", async () => {
+  const r = await rig();
+  try {
+    let failures = 3;
+    const inner = r.store;
+    const mutationsAtSave: number[] = [];
+    r.deps.store = {
+      save: (s) => {
+        mutationsAtSave.push(r.backend.mutations());
+        if (failures-- > 0) return Promise.reject(new Error("etcd leader changed"));
+        return inner.save(s);
+      },
+      load: (v) => inner.load(v),
+      list: () => inner.list(),
+      clear: (v) => inner.clear(v),
+    };
+    const end = await drive(r.h.clock, executeMove(await plan(r), r.deps));
+    assert.equal(end.phase, "Done");
+    // The first state was retried three times before any backend change happened.
+    assert.deepEqual(mutationsAtSave.slice(0, 4), [0, 0, 0, 0]);
+    r.deps.store = {
+      save: () => Promise.reject(new Error("gone")),
+      load: (v) => inner.load(v),
+      list: () => inner.list(),
+      clear: (v) => inner.clear(v),
+    };
+    r.deps.maxSaveAttempts = 2;
+    const other = await r.h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-2"] });
+    const v = (await r.h.backend.getVolume(other))!;
+    const before = r.backend.mutations();
+    await assert.rejects(
+      drive(
+        r.h.clock,
+        executeMove(
+          await plan(r, {
+            volume: "pv-2",
+            volumeUuid: other,
+            oldReplica: v.replicas[0].uuid,
+            oldPool: "cold-2",
+            replicas: [v.replicas[0].uuid],
+          }),
+          r.deps,
+        ),
+      ),
+      /gone/,
+    );
+    assert.equal(r.backend.mutations(), before, "no action without a persisted state");
+  } finally {
+    await r.close();
+  }
+});

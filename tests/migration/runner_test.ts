@@ -61,9 +61,12 @@ Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsew
     assert.equal(first.inFlight("silver"), 1);
     assert.ok(first.isMoving("pv-1"));
     assert.equal((await metrics.activeMigrations.get()).values[0].value, 3);
-    // Let them get going, then stop the "operator".
-    for (let i = 0; i < 4; i++) {
-      await h.clock.advance(500);
+    // Let them get going (until one is past Planned), then stop the "operator".
+    const store = new FileMoveStore(dir);
+    for (let i = 0; i < 400; i++) {
+      const { moves } = await store.list();
+      if (moves.some((m) => m.phase !== "Planned")) break;
+      await h.clock.advance(100);
       await new Promise((r) => setTimeout(r, 5));
     }
     await first.stop();

@@ -268,8 +268,7 @@ Deno.test("property: every retire is justified by the observation it follows", (
       let status: Volume["status"] = "Online";
       let now = T0;
       let adds = 0;
-      // Widened on purpose: the loop below assigns every kind of observation.
-      let obs = { kind: "resume" } as Observation;
+      let obs = { kind: "resume" } as Observation; // widened: reassigned below
       reached.add(s.phase);
       for (const env of envs) {
         now += env.dt;
