@@ -117,7 +117,8 @@ Deno.test("ec-policy: a store with data gets ECStripes, status counts and metric
   const first = recs[0];
   assert.equal(first.spec.volume, "vol-a");
   assert.equal(first.spec.policy, "cold");
-  assert.equal(first.spec.generation, 1);
+  // 1, or more when a reconcile ran while the put was writing (the record was then Writing).
+  assert.ok(first.spec.generation >= 1);
   assert.deepEqual([first.spec.lbaStart, first.spec.lbaEnd], [0, (4 * STRIPE) / 512]);
   assert.deepEqual([recs[1].spec.lbaStart, recs[2].spec.lbaEnd], [512, (10 * STRIPE) / 512]);
   assert.deepEqual(first.spec.shards.map((s) => s.kind), ["Data", "Data", "Parity"]);
@@ -155,15 +156,18 @@ Deno.test("ec-policy: a store with data gets ECStripes, status counts and metric
   );
 
   // Two more stripes fill the third window: its record grows and its generation moves on.
+  const before = recs[2].spec.generation;
   const vol = (await h.ctl.volume("vol-a"))!;
   await vol.store.put("pv-more", bytes(8, 2 * STRIPE));
   h.ctl.controller.enqueue("cold");
   const third = await eventually("third record grown", async () => {
     const r = (await stripes(h)).find((r) => r.spec.stripeId === 8);
-    return r?.spec.stripeCount === 4 ? r : undefined;
+    return r?.spec.stripeCount === 4 && r.status?.state === "Healthy" &&
+        r.status.observedGeneration === r.metadata.generation
+      ? r
+      : undefined;
   });
-  assert.equal(third.spec.generation, 2);
-  assert.equal(third.status?.observedGeneration, third.metadata.generation);
+  assert.ok(third.spec.generation > before);
   await eventually(
     "12 stripes counted",
     async () => (await policy(h, "cold")).status?.stripes?.total === 12,
@@ -192,17 +196,26 @@ Deno.test("ec-policy: a lost target degrades stripes, a rebuild brings them back
   assert.ok(["Degraded", "Rebuilding"].includes(rec4.status!.state!));
   assert.equal(rec4.status!.shards![1].state, "Healthy");
 
-  let sawProgress = false;
+  // The pass repaired stripe 0 and now waits for manual time (its read budget): frozen there,
+  // a reconcile publishes its progress on the rest of window 0.
+  const vol = (await h.ctl.volume("vol-a"))!;
+  await eventually("first stripe rebuilt", async () => (await vol.observe()).rebuild?.done === 1);
+  h.ctl.controller.enqueue("cold");
+  const progressing = await eventually(
+    "progress published",
+    async () =>
+      (await stripes(h)).find((r) =>
+        r.status?.state === "Rebuilding" && r.status.rebuildProgressPercent === 25
+      ),
+  );
+  assert.equal(progressing.spec.stripeId, 1, "stripe 0 moved off t01 into its own record");
+  assert.ok(progressing.status!.shards!.some((s) => s.state === "Rebuilding"));
+
   await eventually("rebuilt", async () => {
     await h.clock.advance(1000);
-    const recs = await stripes(h);
-    sawProgress ||= recs.some((r) =>
-      r.status?.state === "Rebuilding" && (r.status.rebuildProgressPercent ?? 0) > 0
-    );
     const p = await policy(h, "cold");
     return p.status?.phase === "Ready" && p.status.stripes?.healthy === 10;
   }, 20_000);
-  assert.ok(sawProgress, "an ECStripe showed Rebuilding with progress");
   const recs = await stripes(h);
   assert.ok(recs.every((r) => r.status?.state === "Healthy"));
   assert.ok(recs.every((r) => r.spec.shards.every((s) => s.pool !== "t01")), "moved off t01");
@@ -222,7 +235,6 @@ Deno.test("ec-policy: a lost target degrades stripes, a rebuild brings them back
     return e.length > 0 ? e : undefined;
   });
   assert.match(evs[0].note ?? "", /repaired 8/);
-  const vol = (await h.ctl.volume("vol-a"))!;
   assert.deepEqual(await vol.store.get("pv-data"), data);
 });
 

@@ -20,7 +20,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
 import { EcVolume, type EcVolumeBinding } from "./volume.ts";
 
-export type { EcVolumeBinding } from "./volume.ts";
+export { type EcVolumeBinding, parseVolumeBindings } from "./volume.ts";
 export type { EcPolicyTimings } from "./reconcile.ts";
 
 /** Controller name (logs, metrics, Events). */
@@ -136,10 +136,18 @@ export class EcPolicyController implements Component {
   }
 }
 
+/** Factory options: as EcPolicyOptions, but the client may be built from the run context. */
+export interface EcPolicyFactoryOptions extends Omit<EcPolicyOptions, "client"> {
+  client: KubeClient | ((ctx: RunContext) => KubeClient);
+}
+
 /** The component factory `run` plugs in: one EcPolicyController per process. */
-export function ecPolicyComponents(opts: EcPolicyOptions): ComponentFactory {
+export function ecPolicyComponents(opts: EcPolicyFactoryOptions): ComponentFactory {
   return (ctx: RunContext) => [
-    new EcPolicyController(opts, {
+    new EcPolicyController({
+      ...opts,
+      client: typeof opts.client === "function" ? opts.client(ctx) : opts.client,
+    }, {
       clock: ctx.clock,
       logger: ctx.logger,
       metrics: ctx.metrics,

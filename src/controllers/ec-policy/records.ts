@@ -41,6 +41,8 @@ export interface Observations {
   downTargets: ReadonlySet<string>;
   /** Unrepaired problems from the last scrub or rebuild, keyed `${stripe}/${shard}`. */
   findings: ReadonlyMap<string, ShardProblem>;
+  /** Stripes written but not yet named by a committed object (a put or destage in flight). */
+  writing?: ReadonlySet<number>;
   /** A rebuild pass in progress: stripe ids in order and how many it has finished. */
   rebuild?: { order: readonly number[]; done: number };
 }
@@ -178,6 +180,7 @@ export function buildRecords(input: RecordInput): DesiredRecord[] {
       const done = window.filter((s) => rebuildDone.has(s.id)).length;
       status.rebuildProgressPercent = Math.round((done / window.length) * 1000) / 10;
     } else if (anyDegraded) status.state = "Degraded";
+    else if (run.some((s) => observed.writing?.has(s.id))) status.state = "Writing";
     else status.state = "Healthy";
     const lbaStart = Math.floor(bytesBefore / 512);
     const lbaEnd = Math.max(lbaStart + 1, Math.ceil((bytesBefore + dataBytes) / 512));

@@ -42,6 +42,28 @@ export interface EcVolumeBinding {
   stripesPerRecord?: number;
 }
 
+/**
+ * Parses a binding list as a flag would carry it: `volume=policy:dir[:targets]`, comma
+ * separated (a dir may not contain commas). Throws naming the bad entry.
+ */
+export function parseVolumeBindings(text: string): EcVolumeBinding[] {
+  const out: EcVolumeBinding[] = [];
+  for (const raw of text.split(",")) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const m = /^([^=]+)=([^:]+):(.+?)(?::(\d+))?$/.exec(entry);
+    if (!m) throw new Error(`${entry}: expected volume=policy:dir[:targets]`);
+    const b: EcVolumeBinding = { volume: m[1], policy: m[2], dir: m[3] };
+    if (m[4] !== undefined) {
+      const n = Number(m[4]);
+      if (!(n >= 1)) throw new Error(`${entry}: targets must be a positive integer`);
+      b.targets = n;
+    }
+    out.push(b);
+  }
+  return out;
+}
+
 /** Collaborators of a volume. */
 export interface EcVolumeDeps {
   kernel: Kernel;
@@ -128,9 +150,17 @@ export class EcVolume {
     const stat = await this.store.stat();
     const downTargets = new Set(stat.targets.filter((t) => !t.healthy).map((t) => t.id));
     const job = this.#job;
+    const committed = new Set<number>();
+    for (const name of this.store.list()) {
+      for (const e of this.store.objectInfo(name)?.extents ?? []) committed.add(e.stripe);
+    }
+    const writing = new Set(
+      this.store.stripes().filter((s) => !committed.has(s.id)).map((s) => s.id),
+    );
     return {
       downTargets,
       findings: new Map(this.#findings),
+      writing,
       rebuild: job?.kind === "rebuild" ? { order: job.order, done: job.progress() } : undefined,
     };
   }
