@@ -23,6 +23,8 @@ export interface Harness {
   metrics: Metrics;
   ctl: EcPolicyController;
   dir: string;
+  /** Stops the controller and starts a fresh one over the same stores (a process restart). */
+  restart(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -46,31 +48,43 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   }
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12));
   const metrics = createMetrics({ defaultMetrics: false });
-  const ctl = new EcPolicyController({
-    client,
-    volumes: opts.volumes(dir),
-    node: "node-a",
-    timings: opts.timings,
-    kernel: selectKernel().kernel,
-    hasher: await createBlockHasher(),
-  }, { clock, logger: silentLogger, metrics, identity: "test-pod" });
-  const ac = new AbortController();
-  await ctl.start(ac.signal);
-  return {
+  const hasher = await createBlockHasher();
+  const volumes = opts.volumes(dir);
+  let ac = new AbortController();
+  const launch = async () => {
+    const ctl = new EcPolicyController({
+      client,
+      volumes,
+      node: "node-a",
+      timings: opts.timings,
+      kernel: selectKernel().kernel,
+      hasher,
+    }, { clock, logger: silentLogger, metrics, identity: "test-pod" });
+    ac = new AbortController();
+    await ctl.start(ac.signal);
+    return ctl;
+  };
+  const h: Harness = {
     sb,
     client,
     clock,
     metrics,
-    ctl,
+    ctl: await launch(),
     dir,
+    async restart() {
+      ac.abort();
+      await h.ctl.stop();
+      h.ctl = await launch();
+    },
     async [Symbol.asyncDispose]() {
       ac.abort();
-      await ctl.stop();
+      await h.ctl.stop();
       client.close();
       await sb.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
+  return h;
 }
 
 function loosen(crd: CustomResourceDefinition): void {
@@ -103,7 +117,7 @@ export async function createPolicy(
 /** Polls `fn` (real time, 20 ms steps) until it returns a truthy value; fails after `ms`. */
 export async function eventually<T>(
   what: string,
-  fn: () => Promise<T | undefined | null | false>,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   ms = 10_000,
 ): Promise<T> {
   const until = Date.now() + ms;

@@ -24,6 +24,9 @@ import {
 } from "./records.ts";
 import { codeParams } from "./validate.ts";
 
+/** File beside the store's manifest holding the shard checksums the ECStripes publish. */
+export const CHECKSUM_SIDECAR = "ecstripe-checksums.json";
+
 /** A volume this node stores erasure-coded, bound to a policy (from the operator's config). */
 export interface EcVolumeBinding {
   /** Volume (PersistentVolume) name; names its ECStripes. */
@@ -116,6 +119,7 @@ export class EcVolume {
     deps: EcVolumeDeps,
   ): Promise<EcVolume> {
     const tap = new ChecksumTap(deps.hasher);
+    await tap.load(`${binding.dir}/${CHECKSUM_SIDECAR}`);
     const stripeSizeBytes = policy.spec.stripeSizeBytes;
     const store = await EcStore.openOrCreate(binding.dir, {
       code: codeParams(policy),
@@ -218,6 +222,7 @@ export class EcVolume {
   ): Promise<DesiredRecord[]> {
     const stripes = this.store.stripes();
     await this.tap.prefetch(stripes);
+    await this.tap.save(`${this.binding.dir}/${CHECKSUM_SIDECAR}`);
     const code = this.store.code;
     return buildRecords({
       volume: this.binding.volume,
