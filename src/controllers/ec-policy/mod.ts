@@ -17,6 +17,7 @@ import type { KubeObject } from "../../kube/resource.ts";
 import type { Component } from "../../lifecycle.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
+import type { ReadinessHandle } from "../../observability/readiness.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
 import { EcVolume, type EcVolumeBinding } from "./volume.ts";
 
@@ -47,6 +48,8 @@ export interface EcPolicyRuntime {
   metrics: Metrics;
   /** Event source instance (pod name). */
   identity: string;
+  /** Reported ready once the policy cache has synced (optional). */
+  readiness?: ReadinessHandle;
 }
 
 /** The controller as a component; `volume()` gives other parts (cache L3) the open stores. */
@@ -107,6 +110,7 @@ export class EcPolicyController implements Component {
     else signal.addEventListener("abort", stop, { once: true });
     const s = this.#abort.signal;
     this.#loops = [this.informer.run(s), this.controller.run(s)];
+    this.informer.waitForSync(s).then(() => this.rt.readiness?.ready(), () => {});
   }
 
   /** Stops the loops, aborts running scrubs and rebuilds, closes the stores. */
@@ -152,6 +156,7 @@ export function ecPolicyComponents(opts: EcPolicyFactoryOptions): ComponentFacto
       logger: ctx.logger,
       metrics: ctx.metrics,
       identity: ctx.identity,
+      readiness: ctx.readiness.register("ec-policy-controller", "policy cache not synced"),
     }),
   ];
 }
