@@ -172,6 +172,16 @@ Deno.test("ec-policy: a store with data gets ECStripes, status counts and metric
     "12 stripes counted",
     async () => (await policy(h, "cold")).status?.stripes?.total === 12,
   );
+
+  // The policy's code changes after the data was written: the store keeps its code, and says so.
+  await h.client.patch(EC_POLICIES, "cold", { spec: { parityShards: 2 } });
+  const ev = await eventually(
+    "code mismatch event",
+    async () => (await events(h, "cold")).find((e) => e.reason === "StoreCodeDiffers"),
+  );
+  assert.match(ev.note ?? "", /volume vol-a was written as .*"m":1.*now says .*"m":2/);
+  assert.equal((await policy(h, "cold")).status?.stripes?.total, 12);
+  assert.ok((await stripes(h)).every((r) => r.spec.shards.length === 3));
 });
 
 Deno.test("ec-policy: a lost target degrades stripes, a rebuild brings them back to healthy", async () => {

@@ -21,7 +21,7 @@ import type { Store } from "../../kube/store.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import { type Aggregate, aggregate, invalidStatus, readyStatus, sameStatus } from "./aggregate.ts";
 import { listPolicyStripes, syncRecords } from "./sync.ts";
-import { checkPlacement, type PolicyProblem, validatePolicy } from "./validate.ts";
+import { checkPlacement, codeParams, type PolicyProblem, validatePolicy } from "./validate.ts";
 import { bindingTargets, type EcVolume, type EcVolumeBinding, type JobResult } from "./volume.ts";
 
 /** The ErasureCodingPolicy resource. */
@@ -77,6 +77,7 @@ export interface EcPolicyReconcilerDeps {
 /** Builds the reconcile function. */
 export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
   const t: EcPolicyTimings = { ...DEFAULT_TIMINGS, ...deps.timings };
+  const warned = new Set<string>();
 
   return async (key: string, ctx: ReconcileContext): Promise<ReconcileResult> => {
     const raw = deps.policies.get(key);
@@ -111,6 +112,7 @@ export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
     for (const b of bindings) {
       if (ctx.signal.aborted) return;
       const vol = await deps.openVolume(b, policy);
+      await warnCodeMismatch(raw, policy, vol);
       // Observe and publish first, then act: a fresh failure shows as Degraded before Rebuilding.
       const obs = await vol.observe();
       const desired = await vol.records(policy, deps.node, obs);
@@ -145,6 +147,23 @@ export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
     );
     return { requeueAfter: Math.max(0, next) };
   };
+
+  /** Once per volume: its store keeps the code it was created with, whatever the policy says now. */
+  async function warnCodeMismatch(raw: KubeObject, policy: ErasureCodingPolicy, vol: EcVolume) {
+    const want = JSON.stringify(codeParams(policy));
+    const have = JSON.stringify(vol.store.code);
+    const key = `${vol.binding.volume}:${want}`;
+    if (want === have || warned.has(key)) return;
+    warned.add(key);
+    await deps.events.record({
+      regarding: referenceTo(raw),
+      type: "Warning",
+      reason: "StoreCodeDiffers",
+      action: "Reconcile",
+      note: `volume ${vol.binding.volume} was written as ${have}; the policy now says ${want}. ` +
+        `Existing stripes keep their code; rewrite the volume to change it.`,
+    });
+  }
 
   function publishMetrics(policy: string, agg: Aggregate): void {
     for (const state of STRIPE_STATES) {

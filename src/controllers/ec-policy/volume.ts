@@ -154,6 +154,12 @@ export class EcVolume {
     const stat = await this.store.stat();
     const downTargets = new Set(stat.targets.filter((t) => !t.healthy).map((t) => t.id));
     const job = this.#job;
+    // Findings of stripes that no longer exist (overwritten objects) would keep asking for
+    // rebuilds that have nothing to do.
+    const live = new Set(this.store.stripes().map((s) => s.id));
+    for (const key of [...this.#findings.keys()]) {
+      if (!live.has(Number(key.split("/")[0]))) this.#findings.delete(key);
+    }
     const committed = new Set<number>();
     for (const name of this.store.list()) {
       for (const e of this.store.objectInfo(name)?.extents ?? []) committed.add(e.stripe);
