@@ -342,3 +342,23 @@ Deno.test("ec-policy: a scrub keeps to the policy's bandwidth limit on the injec
     return (await policy(h, "cold")).status?.lastScrubTime !== undefined;
   });
 });
+
+Deno.test("ec-policy: journal writes are destaged at the policy's interval and then recorded", async () => {
+  const h = await startHarness({ volumes: volA });
+  await using _h = h;
+  await createPolicy(h.client, "cold", { ...COLD, journal: { destageInterval: "10s" } });
+  const vol = await eventually("vol-a opened", async () => await h.ctl.volume("vol-a"));
+  const small = bytes(4, 1000);
+  await vol.store.write("meta", small);
+  h.ctl.controller.enqueue("cold");
+  await eventually("status written", async () => (await policy(h, "cold")).status?.phase);
+  assert.equal((await policy(h, "cold")).status?.stripes?.total, 0, "still in the journal");
+  await h.clock.advance(10_000);
+  await eventually("destaged", () => vol.store.stripes().length === 1);
+  h.ctl.controller.enqueue("cold");
+  await eventually(
+    "recorded",
+    async () => (await policy(h, "cold")).status?.stripes?.healthy === 1,
+  );
+  assert.deepEqual(await vol.store.get("meta"), small);
+});

@@ -4,6 +4,7 @@
  * time: a scrub at the policy's bandwidth limit, or a reconstruction of damaged stripes.
  */
 import type { Clock } from "../../clock.ts";
+import { parseDuration } from "../../config/duration.ts";
 import type { ErasureCodingPolicy } from "../../api/mod.ts";
 import type { Kernel } from "../../ec/kernels/kernel.ts";
 import type { BlockHasher } from "../../ec/store/checksum.ts";
@@ -101,6 +102,8 @@ export class EcVolume {
   readonly #findings = new Map<string, ShardProblem>();
   #job: Job | undefined;
   #lastRebuildEnd: number | undefined;
+  readonly #stop = new AbortController();
+  #destager: Promise<void> = Promise.resolve();
   readonly openedAt: number;
 
   private constructor(
@@ -135,8 +138,15 @@ export class EcVolume {
       openTarget: (id, path) => tap.wrap(new DirectoryTarget(id, `${binding.dir}/${path}`)),
     }, {
       destageThresholdPercent: policy.spec.journal.destageThresholdPercent,
+      journalCapacityBytes: policy.spec.journal.sizeBytes,
+      destageIntervalMs: parseDuration(policy.spec.journal.destageInterval),
     });
-    return new EcVolume(binding, store, tap, deps);
+    const vol = new EcVolume(binding, store, tap, deps);
+    // Journal writes are destaged every destageInterval (and when the journal fills).
+    vol.#destager = store.runDestager(vol.#stop.signal).catch((e) =>
+      deps.logger.error("destager failed", { volume: binding.volume, error: e })
+    );
+    return vol;
   }
 
   /** The running job's kind, if any. */
@@ -251,11 +261,12 @@ export class EcVolume {
     return shardsPerStripe(this.store.code);
   }
 
-  /** Aborts the running job, waits for it, closes the store. */
+  /** Stops the destager, aborts the running job, waits for both, closes the store. */
   async close(): Promise<void> {
+    this.#stop.abort();
     const job = this.#job;
     job?.abort();
-    await job?.done;
+    await Promise.all([job?.done, this.#destager]);
     this.store.close();
   }
 
