@@ -81,6 +81,8 @@ export const ManifestSchema = z.object({
   objects: z.record(z.string(), ObjectSchema),
   nextStripeId: z.number().int().min(0),
   journal: z.object({ destagedSeq: z.number().int().min(0) }),
+  /** Consecutive stripes placed alike (EcStoreConfig.placementRun); absent means 1. */
+  placementRun: z.number().int().min(1).optional(),
   lastScrub: ScrubSummarySchema.optional(),
 });
 /** The manifest file. */

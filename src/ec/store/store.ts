@@ -35,6 +35,12 @@ export interface EcStoreConfig {
   blockSize?: number;
   /** Number of shard targets (default: shards per stripe; more gives spares for repair). */
   targets?: number;
+  /**
+   * Consecutive stripes sharing one placement before the rotation moves on (default 1). The
+   * ec-policy controller sets its ECStripe granularity here so one ECStripe names one target
+   * per shard index.
+   */
+  placementRun?: number;
 }
 
 /** Run-time settings (not persisted). */
@@ -206,6 +212,9 @@ export class EcStore {
       objects: {},
       nextStripeId: 0,
       journal: { destagedSeq: 0 },
+      ...(config.placementRun && config.placementRun > 1
+        ? { placementRun: config.placementRun }
+        : {}),
     };
     await saveManifest(`${dir}/${MANIFEST}`, manifest);
     return await EcStore.open(dir, deps, opts);
@@ -618,7 +627,8 @@ export class EcStore {
   /** Chooses n distinct targets for a stripe, rotating the start so load spreads evenly. */
   async #place(id: number, n: number): Promise<string[]> {
     const all = this.manifest.targets.map((t) => t.id);
-    const rotated = all.map((_, i) => all[(id + i) % all.length]);
+    const turn = Math.floor(id / (this.manifest.placementRun ?? 1));
+    const rotated = all.map((_, i) => all[(turn + i) % all.length]);
     const healthy: string[] = [];
     const down: string[] = [];
     for (const t of rotated) ((await this.#targets.get(t)!.healthy()) ? healthy : down).push(t);

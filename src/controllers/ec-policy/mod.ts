@@ -1,0 +1,162 @@
+/**
+ * Wiring of the ErasureCodingPolicy controller: a policy informer, the controller's work queue
+ * and reconcile function, the volumes (EcStores) this node holds, and an Event recorder, as one
+ * lifecycle `Component`. `ecPolicyComponents(options)` is the factory `run` plugs in.
+ */
+import type { ErasureCodingPolicy } from "../../api/mod.ts";
+import type { ComponentFactory, RunContext } from "../../cli/run.ts";
+import type { Clock } from "../../clock.ts";
+import type { Kernel } from "../../ec/kernels/kernel.ts";
+import { selectKernel } from "../../ec/kernels/select.ts";
+import { type BlockHasher, createBlockHasher } from "../../ec/store/checksum.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import { Controller } from "../../kube/controller.ts";
+import { EventRecorder } from "../../kube/events.ts";
+import { Informer, stripManagedFields } from "../../kube/informer.ts";
+import type { KubeObject } from "../../kube/resource.ts";
+import type { Component } from "../../lifecycle.ts";
+import type { Logger } from "../../observability/log.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import type { ReadinessHandle } from "../../observability/readiness.ts";
+import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
+import { EcVolume, type EcVolumeBinding } from "./volume.ts";
+
+export { type EcVolumeBinding, parseVolumeBindings } from "./volume.ts";
+export type { EcPolicyTimings } from "./reconcile.ts";
+
+/** Controller name (logs, metrics, Events). */
+export const EC_POLICY_CONTROLLER = "ec-policy";
+
+/** What the controller needs beyond the run context. */
+export interface EcPolicyOptions {
+  /** Client of the cluster's API server. */
+  client: KubeClient;
+  /** Volumes this node stores erasure-coded, each bound to a policy. */
+  volumes: readonly EcVolumeBinding[];
+  /** Node name in shard locations (default: the run identity). */
+  node?: string;
+  timings?: Partial<EcPolicyTimings>;
+  /** Codec kernel (default: the fastest available) and block hasher (default: xxhash64). */
+  kernel?: Kernel;
+  hasher?: BlockHasher;
+}
+
+/** Collaborators taken from the run context. */
+export interface EcPolicyRuntime {
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Event source instance (pod name). */
+  identity: string;
+  /** Reported ready once the policy cache has synced (optional). */
+  readiness?: ReadinessHandle;
+}
+
+/** The controller as a component; `volume()` gives other parts (cache L3) the open stores. */
+export class EcPolicyController implements Component {
+  readonly name = "ec-policy-controller";
+  readonly informer: Informer<KubeObject>;
+  readonly controller: Controller;
+  readonly #volumes = new Map<string, Promise<EcVolume>>();
+  readonly #abort = new AbortController();
+  #loops: Promise<unknown>[] = [];
+  #deps?: { kernel: Kernel; hasher: BlockHasher };
+
+  constructor(private readonly opts: EcPolicyOptions, private readonly rt: EcPolicyRuntime) {
+    const { clock, logger, metrics } = rt;
+    this.informer = new Informer<KubeObject>({
+      client: opts.client,
+      resource: EC_POLICIES,
+      clock,
+      logger: logger.child("ec-policy-informer"),
+      transform: stripManagedFields,
+    });
+    const events = new EventRecorder({
+      client: opts.client,
+      clock,
+      logger,
+      reportingController: "couchestor.io/ec-policy-controller",
+      reportingInstance: rt.identity,
+    });
+    this.controller = new Controller({
+      name: EC_POLICY_CONTROLLER,
+      clock,
+      logger,
+      metrics,
+      reconcile: createEcPolicyReconciler({
+        client: opts.client,
+        policies: this.informer.store,
+        bindings: opts.volumes,
+        openVolume: (b, p) => this.#open(b, p),
+        events,
+        metrics,
+        clock,
+        node: opts.node ?? rt.identity,
+        enqueue: (key) => this.controller.enqueue(key),
+        timings: opts.timings,
+      }),
+    });
+    this.controller.watch(this.informer);
+  }
+
+  /** Creates the codec kernel and hasher, then runs the informer and controller until stopped. */
+  async start(signal: AbortSignal): Promise<void> {
+    this.#deps = {
+      kernel: this.opts.kernel ?? selectKernel().kernel,
+      hasher: this.opts.hasher ?? await createBlockHasher(),
+    };
+    const stop = () => this.#abort.abort(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    const s = this.#abort.signal;
+    this.#loops = [this.informer.run(s), this.controller.run(s)];
+    this.informer.waitForSync(s).then(() => this.rt.readiness?.ready(), () => {});
+  }
+
+  /** Stops the loops, aborts running scrubs and rebuilds, closes the stores. */
+  async stop(): Promise<void> {
+    this.#abort.abort(new Error("stopped"));
+    await Promise.allSettled(this.#loops);
+    const vols = await Promise.allSettled(this.#volumes.values());
+    for (const v of vols) if (v.status === "fulfilled") await v.value.close();
+    this.#volumes.clear();
+  }
+
+  /** The open volume of that name, once its policy was reconciled. */
+  volume(name: string): Promise<EcVolume> | undefined {
+    return this.#volumes.get(name);
+  }
+
+  #open(b: EcVolumeBinding, policy: ErasureCodingPolicy): Promise<EcVolume> {
+    let v = this.#volumes.get(b.volume);
+    if (!v) {
+      if (!this.#deps) throw new Error("ec-policy controller not started");
+      v = EcVolume.open(b, policy, { ...this.#deps, ...this.rt });
+      // A failed open is retried by the next reconcile.
+      v.catch(() => this.#volumes.delete(b.volume));
+      this.#volumes.set(b.volume, v);
+    }
+    return v;
+  }
+}
+
+/** Factory options: as EcPolicyOptions, but the client may be built from the run context. */
+export interface EcPolicyFactoryOptions extends Omit<EcPolicyOptions, "client"> {
+  client: KubeClient | ((ctx: RunContext) => KubeClient);
+}
+
+/** The component factory `run` plugs in: one EcPolicyController per process. */
+export function ecPolicyComponents(opts: EcPolicyFactoryOptions): ComponentFactory {
+  return (ctx: RunContext) => [
+    new EcPolicyController({
+      ...opts,
+      client: typeof opts.client === "function" ? opts.client(ctx) : opts.client,
+    }, {
+      clock: ctx.clock,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      identity: ctx.identity,
+      readiness: ctx.readiness.register("ec-policy-controller", "policy cache not synced"),
+    }),
+  ];
+}

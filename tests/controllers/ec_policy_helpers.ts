@@ -1,0 +1,155 @@
+/** Shared set-up for ec-policy controller tests: a sandbox API server, CRDs, a controller. */
+import { couchestorCrds, type CustomResourceDefinition, GROUP_VERSION } from "../../src/api/mod.ts";
+import { ManualClock } from "../../src/clock.ts";
+import { selectKernel } from "../../src/ec/kernels/select.ts";
+import { createBlockHasher } from "../../src/ec/store/checksum.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
+import { silentLogger } from "../../src/observability/log.ts";
+import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
+import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
+import {
+  EcPolicyController,
+  type EcPolicyTimings,
+  type EcVolumeBinding,
+} from "../../src/controllers/ec-policy/mod.ts";
+import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
+
+/** Everything a test drives. */
+export interface Harness {
+  sb: Sandbox;
+  client: KubeClient;
+  clock: ManualClock;
+  metrics: Metrics;
+  ctl: EcPolicyController;
+  dir: string;
+  /** Stops the controller and starts a fresh one over the same stores (a process restart). */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of startHarness. */
+export interface HarnessOptions {
+  volumes: (dir: string) => EcVolumeBinding[];
+  timings?: Partial<EcPolicyTimings>;
+  /** Serve ErasureCodingPolicy with a schema that accepts anything (an older, looser CRD). */
+  looseEcpCrd?: boolean;
+}
+
+/** Starts a sandbox (plain HTTP), installs the CRDs and starts the controller on a ManualClock. */
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const dir = await Deno.makeTempDir({ prefix: "couchestor-ecctl-" });
+  const sb = await startSandbox({ tls: false });
+  // The client keeps real time for its request timeouts; the controller runs on the manual clock.
+  const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
+  for (const crd of couchestorCrds()) {
+    if (opts.looseEcpCrd && crd.spec.names.kind === "ErasureCodingPolicy") loosen(crd);
+    await client.create(BuiltinResources.customResourceDefinitions, crd as unknown as KubeObject);
+  }
+  const clock = new ManualClock(Date.UTC(2026, 10, 26, 12));
+  const metrics = createMetrics({ defaultMetrics: false });
+  const hasher = await createBlockHasher();
+  const volumes = opts.volumes(dir);
+  let ac = new AbortController();
+  const launch = async () => {
+    const ctl = new EcPolicyController({
+      client,
+      volumes,
+      node: "node-a",
+      timings: opts.timings,
+      kernel: selectKernel().kernel,
+      hasher,
+    }, { clock, logger: silentLogger, metrics, identity: "test-pod" });
+    ac = new AbortController();
+    await ctl.start(ac.signal);
+    return ctl;
+  };
+  const h: Harness = {
+    sb,
+    client,
+    clock,
+    metrics,
+    ctl: await launch(),
+    dir,
+    async restart() {
+      ac.abort();
+      await h.ctl.stop();
+      h.ctl = await launch();
+    },
+    async [Symbol.asyncDispose]() {
+      ac.abort();
+      await h.ctl.stop();
+      client.close();
+      await sb.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return h;
+}
+
+function loosen(crd: CustomResourceDefinition): void {
+  const v = crd.spec.versions[0];
+  v.schema = {
+    openAPIV3Schema: {
+      type: "object",
+      properties: {
+        spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+        status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+      },
+    },
+  } as typeof v.schema;
+}
+
+/** Creates an ErasureCodingPolicy. */
+export async function createPolicy(
+  client: KubeClient,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<KubeObject> {
+  return await client.create<KubeObject>(EC_POLICIES, {
+    apiVersion: GROUP_VERSION,
+    kind: "ErasureCodingPolicy",
+    metadata: { name },
+    spec,
+  });
+}
+
+/** Polls `fn` (real time, 20 ms steps) until it returns a truthy value; fails after `ms`. */
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  ms = 10_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${last ?? ""}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The value of one sample line of the metrics text, or undefined. */
+export async function metricValue(metrics: Metrics, series: string): Promise<number | undefined> {
+  const text = await metrics.registry.metrics();
+  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Deterministic pseudo-random bytes. */
+export function bytes(seed: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 2654435761) ^ 0x9e3779b9 | 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
