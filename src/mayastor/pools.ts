@@ -3,25 +3,12 @@
  * semantics over the pool labels) and which pool receives a new replica of a
  * volume. No I/O; every input is passed in so the rules are unit-testable.
  */
-import { z } from "zod";
+import type { LabelSelector, LabelSelectorRequirement } from "../api/meta.ts";
+import { matchesLabelSelector } from "../api/selector.ts";
 import type { Pool, Replica, Tier, Volume } from "./port.ts";
 
-/** One `matchExpressions` requirement of a Kubernetes LabelSelector. */
-export const LabelSelectorRequirementSchema = z.object({
-  key: z.string().min(1),
-  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
-  values: z.array(z.string()).optional(),
-});
-/** A `matchExpressions` entry. */
-export type LabelSelectorRequirement = z.infer<typeof LabelSelectorRequirementSchema>;
-
-/** A Kubernetes LabelSelector (`matchLabels` AND every `matchExpressions` entry). */
-export const LabelSelectorSchema = z.object({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z.array(LabelSelectorRequirementSchema).optional(),
-});
-/** A Kubernetes LabelSelector. */
-export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
+/** The LabelSelector shape and matching rules are the API's (src/api): one definition. */
+export type { LabelSelector, LabelSelectorRequirement };
 
 /**
  * Problems that make a selector invalid, as the API server would report them:
@@ -52,28 +39,7 @@ export function matchesSelector(
 ): boolean {
   if (!selector) return false;
   if (selectorErrors(selector).length > 0) return false;
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[k] !== v) return false;
-  }
-  for (const r of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, r.key);
-    const values = r.values ?? [];
-    switch (r.operator) {
-      case "In":
-        if (!has || !values.includes(labels[r.key])) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(labels[r.key])) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  return matchesLabelSelector(selector, labels);
 }
 
 /** Pool selectors per tier, as a StoragePolicy gives them. */
