@@ -37,7 +37,7 @@ const storagePolicySpecBase = z.object({
     1,
   ),
   warmWatermarkIOPS: iops(
-    "Volumes at or above this IOPS (and below the high watermark) belong in the warm tier.",
+    "Upper edge of the warm band: volumes above the low watermark and at or below this IOPS move to the warm tier (when a warm pool selector exists); between this and the high watermark a volume stays where it is.",
     2000,
     1,
   ),
