@@ -19,9 +19,16 @@ import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { ReadinessHandle } from "../../observability/readiness.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
-import { EcVolume, type EcVolumeBinding } from "./volume.ts";
+import { EC_STRIPES, syncRecords } from "./sync.ts";
+import { type EcBindings, EcVolume, type EcVolumeBinding } from "./volume.ts";
 
-export { type EcVolumeBinding, parseVolumeBindings } from "./volume.ts";
+export {
+  type EcBindings,
+  type EcBindingSource,
+  type EcVolumeBinding,
+  parseVolumeBindings,
+} from "./volume.ts";
+export { EC_STRIPES };
 export type { EcPolicyTimings } from "./reconcile.ts";
 
 /** Controller name (logs, metrics, Events). */
@@ -31,8 +38,8 @@ export const EC_POLICY_CONTROLLER = "ec-policy";
 export interface EcPolicyOptions {
   /** Client of the cluster's API server. */
   client: KubeClient;
-  /** Volumes this node stores erasure-coded, each bound to a policy. */
-  volumes: readonly EcVolumeBinding[];
+  /** Volumes this node stores erasure-coded, each bound to a policy (fixed or changing). */
+  volumes: EcBindings;
   /** Node name in shard locations (default: the run identity). */
   node?: string;
   timings?: Partial<EcPolicyTimings>;
@@ -87,7 +94,7 @@ export class EcPolicyController implements Component {
         client: opts.client,
         policies: this.informer.store,
         bindings: opts.volumes,
-        openVolume: (b, p) => this.#open(b, p),
+        openVolume: (b, p) => this.open(b, p),
         events,
         metrics,
         clock,
@@ -127,7 +134,35 @@ export class EcPolicyController implements Component {
     return this.#volumes.get(name);
   }
 
-  #open(b: EcVolumeBinding, policy: ErasureCodingPolicy): Promise<EcVolume> {
+  /**
+   * Closes a volume's store and deletes its ECStripes (the volume left the EC tier, or its
+   * move was rolled back). The caller removes its binding first, so no reconcile reopens it.
+   */
+  async release(volume: string, signal?: AbortSignal): Promise<void> {
+    const v = this.#volumes.get(volume);
+    this.#volumes.delete(volume);
+    if (v) await v.then((x) => x.close(), () => {});
+    await syncRecords(this.opts.client, volume, [], signal);
+  }
+
+  /** Publishes a volume's ECStripes now (the EC tier records stripes as soon as written). */
+  async record(b: EcVolumeBinding, policy: ErasureCodingPolicy, signal?: AbortSignal) {
+    const vol = await this.open(b, policy);
+    const desired = await vol.records(
+      policy,
+      this.opts.node ?? this.rt.identity,
+      await vol.observe(),
+    );
+    await syncRecords(this.opts.client, b.volume, desired, signal);
+  }
+
+  /** Asks for a reconcile of a policy now (e.g. a volume was just bound to it). */
+  enqueue(policy: string): void {
+    this.controller.enqueue(policy);
+  }
+
+  /** Opens (once; shared by the controller and the EC tier) the volume of a binding. */
+  open(b: EcVolumeBinding, policy: ErasureCodingPolicy): Promise<EcVolume> {
     let v = this.#volumes.get(b.volume);
     if (!v) {
       if (!this.#deps) throw new Error("ec-policy controller not started");

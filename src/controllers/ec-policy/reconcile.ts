@@ -22,7 +22,14 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { type Aggregate, aggregate, invalidStatus, readyStatus, sameStatus } from "./aggregate.ts";
 import { listPolicyStripes, syncRecords } from "./sync.ts";
 import { checkPlacement, codeParams, type PolicyProblem, validatePolicy } from "./validate.ts";
-import { bindingTargets, type EcVolume, type EcVolumeBinding, type JobResult } from "./volume.ts";
+import {
+  bindingTargets,
+  currentBindings,
+  type EcBindings,
+  type EcVolume,
+  type EcVolumeBinding,
+  type JobResult,
+} from "./volume.ts";
 
 /** The ErasureCodingPolicy resource. */
 export const EC_POLICIES: ResourceRef = {
@@ -61,7 +68,8 @@ export interface EcPolicyReconcilerDeps {
   client: KubeClient;
   /** The policy informer's cache (raw objects: they are validated here). */
   policies: Store<KubeObject>;
-  bindings: readonly EcVolumeBinding[];
+  /** Volumes bound to policies: fixed, or a source read on every reconcile. */
+  bindings: EcBindings;
   /** Opens (once) and returns the volume of a binding. */
   openVolume: (b: EcVolumeBinding, policy: ErasureCodingPolicy) => Promise<EcVolume>;
   events: EventRecorder;
@@ -92,7 +100,7 @@ export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
       return;
     }
     const policy = valid.policy;
-    const bindings = deps.bindings.filter((b) => b.policy === key);
+    const bindings = currentBindings(deps.bindings).filter((b) => b.policy === key);
     const need = totalShards(policy.spec);
     const domains = await Promise.all(
       bindings.map(async (b) => ({

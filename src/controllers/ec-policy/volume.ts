@@ -9,7 +9,7 @@ import type { ErasureCodingPolicy } from "../../api/mod.ts";
 import type { Kernel } from "../../ec/kernels/kernel.ts";
 import type { BlockHasher } from "../../ec/store/checksum.ts";
 import { loadManifest } from "../../ec/store/manifest.ts";
-import { EcStore, type ScrubReport } from "../../ec/store/store.ts";
+import { EcStore, type ScrubReport, targetDir } from "../../ec/store/store.ts";
 import { DirectoryTarget } from "../../ec/store/target.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
@@ -44,6 +44,22 @@ export interface EcVolumeBinding {
   poolOf?: (target: string) => string;
   /** Stripes per ECStripe (default recordStripesFor(stripeSizeBytes): 256 MiB of data). */
   stripesPerRecord?: number;
+  /** Explicit shard target directories of a new store (the EC cold tier: one per cold pool). */
+  targetDirs?: { id: string; path: string }[];
+}
+
+/** Bindings that change at run time (volumes become EC-tiered and come back). */
+export interface EcBindingSource {
+  /** The bindings now. */
+  bindings(): readonly EcVolumeBinding[];
+}
+
+/** Static bindings or a source of changing ones, as the controller accepts them. */
+export type EcBindings = readonly EcVolumeBinding[] | EcBindingSource;
+
+/** The bindings now, whichever form they come in. */
+export function currentBindings(b: EcBindings): readonly EcVolumeBinding[] {
+  return "bindings" in b ? b.bindings() : b;
 }
 
 /**
@@ -94,7 +110,7 @@ interface Job {
 /** Shard targets (failure domains) a binding has or will have, without opening the store. */
 export async function bindingTargets(b: EcVolumeBinding, shards: number): Promise<number> {
   const m = await loadManifest(`${b.dir}/manifest.json`);
-  return m ? m.targets.length : b.targets ?? shards;
+  return m ? m.targets.length : b.targetDirs?.length ?? b.targets ?? shards;
 }
 
 /** An open volume. */
@@ -128,6 +144,7 @@ export class EcVolume {
       code: codeParams(policy),
       stripeSizeBytes,
       targets: binding.targets,
+      targetDirs: binding.targetDirs,
       placementRun: binding.stripesPerRecord ?? recordStripesFor(stripeSizeBytes),
     }, {
       kernel: deps.kernel,
@@ -135,7 +152,7 @@ export class EcVolume {
       clock: deps.clock,
       logger: deps.logger,
       metrics: deps.metrics,
-      openTarget: (id, path) => tap.wrap(new DirectoryTarget(id, `${binding.dir}/${path}`)),
+      openTarget: (id, path) => tap.wrap(new DirectoryTarget(id, targetDir(binding.dir, path))),
     }, {
       destageThresholdPercent: policy.spec.journal.destageThresholdPercent,
       journalCapacityBytes: policy.spec.journal.sizeBytes,

@@ -41,6 +41,16 @@ export interface EcStoreConfig {
    * per shard index.
    */
   placementRun?: number;
+  /**
+   * Explicit shard targets (id and directory; a relative path is under the store's dir). Used
+   * when each target is a directory on another pool (the EC cold tier puts one per cold pool).
+   */
+  targetDirs?: { id: string; path: string }[];
+}
+
+/** Where a target's directory is: an absolute path as is, a relative one under the store. */
+export function targetDir(storeDir: string, path: string): string {
+  return path.startsWith("/") ? path : `${storeDir}/${path}`;
 }
 
 /** Run-time settings (not persisted). */
@@ -177,7 +187,7 @@ export class EcStore {
   ) {
     this.#codec = createStripeCodec(manifest.code, deps.kernel);
     const open = deps.openTarget ??
-      ((id: string, path: string) => new DirectoryTarget(id, `${dir}/${path}`));
+      ((id: string, path: string) => new DirectoryTarget(id, targetDir(dir, path)));
     for (const t of manifest.targets) this.#targets.set(t.id, open(t.id, t.path));
   }
 
@@ -193,15 +203,19 @@ export class EcStore {
       throw new Error(`a store already exists in ${dir}`);
     }
     const codec = createStripeCodec(config.code, deps.kernel);
-    const count = config.targets ?? codec.totalShards;
+    const count = config.targetDirs?.length ?? config.targets ?? codec.totalShards;
     if (count < codec.totalShards) {
       throw new Error(`need at least ${codec.totalShards} targets (one per shard), got ${count}`);
     }
-    const targets = Array.from({ length: count }, (_, i) => ({
-      id: `t${String(i).padStart(2, "0")}`,
-      path: `targets/t${String(i).padStart(2, "0")}`,
-    }));
-    for (const t of targets) await Deno.mkdir(`${dir}/${t.path}`, { recursive: true });
+    const targets = config.targetDirs?.map((t) => ({ ...t })) ??
+      Array.from({ length: count }, (_, i) => ({
+        id: `t${String(i).padStart(2, "0")}`,
+        path: `targets/t${String(i).padStart(2, "0")}`,
+      }));
+    if (new Set(targets.map((t) => t.id)).size !== targets.length) {
+      throw new Error("target ids must be distinct");
+    }
+    for (const t of targets) await Deno.mkdir(targetDir(dir, t.path), { recursive: true });
     const manifest: Manifest = {
       version: 1,
       code: config.code,
@@ -365,6 +379,21 @@ export class EcStore {
       const threshold = (this.opts.journalCapacityBytes * this.opts.destageThresholdPercent) / 100;
       if (this.journal.size >= threshold) await this.#destage();
       return seq;
+    });
+  }
+
+  /**
+   * Removes an object; its stripes (no longer referenced) are deleted once the manifest no
+   * longer names them. A pending journal write of it is destaged first, so a replay after a
+   * crash cannot bring it back. Absent names are fine.
+   */
+  delete(name: string): Promise<boolean> {
+    return this.#exclusive(async () => {
+      if (this.#pending.has(name)) await this.#destage();
+      if (!this.manifest.objects[name]) return false;
+      delete this.manifest.objects[name];
+      await this.#commitManifest();
+      return true;
     });
   }
 

@@ -435,6 +435,111 @@ export class SimCluster {
     await this.destroyReplica(replicaUuid);
   }
 
+  // ---- data and the EC cold tier ------------------------------------------------------------
+
+  /**
+   * Bytes [offset, offset+length) of a volume from one replica: the given one, else the first
+   * healthy one (an Online replica on a reachable node that is not rebuilding).
+   */
+  async readData(uuid: string, offset: number, length: number, replica?: string) {
+    const v = this.volume(uuid);
+    if (offset < 0 || length < 0 || offset + length > v.size) {
+      throw new SimError(400, "InvalidArgument", `range ${offset}+${length} outside ${v.size}`);
+    }
+    const r = replica !== undefined ? this.#replicaOf(v, replica) : this.#healthyReplica(v);
+    if (!r) throw new SimError(412, "FailedPrecondition", `volume ${uuid} has no healthy replica`);
+    return await this.store.readRange(r.path, offset, length);
+  }
+
+  /** Writes bytes at `offset` into one replica of a volume (a rehydrating replica). */
+  async writeData(uuid: string, replica: string, offset: number, data: Uint8Array) {
+    const v = this.volume(uuid);
+    if (offset < 0 || offset + data.length > v.size) {
+      throw new SimError(
+        400,
+        "InvalidArgument",
+        `range ${offset}+${data.length} outside ${v.size}`,
+      );
+    }
+    const r = this.#replicaOf(v, replica);
+    if (this.pools.get(r.pool)?.offline) {
+      throw new SimError(503, "Unavailable", `node of ${r.pool} is not reachable`);
+    }
+    await this.store.writeRange(r.path, offset, data);
+  }
+
+  /**
+   * The EC cold tier took the volume's data: its nexus goes away and the listed replicas are
+   * destroyed (already-gone ones are fine). The volume stays, with no replica, until rehydrated.
+   */
+  async releaseReplicas(uuid: string, replicas: readonly string[]): Promise<void> {
+    const v = this.volume(uuid);
+    v.nexus = undefined;
+    this.#rebuilding.delete(uuid);
+    for (const id of replicas) {
+      if (!v.replicas.has(id)) continue;
+      v.replicas.delete(id);
+      const r = this.replicas.get(id);
+      this.#dropReplica(id);
+      if (r) await this.store.remove(r.path);
+    }
+  }
+
+  /** A new, zero-filled replica of an unpublished volume on `poolId` (data written separately). */
+  async addEmptyReplica(uuid: string, poolId: string): Promise<string> {
+    const v = this.volume(uuid);
+    if (v.nexus) throw new SimError(409, "InUse", `volume ${uuid} is published`);
+    if ([...v.replicas].some((id) => this.replicas.get(id)?.pool === poolId)) {
+      throw new SimError(409, "AlreadyExists", `volume ${uuid} already has a replica on ${poolId}`);
+    }
+    const ruuid = crypto.randomUUID();
+    const r = await this.createReplica(poolId, ruuid, v.size, true);
+    r.volume = uuid;
+    v.replicas.add(ruuid);
+    return ruuid;
+  }
+
+  /** Destroys one replica of a volume (a rehydration rolling back). */
+  async removeReplica(uuid: string, replica: string): Promise<void> {
+    const v = this.volume(uuid);
+    if (!v.replicas.has(replica)) return;
+    await this.detachReplica(uuid, replica);
+  }
+
+  /** Directory the simulator owns on a pool for one volume's EC shards (created). */
+  async ecDir(poolId: string, volume: string): Promise<string> {
+    const p = this.#pool(poolId);
+    if (p.offline) throw new SimError(503, "Unavailable", `node of ${poolId} is not reachable`);
+    const dir = `${this.store.ecRoot(poolId)}/${volume}`;
+    await Deno.mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /** Removes a volume's EC shard directory on a pool (missing is fine). */
+  async removeEcDir(poolId: string, volume: string): Promise<void> {
+    this.#pool(poolId);
+    await Deno.remove(`${this.store.ecRoot(poolId)}/${volume}`, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+
+  #replicaOf(v: SimVolume, id: string): SimReplica {
+    const r = v.replicas.has(id) ? this.replicas.get(id) : undefined;
+    if (!r) throw new SimError(404, "NotFound", `replica ${id} is not part of ${v.uuid}`);
+    return r;
+  }
+
+  #healthyReplica(v: SimVolume): SimReplica | undefined {
+    for (const id of v.replicas) {
+      const r = this.replicas.get(id);
+      if (!r || this.replicaState(r) !== "Online") continue;
+      const c = this.childOf(v, id);
+      if (v.nexus && (!c || c.state !== "Online" || c.rebuild)) continue;
+      return r;
+    }
+    return undefined;
+  }
+
   /** Sets a volume's workload (ramps start now unless they say when). */
   setProfile(uuid: string, profile: WorkloadProfile): void {
     const v = this.volume(uuid);

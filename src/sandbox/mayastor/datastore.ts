@@ -50,6 +50,33 @@ export class ReplicaStore {
     }
   }
 
+  /** Directory holding a pool's EC shard directories (one per volume). */
+  ecRoot(pool: string): string {
+    return `${this.dataDir}/${pool}/ec`;
+  }
+
+  /** Bytes [offset, offset+length) of a replica file. */
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    using f = await Deno.open(path, { read: true });
+    await f.seek(offset, Deno.SeekMode.Start);
+    const out = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const n = await f.read(out.subarray(got));
+      if (n === null) throw new Error(`short read in ${path} at ${offset + got}`);
+      got += n;
+    }
+    return out;
+  }
+
+  /** Writes bytes at `offset` of a replica file. */
+  async writeRange(path: string, offset: number, data: Uint8Array): Promise<void> {
+    using f = await Deno.open(path, { write: true });
+    await f.seek(offset, Deno.SeekMode.Start);
+    let put = 0;
+    while (put < data.length) put += await f.write(data.subarray(put));
+  }
+
   /** Removes a replica's file (missing is fine). */
   async remove(path: string): Promise<void> {
     await Deno.remove(path).catch((e) => {

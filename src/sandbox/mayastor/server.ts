@@ -81,6 +81,8 @@ export interface MayastorSim {
   replicaHashes(volumeUuid: string): Promise<Record<string, string>>;
   /** SHA-256 of the content the volume was created with. */
   originalHash(volumeUuid: string): string | undefined;
+  /** Directory holding a pool's EC shard directories (delete it to destroy the pool's shards). */
+  ecRoot(poolId: string): string;
   /** DiskPool CRs mirroring the pools (for a DiskPoolSource or the sandbox API server). */
   diskPools(): DiskPoolCR[];
   /** Runs `f` alone (no request in between), after bringing rebuilds up to now. */
@@ -337,7 +339,59 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
     throw new SimError(404, "NotFound", `no route for ${m} /v0/${p.join("/")}`);
   }
 
-  const admin = async (req: Request, p: string[]): Promise<Response> => {
+  /** Admin routes of the EC cold tier: volume bytes, replica release/creation, shard dirs. */
+  const ecAdmin = async (req: Request, p: string[], url: URL): Promise<Response | undefined> => {
+    const m = req.method;
+    const num = (name: string) => {
+      const x = Number(url.searchParams.get(name) ?? "NaN");
+      if (!Number.isSafeInteger(x) || x < 0) {
+        throw new SimError(400, "InvalidArgument", `${name} must be a non-negative integer`);
+      }
+      return x;
+    };
+    if (p[0] === "volumes" && p.length === 3 && p[2] === "data" && m === "GET") {
+      const replica = url.searchParams.get("replica") ?? undefined;
+      const data = await locked(() =>
+        cluster.readData(p[1], num("offset"), num("length"), replica)
+      );
+      return new Response(data as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "application/octet-stream" },
+      });
+    }
+    if (
+      p[0] === "volumes" && p.length === 5 && p[2] === "replicas" && p[4] === "data" &&
+      m === "PUT"
+    ) {
+      const data = new Uint8Array(await req.arrayBuffer());
+      await locked(() => cluster.writeData(p[1], p[3], num("offset"), data));
+      return new Response(null, { status: 204 });
+    }
+    if (p[0] === "volumes" && p.length === 3 && p[2] === "release" && m === "POST") {
+      const b = await body(req, z.object({ replicas: z.array(z.string()) }));
+      await locked(() => cluster.releaseReplicas(p[1], b.replicas));
+      return new Response(null, { status: 204 });
+    }
+    if (p[0] === "volumes" && p.length === 3 && p[2] === "replicas" && m === "POST") {
+      const b = await body(req, z.object({ pool: z.string().min(1) }));
+      return json({ uuid: await locked(() => cluster.addEmptyReplica(p[1], b.pool)) });
+    }
+    if (p[0] === "volumes" && p.length === 4 && p[2] === "replicas" && m === "DELETE") {
+      await locked(() => cluster.removeReplica(p[1], p[3]));
+      return new Response(null, { status: 204 });
+    }
+    if (p[0] === "pools" && p.length === 4 && p[2] === "ec") {
+      if (m === "PUT") return json({ path: await locked(() => cluster.ecDir(p[1], p[3])) });
+      if (m === "DELETE") {
+        await locked(() => cluster.removeEcDir(p[1], p[3]));
+        return new Response(null, { status: 204 });
+      }
+    }
+    return undefined;
+  };
+
+  const admin = async (req: Request, p: string[], url: URL): Promise<Response> => {
+    const ec = await ecAdmin(req, p, url);
+    if (ec) return ec;
     if (req.method === "POST" && p.length === 1 && p[0] === "faults") {
       const f = await body(req, FaultBodySchema);
       await locked(async () => {
@@ -391,7 +445,7 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
     const parts = url.pathname.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
     try {
       if (parts[0] === "v0") return await api(req, parts.slice(1), url);
-      if (parts[0] === "sim") return await admin(req, parts.slice(1));
+      if (parts[0] === "sim") return await admin(req, parts.slice(1), url);
       return restError(404, "NotFound", `no route ${url.pathname}`);
     } catch (e) {
       if (e instanceof SimError) return restError(e.status, e.kind, e.message);
@@ -423,6 +477,7 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
     tick: () => locked(() => cluster.advance()),
     replicaHashes: (id) => locked(() => replicaHashes(id)),
     originalHash: (id) => cluster.volumes.get(id)?.originalHash,
+    ecRoot: (pool) => cluster.store.ecRoot(pool),
     diskPools: () => renderDiskPools(cluster),
     exclusive: (f) =>
       locked(async () => {
