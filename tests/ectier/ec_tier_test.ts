@@ -6,16 +6,14 @@
 import assert from "node:assert/strict";
 import { blockKey } from "../../src/cache/l3_ec.ts";
 import { EC_STRIPES } from "../../src/controllers/ec-policy/mod.ts";
-import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
 import { VOLUME_LABEL } from "../../src/controllers/ec-policy/records.ts";
-import { validatePolicy } from "../../src/controllers/ec-policy/validate.ts";
 import { loadManifest } from "../../src/ec/store/manifest.ts";
 import { blockCount, EC_TIER_ANNOTATION } from "../../src/ectier/mod.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { BuiltinResources } from "../../src/kube/resource.ts";
-import type { Env } from "./helpers.ts";
 import {
   EC_POLICY,
+  ecPolicyOf,
   eventually,
   POLICY,
   PV_NAME,
@@ -23,13 +21,6 @@ import {
   startEnv,
   VOLUME_BYTES,
 } from "./helpers.ts";
-
-/** The ErasureCodingPolicy object. */
-export async function ecPolicyOf(env: Env) {
-  const v = validatePolicy(await env.client.get<KubeObject>(EC_POLICIES, EC_POLICY));
-  if (!v.ok) throw new Error(v.problem.message);
-  return v.policy;
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -249,3 +249,10 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The ErasureCodingPolicy object (validated, defaults applied). */
+export async function ecPolicyOf(env: Env) {
+  const v = validatePolicy(await env.client.get<KubeObject>(EC_POLICIES, EC_POLICY));
+  if (!v.ok) throw new Error(v.problem.message);
+  return v.policy;
+}
