@@ -78,6 +78,8 @@ export interface EnvOptions {
   preservation?: boolean;
   /** Rebuild speed (default 512 KiB/s: a 1 MiB volume rebuilds in 2 simulated seconds). */
   rebuildBytesPerSec?: number;
+  /** Do not start the harness's own operator (the test runs its own). */
+  noOperator?: boolean;
   /** IOPS source override (default: direct scrape of the simulator). */
   iops?: (scrape: ScrapeIopsSource) => IopsSource;
 }
@@ -117,7 +119,7 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
   });
   const ac = new AbortController();
   const comp = operator.component();
-  await comp.start(ac.signal);
+  if (!o.noOperator) await comp.start(ac.signal);
   return {
     clock,
     cluster,
@@ -126,7 +128,7 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
     scrape,
     stop: async () => {
       ac.abort();
-      await comp.stop();
+      if (!o.noOperator) await comp.stop();
       await cluster.close();
     },
   };
