@@ -168,3 +168,42 @@ Deno.test("controller: a disabled policy observes and moves nothing", async () =
     await env.stop();
   }
 });
+
+Deno.test("controller: a stalled rebuild times out and rolls back (only the new replica goes); the next move succeeds", async () => {
+  const env = await startEnv({
+    policies: [policy("slow", { migrationTimeout: "20s" })],
+    volumes: [{
+      name: "pv-hot",
+      sizeBytes: MiB,
+      pools: ["cold-1"],
+      profile: { kind: "steady", iops: 3000 },
+    }],
+  });
+  try {
+    const sim = env.cluster.sim;
+    const uuid = env.cluster.volumes.get("pv-hot")!;
+    const [oldReplica] = Object.keys(await sim.replicaHashes(uuid));
+    sim.faults.stallRebuilds(true);
+    await drive(env, async () => ((await status(env, "slow"))?.failedMigrations ?? 0) >= 1);
+    sim.faults.stallRebuilds(false);
+    const st = (await status(env, "slow"))!;
+    const rec = st.migrationHistory!.at(-1)!;
+    assert.equal(rec.result, "RolledBack");
+    assert.match(rec.error ?? "", /timed out/);
+    const pv = await env.cluster.client.get(PERSISTENT_VOLUMES, "pv-hot");
+    assert.equal(pv.metadata.annotations?.[LAST_MIGRATION_ANNOTATION], undefined);
+    assert.equal(await migrationsCounted(env.metrics, "rolled_back"), 1);
+    assert.ok((await events(env)).some((e) => e.reason === "MigrationRolledBack"));
+    // The volume kept its replica; without a cooldown stamp the next pass tries again.
+    await drive(
+      env,
+      async () => ((await status(env, "slow"))?.totalMigrations ?? 0) >= 2 && await settled(env),
+    );
+    assert.deepEqual(replicaTiers(env, "pv-hot"), ["hot"]);
+    const hashes = await sim.replicaHashes(uuid);
+    assert.ok(!(oldReplica in hashes));
+    assert.deepEqual(Object.values(hashes), [sim.originalHash(uuid)]);
+  } finally {
+    await env.stop();
+  }
+});

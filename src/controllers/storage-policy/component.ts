@@ -80,6 +80,7 @@ export async function buildStoragePolicyOperator(
       dryRun: c.dryRun,
       preservation: c.preservationMode,
       pollIntervalMs: c.syncPollIntervalMs,
+      migrationTimeoutMs: c.migrationTimeoutMs,
     },
     identity,
     eventNamespace: c.namespace,

@@ -70,6 +70,8 @@ export interface ReconcileSettings {
   preservation: boolean;
   /** --sync-poll-interval: how often a running move polls the rebuild. */
   pollIntervalMs: number;
+  /** --migration-timeout: used for policies that set no migrationTimeout of their own. */
+  migrationTimeoutMs?: number;
   /** Overrides the resync cadence (default half the sampling window, 1 s – 5 min). */
   resyncMs?: number;
 }
@@ -281,6 +283,11 @@ export class StoragePolicyReconciler {
           globalLimit: d.settings.globalLimit,
         });
         const dryRun = spec.dryRun || d.settings.dryRun;
+        // The policy's own migrationTimeout wins; without one the operator flag applies.
+        const ownTimeout = (raw.spec as Record<string, unknown> | undefined)?.migrationTimeout;
+        const timeoutMs = ownTimeout === undefined && d.settings.migrationTimeoutMs !== undefined
+          ? d.settings.migrationTimeoutMs
+          : parseDuration(spec.migrationTimeout);
         const preservation = spec.preservationMode || d.settings.preservation;
         for (const m of plan.moves) {
           const v = volOf.get(m.volume)!;
@@ -307,7 +314,7 @@ export class StoragePolicyReconciler {
             replicaCount: v.replicaCount,
             triggerIOPS: m.iops ?? 0,
             now,
-            timeoutMs: parseDuration(spec.migrationTimeout),
+            timeoutMs,
             dryRun,
             preservation,
           });
@@ -479,7 +486,11 @@ export class StoragePolicyReconciler {
    */
   async recordFinished(entry: HistoryEntry, s: MoveState): Promise<void> {
     const d = this.#d;
-    d.tracker.finished(s.volume, s.finishedAt ?? s.updatedAt);
+    // Completed and dry-run moves start the cooldown; a failed or rolled-back one does not
+    // (as the PV's last-migration stamp), so the volume is tried again on a later pass.
+    if (s.result === "Succeeded" || s.result === "Preserved" || s.result === "DryRun") {
+      d.tracker.finished(s.volume, s.finishedAt ?? s.updatedAt);
+    }
     const rec = toRecord(entry);
     try {
       await updateStatusWithRetry<KubeObject>(d.client, STORAGE_POLICIES, s.policy, (cur) => {
