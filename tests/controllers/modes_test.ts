@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { StoragePolicyStatus } from "../../src/api/storage_policy.ts";
-import { PERSISTENT_VOLUMES } from "../../src/controllers/storage-policy/resources.ts";
+import { couchestorCrds } from "../../src/api/crd.ts";
+import {
+  PERSISTENT_VOLUMES,
+  STORAGE_POLICIES,
+} from "../../src/controllers/storage-policy/resources.ts";
+import type { KubeObject } from "../../src/kube/resource.ts";
+import { applyObjects } from "../../src/sandbox/apiserver/mod.ts";
 import { MIGRATION_ANNOTATION } from "../../src/migration/state.ts";
 import { LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 import {
@@ -203,6 +209,43 @@ Deno.test("controller: a stalled rebuild times out and rolls back (only the new 
     const hashes = await sim.replicaHashes(uuid);
     assert.ok(!(oldReplica in hashes));
     assert.deepEqual(Object.values(hashes), [sim.originalHash(uuid)]);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("controller: a policy the schema rejects gets Ready=False InvalidPolicy and moves nothing", async () => {
+  const env = await startEnv({
+    volumes: [{
+      name: "pv-hot",
+      sizeBytes: MiB,
+      pools: ["cold-1"],
+      profile: { kind: "steady", iops: 3000 },
+    }],
+  });
+  try {
+    // A cluster whose CRD does not validate (e.g. installed by hand without the schema).
+    const crd = structuredClone(
+      couchestorCrds().find((c) => c.spec.names.plural === "storagepolicies")!,
+    );
+    for (const v of crd.spec.versions) {
+      v.schema = {
+        openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+      };
+    }
+    applyObjects(env.cluster.sandbox.core, [crd] as unknown as Parameters<typeof applyObjects>[1]);
+    await env.cluster.client.create(
+      STORAGE_POLICIES,
+      policy("bad", { lowWatermarkIOPS: 5000, highWatermarkIOPS: 100 }) as unknown as KubeObject,
+    );
+    await drive(env, async () => (await status(env, "bad"))?.phase === "Error");
+    await drive(env, () => false, { maxSteps: 10 }).catch(() => {});
+    const ready = (await status(env, "bad"))!.conditions!.find((c) => c.type === "Ready")!;
+    assert.equal(ready.status, "False");
+    assert.equal(ready.reason, "InvalidPolicy");
+    assert.match(ready.message, /lowWatermarkIOPS must be less than warmWatermarkIOPS/);
+    assert.deepEqual(replicaTiers(env, "pv-hot"), ["cold"]);
+    assert.equal(await migrationsCounted(env.metrics), 0);
   } finally {
     await env.stop();
   }

@@ -41,3 +41,35 @@ Deno.test("demo: bad flags exit 2 with a message", async () => {
   assert.equal(code, 2);
   assert.match(text, /--duration must be a duration/);
 });
+
+Deno.test("demo: `couchestor demo` as a process stops cleanly on SIGINT (Prometheus killed, temp dirs removed)", async () => {
+  if (!findBinary("prometheus", Deno.env.get("PATH"))) {
+    throw new Error(`prometheus not found; install it with: ${PROMETHEUS_INSTALL}`);
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "demo"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let text = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + 60_000;
+  while (!/VOLUME\s+IOPS/.test(text) && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  child.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0, text.slice(-2000));
+  const promUrl = /IOPS from: Prometheus (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+  assert.ok(promUrl, text.slice(0, 2000));
+  await assert.rejects(fetch(`${promUrl}/-/ready`), "Prometheus is gone");
+  const kc = /kubeconfig: (\S+)/.exec(text)![1];
+  await assert.rejects(Deno.stat(kc), Deno.errors.NotFound);
+});
