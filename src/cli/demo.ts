@@ -119,7 +119,7 @@ export function demoVolumes(): LocalVolume[] {
   ];
 }
 
-/** The demo policy: 20 s window, 2 min cooldown, hot >= 1500, warm (50, 600], cold <= 50. */
+/** The demo policy: 15 s window, 2 min cooldown, hot >= 1500, warm (50, 600], cold <= 50. */
 export function demoPolicy(): StoragePolicyInput {
   return {
     apiVersion: "storage.billyronks.io/v1",
@@ -129,7 +129,7 @@ export function demoPolicy(): StoragePolicyInput {
       highWatermarkIOPS: 1500,
       warmWatermarkIOPS: 600,
       lowWatermarkIOPS: 50,
-      samplingWindow: "20s",
+      samplingWindow: "15s",
       cooldownPeriod: "2m",
       maxConcurrentMigrations: 4,
       migrationTimeout: "5m",
@@ -144,6 +144,7 @@ export interface DemoDeps {
   /** Whether stdout is a terminal (in-place redraw); default Deno.stdout.isTerminal(). */
   isTty?: boolean;
   clock?: Clock;
+  /** The process environment (PATH locates prometheus; /usr/bin and /usr/sbin are always tried). */
   env?: Record<string, string | undefined>;
   /** Stops the demo like Ctrl-C. */
   signal?: AbortSignal;
@@ -222,13 +223,13 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       volumes: demoVolumes(),
       rebuildBytesPerSec: 4 * MiB,
       port,
-      tls: undefined,
+      tls: "auto",
       logger,
     });
     const metricsTarget = new URL(cluster.sim.metricsUrl).host;
     let iops: IopsSource;
     let source: string;
-    const env = deps.env ?? { PATH: Deno.env.get("PATH") };
+    const env = deps.env ?? {};
     const promBin = findBinary("prometheus", env.PATH);
     const promtool = findBinary("promtool", env.PATH);
     if (!flags["no-prometheus"] && promBin && promtool) {
@@ -248,7 +249,17 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
         ? "direct scrape of the simulator (--no-prometheus)"
         : `direct scrape of the simulator (no prometheus binary; ${PROMETHEUS_INSTALL})`;
     }
-    await cluster.client.create(STORAGE_POLICIES, demoPolicy() as unknown as KubeObject);
+    // The policy is created once a whole window of metrics exists: a rate over a window that
+    // is mostly empty reads low, and a decision on it would hold for the whole cooldown.
+    const windowMs = parseDuration(StoragePolicySchema.parse(demoPolicy()).spec.samplingWindow);
+    const policyAt = clock.now() + windowMs;
+    const client = cluster.client;
+    background.push(
+      clock.sleep(windowMs, stop.signal).then(
+        () => client.create(STORAGE_POLICIES, demoPolicy() as unknown as KubeObject),
+        () => {},
+      ).catch((e) => err(`couchestor demo: creating the policy failed: ${(e as Error).message}`)),
+    );
     const c = cluster;
     const operator = new StoragePolicyOperator({
       client: c.client,
@@ -277,13 +288,14 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       `kubeconfig: ${c.sandbox.kubeconfigPath}`,
       `  try: kubectl --kubeconfig ${c.sandbox.kubeconfigPath} get sp,pv -w`,
       `IOPS from: ${source}`,
-      "policy demo: hot >= 1500 IOPS, warm 51-600, cold <= 50 over 20s; cooldown 2m",
+      "policy demo: hot >= 1500 IOPS, warm 51-600, cold <= 50 over 15s; cooldown 2m " +
+      "(created once 15s of metrics exist)",
     ];
     out(header.join("\n") + "\n\n");
     let drawn = 0;
     let lastPlain = 0;
     while (!stop.signal.aborted) {
-      const text = await snapshotText(c, operator, iops, [], stop.signal).catch((e) =>
+      const text = await snapshotText(c, operator, iops, policyAt, clock, stop.signal).catch((e) =>
         `(table unavailable: ${(e as Error).message})`
       );
       if (stop.signal.aborted) break;
@@ -316,7 +328,8 @@ async function snapshotText(
   c: LocalCluster,
   operator: StoragePolicyOperator,
   iops: IopsSource,
-  header: string[],
+  policyAt: number,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<string> {
   const spec = StoragePolicySchema.parse(demoPolicy()).spec;
@@ -325,7 +338,7 @@ async function snapshotText(
     operator.backend.listPools(signal),
     operator.backend.listVolumes(signal),
     c.client.listAll({ group: "", version: "v1", plural: "persistentvolumes", namespaced: false }),
-    c.client.get(STORAGE_POLICIES, "demo"),
+    c.client.get(STORAGE_POLICIES, "demo").catch(() => undefined),
   ]);
   const tiers = poolTierMap(pools, spec);
   const byUuid = new Map(volumes.map((v) => [v.uuid, v]));
@@ -353,6 +366,13 @@ async function snapshotText(
       migration,
     });
   }
+  if (!sp) {
+    const wait = Math.max(0, Math.ceil((policyAt - clock.now()) / 1000));
+    return renderDemoTable({
+      header: [`policy: created in ${wait}s, once a whole window of metrics exists`],
+      rows,
+    });
+  }
   const st = (sp.status ?? {}) as Record<string, unknown>;
   const summary =
     `policy ${st.phase ?? "Pending"}: hot ${st.hotVolumes ?? 0}, warm ${
@@ -360,5 +380,5 @@ async function snapshotText(
     }, cold ${st.coldVolumes ?? 0}; migrations done ${st.totalMigrations ?? 0} (failed ${
       st.failedMigrations ?? 0
     }), running ${operator.tracker.size}` + (reading.ok ? "" : `; IOPS: ${reading.message}`);
-  return renderDemoTable({ header: [...header, summary], rows });
+  return renderDemoTable({ header: [summary], rows });
 }

@@ -48,8 +48,11 @@ export interface LocalClusterOptions {
   rebuildBytesPerSec?: number;
   /** Sandbox port (0 = any). */
   port?: number;
-  /** Serve HTTPS (default: plain HTTP, which kubectl also accepts). */
-  tls?: boolean;
+  /**
+   * Serve HTTPS: "auto" when openssl exists (kubectl sends the token only over HTTPS);
+   * default plain HTTP (faster set-up for tests; the client here uses plain HTTP anyway).
+   */
+  tls?: boolean | "auto";
   logger?: Logger;
   /** Where replica files go (a temp dir, removed on close, by default). */
   dataDir?: string;
@@ -95,7 +98,11 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const clock = o.clock ?? systemClock;
   const dataDir = o.dataDir ?? await Deno.makeTempDir({ prefix: "couchestor-local-" });
   const ownDir = o.dataDir === undefined;
-  const sandbox = await startSandbox({ port: o.port, tls: o.tls ?? false, logger: o.logger });
+  const sandbox = await startSandbox({
+    port: o.port,
+    tls: o.tls === "auto" ? undefined : (o.tls ?? false),
+    logger: o.logger,
+  });
   let sim: MayastorSim | undefined;
   const client = new KubeClient({
     connection: { server: sandbox.httpUrl, token: sandbox.token },
