@@ -87,7 +87,7 @@ Deno.test("controller: the --dry-run flag overrides every policy", async () => {
 
 Deno.test("controller: preservation mode keeps every old replica", async () => {
   const env = await startEnv({
-    policies: [policy("keep", { preservationMode: true })],
+    policies: [policy("keep", { preservationMode: true, cooldownPeriod: "30s" })],
     volumes: [
       {
         name: "pv-hot",
@@ -115,6 +115,11 @@ Deno.test("controller: preservation mode keeps every old replica", async () => {
       for (const h of Object.values(hashes)) assert.equal(h, env.cluster.sim.originalHash(uuid));
     }
     assert.equal(await migrationsCounted(env.metrics, "preserved"), 2);
+    // Past the cooldown the volumes are not copied again: their target tier has a copy.
+    await drive(env, () => false, { maxSteps: 100 }).catch(() => {});
+    assert.deepEqual(replicaTiers(env, "pv-hot"), ["cold", "hot"]);
+    assert.deepEqual(replicaTiers(env, "pv-cold"), ["cold", "hot"]);
+    assert.equal(await migrationsCounted(env.metrics), 2);
     const st = (await status(env, "keep"))!;
     assert.ok(st.migrationHistory!.every((h) => h.result === "Succeeded"));
   } finally {

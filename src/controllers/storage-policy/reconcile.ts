@@ -291,6 +291,9 @@ export class StoragePolicyReconciler {
         const preservation = spec.preservationMode || d.settings.preservation;
         for (const m of plan.moves) {
           const v = volOf.get(m.volume)!;
+          // Preservation keeps the old replica, so a moved volume stays "mixed"; it already
+          // has its copy on the target tier and must not gain another one every cooldown.
+          if (preservation && v.replicas.some((r) => tiers.get(r.pool) === m.to)) continue;
           const place = choosePlacement(v, pools, tiers, m.to!);
           if (!place.ok) {
             log.info("move not placed", {
