@@ -315,7 +315,7 @@ export class StoragePolicyReconciler {
             targetPool: place.targetPool,
             replicas: v.replicas.map((r) => r.uuid),
             replicaCount: v.replicaCount,
-            triggerIOPS: m.iops ?? 0,
+            triggerIOPS: Math.round((m.iops ?? 0) * 100) / 100,
             now,
             timeoutMs,
             dryRun,
