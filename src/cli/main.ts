@@ -35,7 +35,7 @@ export type CommandName = keyof typeof COMMANDS;
 const WIRED: Partial<Record<CommandName, CommandFn>> = {
   run: (a, c) => import("./run.ts").then((m) => m.runRun(a, { env: c.env })),
   version: (a) => import("./version.ts").then((m) => m.runVersion(a)),
-  // demo: (a) => import("./demo.ts").then((m) => m.runDemo(a)),
+  demo: (a, c) => import("./demo.ts").then((m) => m.runDemo(a, { env: c.env })),
   crds: (a) => import("./crds.ts").then((m) => m.runCrds(a)),
   ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
   discover: (a, c) => import("./discover.ts").then((m) => m.runDiscover(a, { env: c.env })),

@@ -1,7 +1,7 @@
 /**
  * `couchestor run`: the operator's composition root. Builds config, logger, metrics, the HTTP
- * servers and the lifecycle, then starts the components (today the Kubernetes API startup
- * check; controllers plug in as more `Component`s) and waits for shutdown.
+ * servers and the lifecycle, then starts the components (the Kubernetes API startup check and
+ * the StoragePolicy controller) and waits for shutdown.
  */
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config/flags.ts";
@@ -22,6 +22,7 @@ import { Readiness } from "../observability/readiness.ts";
 import { type RunningServers, startServers } from "../observability/server.ts";
 import { Watchdog } from "../observability/watchdog.ts";
 import { kubeApiCheck, resolveKubeTarget } from "../startup/kube_api.ts";
+import { storagePolicyComponent } from "../controllers/storage-policy/component.ts";
 import { VERSION } from "../version.ts";
 
 /** Everything a component factory may use; built once by `runRun`. */
@@ -40,7 +41,7 @@ export interface RunContext {
 /** Builds the components to start, in order (stopped by phase at shutdown). */
 export type ComponentFactory = (ctx: RunContext) => Component[];
 
-/** The operator's components today: the Kubernetes API startup check. */
+/** The operator's components: the Kubernetes API startup check, then the StoragePolicy controller. */
 export const defaultComponents: ComponentFactory = (ctx) => [
   kubeApiCheck({
     resolve: () => resolveKubeTarget(ctx.config.kubeconfig, ctx.env, Deno.readTextFile),
@@ -48,6 +49,7 @@ export const defaultComponents: ComponentFactory = (ctx) => [
     clock: ctx.clock,
     logger: ctx.logger,
   }),
+  storagePolicyComponent(ctx),
 ];
 
 /** What `runRun` takes from its caller (the CLI passes the real process's env). */
@@ -77,6 +79,14 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
     return 2;
   }
   const config = loaded.config;
+  if (config.mayastorApi === "crd") {
+    // The legacy MayastorVolume adapter is not part of this build; say so before starting.
+    err(
+      "--mayastor-api=crd: the legacy MayastorVolume CRD adapter is not available in this " +
+        "build; use --mayastor-api=rest with --mayastor-rest-url",
+    );
+    return 2;
+  }
   const clock = deps.clock ?? systemClock;
   const logger = createLogger({
     level: config.logLevel,

@@ -612,3 +612,38 @@ Deno.test("http: a CRD with two served versions serves one storage under both", 
     assert.deepEqual((st.body.status as Obj).storedVersions, ["v1"]);
   });
 });
+
+Deno.test("request log: every call with its RBAC verb, reads included", async () => {
+  const sb = await startSandbox({ tls: false });
+  try {
+    const h = { authorization: `Bearer ${sb.token}`, "content-type": "application/json" };
+    const base = `${sb.httpUrl}/api/v1/namespaces/default/configmaps`;
+    await (await fetch(base, {
+      method: "POST",
+      headers: h,
+      body: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } }),
+    })).body?.cancel();
+    await (await fetch(`${base}/a`, { headers: h })).body?.cancel();
+    await (await fetch(base, { headers: h })).body?.cancel();
+    await (await fetch(`${base}/missing`, { headers: h })).body?.cancel();
+    await (await fetch(`${base}?watch=1&timeoutSeconds=1`, { headers: h })).body?.cancel();
+    await (await fetch(`${base}/a`, {
+      method: "PATCH",
+      headers: { ...h, "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({ data: { x: "1" } }),
+    })).body?.cancel();
+    await (await fetch(`${base}/a`, { method: "DELETE", headers: h })).body?.cancel();
+    const seen = sb.requests.list({ resource: "configmaps" }).map((r) => [r.verb, r.name, r.code]);
+    assert.deepEqual(seen, [
+      ["create", "a", 201],
+      ["get", "a", 200],
+      ["list", "", 200],
+      ["get", "missing", 404],
+      ["watch", "", 200],
+      ["patch", "a", 200],
+      ["delete", "a", 200],
+    ]);
+  } finally {
+    await sb.close();
+  }
+});

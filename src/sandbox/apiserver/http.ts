@@ -47,6 +47,8 @@ export interface HandlerOptions {
   logger: Logger;
   faults: () => Faults;
   writes: WriteLog;
+  /** Every resource request, reads included (verb get, list, watch …), for RBAC audits. */
+  requests?: WriteLog;
   /** `host:port` reported in `/api` serverAddressByClientCIDRs. */
   serverAddress: () => string;
   /** Interval between watch BOOKMARK events (when the client allows them). */
@@ -658,6 +660,13 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
         route = routeResource(group, version ?? "", rest);
         if (!route) throw pathNotFound();
         const out = await serveResource(req, url, route);
+        recordRequest(
+          req,
+          remote,
+          { ...route, name: route.name ?? out.name },
+          out.verb,
+          out.res.status,
+        );
         if (out.verb) {
           recordWrite(
             req,
@@ -686,8 +695,56 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
           : "deletecollection";
         recordWrite(req, remote, route, verb, err.code, "");
       }
+      if (route) recordRequest(req, remote, route, undefined, err.code);
       return statusResponse(err.status);
     }
+  };
+
+  /** The Kubernetes verb of a request (as RBAC names it). */
+  const verbOf = (req: Request, r: ResourceRoute): string => {
+    const watch = r.legacyWatch ||
+      /^(1|true)$/.test(new URL(req.url).searchParams.get("watch") ?? "");
+    switch (req.method) {
+      case "GET":
+      case "HEAD":
+        return watch ? "watch" : r.name ? "get" : "list";
+      case "POST":
+        return "create";
+      case "PUT":
+        return "update";
+      case "PATCH":
+        return "patch";
+      default:
+        return r.name ? "delete" : "deletecollection";
+    }
+  };
+
+  const recordRequest = (
+    req: Request,
+    remote: string,
+    r: ResourceRoute,
+    verb: string | undefined,
+    code: number,
+  ) => {
+    if (!o.requests) return;
+    const now = clock.now();
+    const ua = req.headers.get("user-agent") ?? "";
+    o.requests.add({
+      timeMs: now,
+      time: new Date(now).toISOString(),
+      verb: verb ?? verbOf(req, r),
+      group: r.group,
+      version: r.version,
+      resource: r.resource,
+      subresource: r.subresource,
+      namespace: r.namespace ?? "",
+      name: r.name ?? "",
+      userAgent: ua,
+      identity: req.headers.get("x-sandbox-identity") ?? ua,
+      remote,
+      code,
+      resourceVersion: "",
+    });
   };
 
   const recordWrite = (

@@ -54,6 +54,8 @@ export interface Sandbox {
   caCert?: string;
   faults: Faults;
   writes: WriteLog;
+  /** Every resource request with its RBAC verb (get, list, watch, create …), for RBAC audits. */
+  requests: WriteLog;
   /** The API semantics, for in-process use by tests and the demo. */
   core: ApiCore;
   /** Stops listeners, ends watches, flushes the snapshot, removes temp files. */
@@ -109,6 +111,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   core.bootstrap();
 
   const writes = new WriteLog();
+  const requests = new WriteLog();
   let httpsAddr = "";
   let httpAddr = "";
   // The fault hooks reach the handler lazily; both live as long as the sandbox.
@@ -126,6 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     logger,
     faults: () => faults,
     writes,
+    requests,
     serverAddress: () => httpsAddr || httpAddr,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
   });
@@ -173,6 +177,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     caCert: tls?.caCert,
     faults,
     writes,
+    requests,
     core,
     async close() {
       if (closed) return;

@@ -1,4 +1,7 @@
-/** The write log: every mutating request, for tests that check who wrote what and when. */
+/**
+ * Request logs: the write log (every mutating request, for tests that check who wrote what and
+ * when) and, with the same record shape, the request log of every call with its RBAC verb.
+ */
 
 /** One mutating request as the server saw it. */
 export interface WriteRecord {

@@ -12,6 +12,7 @@
  * the volume and rebuilds from a healthy child; a pool whose node is down has no
  * state and its children fault. There is no background self-healing.
  */
+import { TIER_LABEL_KEY } from "../../api/meta.ts";
 import type { Clock } from "../../clock.ts";
 import { choosePool } from "../../mayastor/pools.ts";
 import type { Pool, Tier, Volume } from "../../mayastor/port.ts";
@@ -24,7 +25,7 @@ export interface SimPoolConfig {
   id: string;
   node: string;
   capacityBytes: number;
-  /** Adds the label `openebs.io/tier=<tier>` (CoucheStor's tier selectors can match it). */
+  /** Adds the label `storage.billyronks.io/tier=<tier>` (the default tier selectors match it). */
   tier?: Tier;
   labels?: Record<string, string>;
 }
@@ -50,8 +51,8 @@ export class SimError extends Error {
   }
 }
 
-/** Pool label the `tier` config sets. */
-export const TIER_LABEL = "openebs.io/tier";
+/** Pool label the `tier` config sets: CoucheStor's tier label, so default pool selectors match. */
+export const TIER_LABEL = TIER_LABEL_KEY;
 
 /** A simulated pool; `offline` means its io-engine node is down. */
 interface SimPool {

@@ -1,0 +1,384 @@
+/**
+ * `couchestor demo`: the whole product on one machine, in one process. The sandbox API server
+ * (CRDs installed), the Mayastor simulator with hot/warm/cold pools (DiskPool CRs) and ~20
+ * volumes on varied workloads (PersistentVolumes), a real Prometheus scraping the simulator
+ * when the binary exists (else the direct-scrape source), the StoragePolicy operator, and a
+ * policy with short windows, so volumes move within a minute. Prints the kubeconfig and a live
+ * table; Ctrl-C (or --duration) stops everything and removes the temp dirs.
+ */
+import { parseArgs } from "node:util";
+import { type StoragePolicyInput, StoragePolicySchema } from "../api/storage_policy.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { isDuration, parseDuration } from "../config/duration.ts";
+import { STORAGE_POLICIES } from "../controllers/storage-policy/resources.ts";
+import { poolTierMap } from "../controllers/storage-policy/view.ts";
+import { StoragePolicyOperator } from "../controllers/storage-policy/wiring.ts";
+import type { KubeObject } from "../kube/resource.ts";
+import { MayastorRestBackend } from "../mayastor/rest.ts";
+import { PrometheusIopsSource } from "../metrics/prometheus.ts";
+import { ScrapeIopsSource } from "../metrics/scrape.ts";
+import type { IopsSource } from "../metrics/source.ts";
+import { decodeMoveState, MIGRATION_ANNOTATION } from "../migration/state.ts";
+import { createLogger, type Logger, silentLogger } from "../observability/log.ts";
+import { createMetrics } from "../observability/metrics.ts";
+import {
+  type LocalCluster,
+  type LocalVolume,
+  OPERATOR_NAMESPACE,
+  startLocalCluster,
+} from "../sandbox/local_cluster.ts";
+import type { SimPoolConfig } from "../sandbox/mayastor/cluster.ts";
+import {
+  findBinary,
+  type LocalPrometheus,
+  PROMETHEUS_INSTALL,
+  startPrometheus,
+} from "../sandbox/prometheus.ts";
+import { volumeTier } from "../tiering/placement.ts";
+import { type DemoRow, redrawPrefix, renderDemoTable } from "./demo_table.ts";
+
+const HELP = `couchestor demo: tiering end to end on this machine (sandbox API server, Mayastor
+simulator, Prometheus, the operator) with a live table of volumes.
+
+Usage: couchestor demo [flags]
+
+Flags:
+  --port n            Port of the sandbox API server (default: any free port)
+  --duration d        Stop after this long (e.g. 90s); default: run until Ctrl-C
+  --no-prometheus     Read IOPS by scraping the simulator directly, even if prometheus exists
+  --refresh d         Table refresh interval (default 1s)
+  --log-level level   Operator log level on stderr: debug, info, warn, error (default: none)
+  -h, --help          Show this help
+`;
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** The demo's pools: two per tier on three nodes. */
+export const DEMO_POOLS: SimPoolConfig[] = [
+  { id: "nvme-1", node: "node-1", capacityBytes: 4 * GiB, tier: "hot" },
+  { id: "nvme-2", node: "node-2", capacityBytes: 4 * GiB, tier: "hot" },
+  { id: "ssd-1", node: "node-2", capacityBytes: 8 * GiB, tier: "warm" },
+  { id: "ssd-2", node: "node-3", capacityBytes: 8 * GiB, tier: "warm" },
+  { id: "hdd-1", node: "node-3", capacityBytes: 16 * GiB, tier: "cold" },
+  { id: "hdd-2", node: "node-1", capacityBytes: 16 * GiB, tier: "cold" },
+];
+
+const vol = (name: string, pools: string[], profile: LocalVolume["profile"]): LocalVolume => ({
+  name,
+  sizeBytes: 8 * MiB,
+  pools,
+  profile,
+  labels: { "app.kubernetes.io/part-of": "couchestor-demo" },
+});
+
+/** ~20 volumes: hot ones on HDD, idle ones on NVMe, ramps, bursts, and some already right. */
+export function demoVolumes(): LocalVolume[] {
+  return [
+    vol("pvc-db-orders", ["hdd-1"], { kind: "steady", iops: 4000 }),
+    vol("pvc-db-payments", ["hdd-2"], { kind: "steady", iops: 2500 }),
+    vol("pvc-cache-sessions", ["ssd-1"], { kind: "steady", iops: 3000 }),
+    vol("pvc-analytics", ["hdd-1"], {
+      kind: "bursty",
+      baseIops: 200,
+      burstIops: 6000,
+      periodMs: 20_000,
+      burstMs: 10_000,
+    }),
+    vol("pvc-ml-features", ["hdd-2"], {
+      kind: "heating-up",
+      fromIops: 0,
+      toIops: 5000,
+      durationMs: 40_000,
+    }),
+    vol("pvc-geo-tiles", ["hdd-1"], { kind: "steady", iops: 1800 }),
+    vol("pvc-web-assets", ["nvme-1"], { kind: "steady", iops: 400 }),
+    vol("pvc-wiki", ["hdd-2"], { kind: "steady", iops: 350 }),
+    vol("pvc-user-uploads", ["ssd-1"], { kind: "steady", iops: 300 }),
+    vol("pvc-crm", ["ssd-2"], { kind: "steady", iops: 200 }),
+    vol("pvc-queue", ["ssd-2"], { kind: "steady", iops: 1000 }),
+    vol("pvc-search-index", ["nvme-2"], { kind: "steady", iops: 2000 }),
+    vol("pvc-logs-archive", ["nvme-2"], { kind: "idle" }),
+    vol("pvc-backups-2025", ["nvme-1"], { kind: "idle" }),
+    vol("pvc-metrics-old", ["ssd-2"], { kind: "steady", iops: 10 }),
+    vol("pvc-tmp-scratch", ["nvme-2"], { kind: "steady", iops: 5 }),
+    vol("pvc-audit", ["nvme-1"], { kind: "steady", iops: 30 }),
+    vol("pvc-mail", ["hdd-1"], { kind: "steady", iops: 20 }),
+    vol("pvc-reports", ["nvme-1"], {
+      kind: "going-cold",
+      fromIops: 3000,
+      toIops: 0,
+      durationMs: 40_000,
+    }),
+    vol("pvc-ci-cache", ["ssd-1"], {
+      kind: "diurnal",
+      minIops: 0,
+      maxIops: 4000,
+      periodMs: 120_000,
+    }),
+  ];
+}
+
+/** The demo policy: 15 s window, 2 min cooldown, hot >= 1500, warm (50, 600], cold <= 50. */
+export function demoPolicy(): StoragePolicyInput {
+  return {
+    apiVersion: "storage.billyronks.io/v1",
+    kind: "StoragePolicy",
+    metadata: { name: "demo" },
+    spec: {
+      highWatermarkIOPS: 1500,
+      warmWatermarkIOPS: 600,
+      lowWatermarkIOPS: 50,
+      samplingWindow: "15s",
+      cooldownPeriod: "2m",
+      maxConcurrentMigrations: 4,
+      migrationTimeout: "5m",
+    },
+  };
+}
+
+/** What runDemo takes from its caller (tests pass their own output). */
+export interface DemoDeps {
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+  /** Whether stdout is a terminal (in-place redraw); default Deno.stdout.isTerminal(). */
+  isTty?: boolean;
+  clock?: Clock;
+  /** The process environment (PATH locates prometheus; /usr/bin and /usr/sbin are always tried). */
+  env?: Record<string, string | undefined>;
+  /** Stops the demo like Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+/** Runs the demo; returns the exit status. */
+export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<number> {
+  const enc = new TextEncoder();
+  const out = deps.out ?? ((t: string) => Deno.stdout.writeSync(enc.encode(t)));
+  const err = deps.err ?? ((t: string) => console.error(t));
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      options: {
+        port: { type: "string" },
+        duration: { type: "string" },
+        "no-prometheus": { type: "boolean" },
+        refresh: { type: "string", default: "1s" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    err(`couchestor demo: ${(e as Error).message}`);
+    return 2;
+  }
+  if (flags.help) {
+    out(HELP);
+    return 0;
+  }
+  for (const k of ["duration", "refresh"] as const) {
+    const v = flags[k];
+    if (v !== undefined && !isDuration(v)) {
+      err(`couchestor demo: --${k} must be a duration such as 20s or 2m, got "${v}"`);
+      return 2;
+    }
+  }
+  const port = flags.port === undefined ? 0 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    err(`couchestor demo: --port must be 0-65535, got "${flags.port}"`);
+    return 2;
+  }
+  const level = flags["log-level"];
+  if (level !== undefined && !["debug", "info", "warn", "error"].includes(level)) {
+    err(`couchestor demo: --log-level must be debug, info, warn or error`);
+    return 2;
+  }
+  const logger: Logger = level
+    ? createLogger({ level: level as "info", format: "text" })
+    : silentLogger;
+  const clock = deps.clock ?? systemClock;
+  const isTty = deps.isTty ?? Deno.stdout.isTerminal();
+  const refreshMs = parseDuration(flags.refresh ?? "1s");
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new Error("interrupted"));
+  const sigs: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of sigs) Deno.addSignalListener(s, onSignal);
+  deps.signal?.addEventListener("abort", onSignal, { once: true });
+  if (flags.duration) {
+    clock.sleep(parseDuration(flags.duration), stop.signal).then(
+      () => stop.abort(new Error("duration reached")),
+      () => {},
+    );
+  }
+
+  let cluster: LocalCluster | undefined;
+  let prom: LocalPrometheus | undefined;
+  const background: Promise<unknown>[] = [];
+  let stopOperator: (() => Promise<void>) | undefined;
+  try {
+    cluster = await startLocalCluster({
+      pools: DEMO_POOLS,
+      volumes: demoVolumes(),
+      rebuildBytesPerSec: 4 * MiB,
+      port,
+      tls: "auto",
+      logger,
+    });
+    const metricsTarget = new URL(cluster.sim.metricsUrl).host;
+    let iops: IopsSource;
+    let source: string;
+    const env = deps.env ?? {};
+    const promBin = findBinary("prometheus", env.PATH);
+    const promtool = findBinary("promtool", env.PATH);
+    if (!flags["no-prometheus"] && promBin && promtool) {
+      prom = await startPrometheus({
+        targets: [metricsTarget],
+        scrapeIntervalSeconds: 1,
+        bins: { prometheus: promBin, promtool },
+        logger,
+      });
+      iops = new PrometheusIopsSource({ baseUrl: prom.url, clock });
+      source = `Prometheus ${prom.url} (scraping the simulator every 1s)`;
+    } else {
+      const scrape = new ScrapeIopsSource({ targets: [cluster.sim.metricsUrl], clock, logger });
+      background.push(scrape.run(1000, stop.signal));
+      iops = scrape;
+      source = flags["no-prometheus"]
+        ? "direct scrape of the simulator (--no-prometheus)"
+        : `direct scrape of the simulator (no prometheus binary; ${PROMETHEUS_INSTALL})`;
+    }
+    // The policy is created once a whole window of metrics exists: a rate over a window that
+    // is mostly empty reads low, and a decision on it would hold for the whole cooldown.
+    const windowMs = parseDuration(StoragePolicySchema.parse(demoPolicy()).spec.samplingWindow);
+    const policyAt = clock.now() + windowMs;
+    const client = cluster.client;
+    background.push(
+      clock.sleep(windowMs, stop.signal).then(
+        () => client.create(STORAGE_POLICIES, demoPolicy() as unknown as KubeObject),
+        () => {},
+      ).catch((e) => err(`couchestor demo: creating the policy failed: ${(e as Error).message}`)),
+    );
+    const c = cluster;
+    const operator = new StoragePolicyOperator({
+      client: c.client,
+      backend: (diskPools) =>
+        new MayastorRestBackend({ baseUrl: c.sim.url, clock, logger, diskPools }),
+      iops,
+      clock,
+      logger,
+      metrics: createMetrics({ defaultMetrics: false }),
+      settings: {
+        globalLimit: 4,
+        dryRun: false,
+        preservation: false,
+        pollIntervalMs: 500,
+        resyncMs: 5_000,
+      },
+      identity: "couchestor-demo",
+      eventNamespace: OPERATOR_NAMESPACE,
+    });
+    const comp = operator.component();
+    await comp.start(stop.signal);
+    stopOperator = () => comp.stop();
+
+    const header = [
+      "CoucheStor demo: volumes move between NVMe (hot), SSD (warm) and HDD (cold) pools by IOPS",
+      `kubeconfig: ${c.sandbox.kubeconfigPath}`,
+      `  try: kubectl --kubeconfig ${c.sandbox.kubeconfigPath} get sp,pv -w`,
+      `IOPS from: ${source}`,
+      "policy demo: hot >= 1500 IOPS, warm 51-600, cold <= 50 over 15s; cooldown 2m " +
+      "(created once 15s of metrics exist)",
+    ];
+    out(header.join("\n") + "\n\n");
+    let drawn = 0;
+    let lastPlain = 0;
+    while (!stop.signal.aborted) {
+      const text = await snapshotText(c, operator, iops, policyAt, clock, stop.signal).catch((e) =>
+        `(table unavailable: ${(e as Error).message})`
+      );
+      if (stop.signal.aborted) break;
+      if (isTty) {
+        out(redrawPrefix(drawn) + text + "\n");
+        drawn = text.split("\n").length;
+      } else if (clock.now() - lastPlain >= Math.max(refreshMs, 5000)) {
+        lastPlain = clock.now();
+        out(`--- ${new Date(clock.now()).toISOString()}\n${text}\n`);
+      }
+      await clock.sleep(refreshMs, stop.signal).catch(() => {});
+    }
+    out("\nstopping …\n");
+    return 0;
+  } catch (e) {
+    err(`couchestor demo: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    stop.abort(new Error("demo ended"));
+    for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+    await stopOperator?.().catch(() => {});
+    await Promise.allSettled(background);
+    await prom?.stop();
+    await cluster?.close();
+  }
+}
+
+/** Builds the table text of the current state. */
+async function snapshotText(
+  c: LocalCluster,
+  operator: StoragePolicyOperator,
+  iops: IopsSource,
+  policyAt: number,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<string> {
+  const spec = StoragePolicySchema.parse(demoPolicy()).spec;
+  const [reading, pools, volumes, pvs, sp] = await Promise.all([
+    iops.fetchIops({ windowMs: parseDuration(spec.samplingWindow), signal }),
+    operator.backend.listPools(signal),
+    operator.backend.listVolumes(signal),
+    c.client.listAll({ group: "", version: "v1", plural: "persistentvolumes", namespaced: false }),
+    c.client.get(STORAGE_POLICIES, "demo").catch(() => undefined),
+  ]);
+  const tiers = poolTierMap(pools, spec);
+  const byUuid = new Map(volumes.map((v) => [v.uuid, v]));
+  const rows: DemoRow[] = [];
+  for (const [name, uuid] of c.volumes) {
+    const v = byUuid.get(uuid);
+    const pv = pvs.items.find((p) => p.metadata.name === name);
+    let migration = "";
+    const ann = pv?.metadata.annotations?.[MIGRATION_ANNOTATION];
+    if (ann) {
+      const d = decodeMoveState(ann);
+      if (d.ok) {
+        const s = d.state;
+        const pct = s.phase === "Rebuilding" && s.rebuildProgress !== undefined
+          ? ` ${s.rebuildProgress}%`
+          : "";
+        migration = `${s.from} → ${s.to} ${s.phase}${pct}`;
+      }
+    }
+    rows.push({
+      volume: name,
+      iops: reading.ok ? reading.iops.get(name) : undefined,
+      tier: v ? (volumeTier(v, tiers) ?? "?") : "?",
+      pools: v ? v.replicas.map((r) => r.pool) : [],
+      migration,
+    });
+  }
+  if (!sp) {
+    const wait = Math.max(0, Math.ceil((policyAt - clock.now()) / 1000));
+    return renderDemoTable({
+      header: [`policy: created in ${wait}s, once a whole window of metrics exists`],
+      rows,
+    });
+  }
+  const st = (sp.status ?? {}) as Record<string, unknown>;
+  const summary =
+    `policy ${st.phase ?? "Pending"}: hot ${st.hotVolumes ?? 0}, warm ${
+      st.warmVolumes ?? 0
+    }, cold ${st.coldVolumes ?? 0}; migrations done ${st.totalMigrations ?? 0} (failed ${
+      st.failedMigrations ?? 0
+    }), running ${operator.tracker.size}` + (reading.ok ? "" : `; IOPS: ${reading.message}`);
+  return renderDemoTable({ header: [summary], rows });
+}

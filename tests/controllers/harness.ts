@@ -1,0 +1,192 @@
+/**
+ * Controller-level set-up: the sandbox API server and the Mayastor simulator (real HTTP on
+ * 127.0.0.1), the StoragePolicy operator in process on a ManualClock, IOPS read by the
+ * direct-scrape source from the simulator's exporter, and a driver that moves time.
+ */
+import type { StoragePolicyInput } from "../../src/api/storage_policy.ts";
+import { ManualClock } from "../../src/clock.ts";
+import { StoragePolicyOperator } from "../../src/controllers/storage-policy/wiring.ts";
+import {
+  PERSISTENT_VOLUMES,
+  STORAGE_POLICIES,
+} from "../../src/controllers/storage-policy/resources.ts";
+import type { KubeObject } from "../../src/kube/resource.ts";
+import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
+import type { Tier } from "../../src/mayastor/port.ts";
+import { ScrapeIopsSource } from "../../src/metrics/scrape.ts";
+import type { IopsSource } from "../../src/metrics/source.ts";
+import { MIGRATION_ANNOTATION } from "../../src/migration/state.ts";
+import { silentLogger } from "../../src/observability/log.ts";
+import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
+import {
+  type LocalCluster,
+  type LocalVolume,
+  OPERATOR_NAMESPACE,
+  startLocalCluster,
+} from "../../src/sandbox/local_cluster.ts";
+import type { SimPoolConfig } from "../../src/sandbox/mayastor/cluster.ts";
+
+/** 1 MiB volumes. */
+export const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** Two pools per tier on three nodes. */
+export const POOLS: SimPoolConfig[] = [
+  { id: "hot-1", node: "node-1", capacityBytes: GiB, tier: "hot" },
+  { id: "hot-2", node: "node-2", capacityBytes: GiB, tier: "hot" },
+  { id: "warm-1", node: "node-2", capacityBytes: GiB, tier: "warm" },
+  { id: "warm-2", node: "node-3", capacityBytes: GiB, tier: "warm" },
+  { id: "cold-1", node: "node-3", capacityBytes: 4 * GiB, tier: "cold" },
+  { id: "cold-2", node: "node-1", capacityBytes: 4 * GiB, tier: "cold" },
+];
+
+/** A policy with short windows: hot >= 2000, warm (100, 1200], cold <= 100. */
+export function policy(name: string, spec: Record<string, unknown> = {}): StoragePolicyInput {
+  return {
+    apiVersion: "storage.billyronks.io/v1",
+    kind: "StoragePolicy",
+    metadata: { name },
+    spec: {
+      highWatermarkIOPS: 2000,
+      warmWatermarkIOPS: 1200,
+      lowWatermarkIOPS: 100,
+      samplingWindow: "10s",
+      cooldownPeriod: "1h",
+      maxConcurrentMigrations: 4,
+      ...spec,
+    },
+  } as StoragePolicyInput;
+}
+
+/** The running set-up. */
+export interface Env {
+  clock: ManualClock;
+  cluster: LocalCluster;
+  operator: StoragePolicyOperator;
+  metrics: Metrics;
+  scrape: ScrapeIopsSource;
+  /** Aborting stops the operator. */
+  stop(): Promise<void>;
+}
+
+/** Options of the harness. */
+export interface EnvOptions {
+  volumes: LocalVolume[];
+  policies?: StoragePolicyInput[];
+  globalLimit?: number;
+  dryRun?: boolean;
+  preservation?: boolean;
+  /** Rebuild speed (default 512 KiB/s: a 1 MiB volume rebuilds in 2 simulated seconds). */
+  rebuildBytesPerSec?: number;
+  /** Do not start the harness's own operator (the test runs its own). */
+  noOperator?: boolean;
+  /** IOPS source override (default: direct scrape of the simulator). */
+  iops?: (scrape: ScrapeIopsSource) => IopsSource;
+}
+
+/** Starts everything; the operator runs without leader election. */
+export async function startEnv(o: EnvOptions): Promise<Env> {
+  const clock = new ManualClock(Date.UTC(2026, 10, 26, 12));
+  const cluster = await startLocalCluster({
+    pools: POOLS,
+    volumes: o.volumes,
+    simClock: clock,
+    clock,
+    rebuildBytesPerSec: o.rebuildBytesPerSec ?? 512 * 1024,
+  });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const scrape = new ScrapeIopsSource({ targets: [cluster.sim.metricsUrl], clock });
+  for (const p of o.policies ?? []) {
+    await cluster.client.create(STORAGE_POLICIES, p as unknown as KubeObject);
+  }
+  const operator = new StoragePolicyOperator({
+    client: cluster.client,
+    backend: (diskPools) =>
+      new MayastorRestBackend({ baseUrl: cluster.sim.url, clock, logger: silentLogger, diskPools }),
+    iops: o.iops ? o.iops(scrape) : scrape,
+    clock,
+    logger: silentLogger,
+    metrics,
+    settings: {
+      globalLimit: o.globalLimit ?? 10,
+      dryRun: o.dryRun ?? false,
+      preservation: o.preservation ?? false,
+      pollIntervalMs: 500,
+      resyncMs: 2_000,
+    },
+    identity: "test-operator",
+    eventNamespace: OPERATOR_NAMESPACE,
+  });
+  const ac = new AbortController();
+  const comp = operator.component();
+  if (!o.noOperator) await comp.start(ac.signal);
+  return {
+    clock,
+    cluster,
+    operator,
+    metrics,
+    scrape,
+    stop: async () => {
+      ac.abort();
+      if (!o.noOperator) await comp.stop();
+      await cluster.close();
+    },
+  };
+}
+
+/** Advances the clock in steps (scraping the exporter each step) until `done` or `maxSteps`. */
+export async function drive(
+  env: Env,
+  done: () => boolean | Promise<boolean>,
+  opts: { stepMs?: number; maxSteps?: number; onStep?: (i: number) => void | Promise<void> } = {},
+): Promise<number> {
+  const max = opts.maxSteps ?? 400;
+  for (let i = 0; i < max; i++) {
+    if (await done()) return i;
+    await env.clock.advance(opts.stepMs ?? 500);
+    await env.scrape.scrapeOnce();
+    await opts.onStep?.(i);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`condition not reached after ${max} steps`);
+}
+
+/** Tier of each replica of a volume, from the simulator's model. */
+export function replicaTiers(env: Env, pv: string): Tier[] {
+  const uuid = env.cluster.volumes.get(pv)!;
+  const v = env.cluster.sim.cluster.volumes.get(uuid)!;
+  return [...v.replicas].map((r) => {
+    const pool = env.cluster.sim.cluster.replicas.get(r)!.pool;
+    return pool.split("-")[0] as Tier;
+  }).sort();
+}
+
+/** The policy object as stored. */
+export async function getPolicy(env: Env, name: string): Promise<KubeObject> {
+  return await env.cluster.client.get(STORAGE_POLICIES, name);
+}
+
+/** True when no PV carries a move annotation and no move runs. */
+export async function settled(env: Env): Promise<boolean> {
+  if (env.operator.tracker.size > 0) return false;
+  const { items } = await env.cluster.client.listAll(PERSISTENT_VOLUMES);
+  return items.every((pv) => pv.metadata.annotations?.[MIGRATION_ANNOTATION] === undefined);
+}
+
+/** Events (events.k8s.io/v1) in the operator namespace. */
+export async function events(env: Env): Promise<KubeObject[]> {
+  const { items } = await env.cluster.client.listAll({
+    group: "events.k8s.io",
+    version: "v1",
+    plural: "events",
+    namespaced: true,
+  }, { namespace: OPERATOR_NAMESPACE });
+  return items;
+}
+
+/** Sum of couchestor_migrations_total for a result label. */
+export async function migrationsCounted(metrics: Metrics, result?: string): Promise<number> {
+  const m = await metrics.migrationsTotal.get();
+  return m.values.filter((v) => result === undefined || v.labels.result === result)
+    .reduce((a, v) => a + v.value, 0);
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { StoragePolicySchema } from "../../src/api/storage_policy.ts";
+import type { PersistentVolume } from "../../src/controllers/storage-policy/resources.ts";
+import {
+  conflicts,
+  countTiers,
+  poolTierMap,
+  resyncInterval,
+  selectsPv,
+  toRecord,
+  withFinished,
+} from "../../src/controllers/storage-policy/view.ts";
+import type { Pool } from "../../src/mayastor/port.ts";
+
+const spec = (s: Record<string, unknown> = {}) =>
+  StoragePolicySchema.parse({
+    apiVersion: "storage.billyronks.io/v1",
+    kind: "StoragePolicy",
+    metadata: { name: "p" },
+    spec: s,
+  }).spec;
+
+const pv = (name: string, o: { labels?: Record<string, string>; sc?: string; driver?: string }) =>
+  ({
+    metadata: { name, labels: o.labels },
+    spec: {
+      storageClassName: o.sc ?? "mayastor",
+      csi: { driver: o.driver ?? "io.openebs.csi-mayastor", volumeHandle: `uuid-${name}` },
+    },
+  }) as PersistentVolume;
+
+Deno.test("view: a policy selects Mayastor CSI PVs by StorageClass and labels", () => {
+  const s = spec({ storageClassName: "fast", volumeSelector: { matchLabels: { app: "db" } } });
+  assert.ok(selectsPv(s, pv("a", { sc: "fast", labels: { app: "db" } })));
+  assert.ok(!selectsPv(s, pv("b", { sc: "slow", labels: { app: "db" } })));
+  assert.ok(!selectsPv(s, pv("c", { sc: "fast", labels: { app: "web" } })));
+  assert.ok(!selectsPv(s, pv("d", { sc: "fast", labels: { app: "db" }, driver: "ebs.csi.aws" })));
+  assert.ok(selectsPv(spec(), pv("e", {})), "no class, no selector: every Mayastor PV");
+});
+
+Deno.test("view: overlapping enabled policies are conflicts; disabled ones are not", () => {
+  const pvs = [pv("a", { labels: { team: "x" } }), pv("b", {})];
+  const mine = pvs.filter((p) => selectsPv(spec(), p));
+  const others = [
+    { name: "z", spec: spec({ volumeSelector: { matchLabels: { team: "x" } } }) },
+    { name: "off", spec: spec({ enabled: false }) },
+    { name: "y", spec: spec({ volumeSelector: { matchLabels: { team: "nobody" } } }) },
+  ];
+  assert.deepEqual(conflicts(mine, others), { policies: ["z"], example: "a" });
+  assert.deepEqual(conflicts(mine, []).policies, []);
+});
+
+Deno.test("view: pool tiers follow the policy's selectors (api semantics), fastest first", () => {
+  const pool = (id: string, labels: Record<string, string>): Pool => ({
+    id,
+    node: "n",
+    status: "Online",
+    capacityBytes: 1,
+    usedBytes: 0,
+    labels,
+  });
+  const s = spec({
+    coldPoolSelector: {
+      matchExpressions: [
+        { key: "storage.billyronks.io/tier", operator: "In", values: ["cold"] },
+        { key: "draining", operator: "DoesNotExist" },
+      ],
+    },
+  });
+  const m = poolTierMap([
+    pool("h", { "storage.billyronks.io/tier": "hot" }),
+    pool("w", { "storage.billyronks.io/tier": "warm" }),
+    pool("c", { "storage.billyronks.io/tier": "cold" }),
+    pool("c2", { "storage.billyronks.io/tier": "cold", draining: "yes" }),
+    pool("x", {}),
+  ], s);
+  assert.deepEqual([...m], [["h", "hot"], ["w", "warm"], ["c", "cold"]]);
+  assert.deepEqual(countTiers(["hot", "cold", "mixed", undefined, "cold"]), {
+    watched: 5,
+    hot: 1,
+    warm: 0,
+    cold: 2,
+    other: 2,
+  });
+});
+
+Deno.test("view: history records are newest first, capped, counted once per result", () => {
+  let st = undefined;
+  for (let i = 0; i < 55; i++) {
+    const rec = toRecord({
+      volume: `pv-${i}`,
+      time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      from: "cold",
+      to: "hot",
+      triggerIOPS: 1234.567,
+      durationSeconds: 61.5,
+      result: i % 10 === 0 ? "RolledBack" : i % 2 ? "Preserved" : "Succeeded",
+      ...(i % 10 === 0 ? { error: "timed out" } : {}),
+    });
+    st = withFinished(st, rec, 50);
+  }
+  assert.equal(st!.migrationHistory!.length, 50);
+  assert.equal(st!.migrationHistory![0].volume, "pv-54");
+  assert.equal(st!.totalMigrations, 55);
+  assert.equal(st!.failedMigrations, 6);
+  const r = st!.migrationHistory![0];
+  assert.equal(r.duration, "1m1s500ms");
+  assert.equal(r.time, "2026-01-01T00:00:54Z");
+  assert.equal(r.triggerIOPS, 1234.57);
+  assert.ok(st!.migrationHistory!.every((h) => h.result !== ("Preserved" as string)));
+  assert.equal(resyncInterval(30_000), 15_000);
+  assert.equal(resyncInterval(100), 1_000);
+  assert.equal(resyncInterval(3_600_000), 300_000);
+});
