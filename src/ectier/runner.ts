@@ -147,6 +147,13 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
     return n;
   }
 
+  /** EC-tiered volumes of a StoragePolicy (its status.ecVolumes). */
+  tieredVolumes(policy: string): number {
+    let n = 0;
+    for (const s of this.#states.values()) if (s.policy === policy && isEcTiered(s)) n++;
+    return n;
+  }
+
   /** Logical and stored bytes of a StoragePolicy's EC-tiered volumes (its status.ecBytes). */
   ecBytes(policy: string): { logical: number; stored: number; efficiency: number } {
     let logical = 0;

@@ -72,6 +72,8 @@ export interface Env {
 /** Options of the harness. */
 export interface EnvOptions {
   volumes: LocalVolume[];
+  /** Pools (default POOLS). */
+  pools?: SimPoolConfig[];
   policies?: StoragePolicyInput[];
   globalLimit?: number;
   dryRun?: boolean;
@@ -88,7 +90,7 @@ export interface EnvOptions {
 export async function startEnv(o: EnvOptions): Promise<Env> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12));
   const cluster = await startLocalCluster({
-    pools: POOLS,
+    pools: o.pools ?? POOLS,
     volumes: o.volumes,
     simClock: clock,
     clock,

@@ -82,7 +82,7 @@ for (const phase of MOVE_PHASES) {
       assert.equal(r.resumed, 1);
       await op2.runner.idle();
       const s = op2.runner.state(PV_NAME)!;
-      assert.equal(s.phase, "Done", s.error);
+      assert.equal(s.phase, "Done", s.error ?? "");
       assert.equal(env.sim.cluster.volumes.get(env.volumeUuid)!.replicas.size, 0);
       assert.equal(await sha256(await op2.reader.read(PV_NAME, 0, VOLUME_BYTES)), original);
     } finally {

@@ -11,6 +11,7 @@ import { loadManifest } from "../../src/ec/store/manifest.ts";
 import { blockCount, EC_TIER_ANNOTATION } from "../../src/ectier/mod.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { BuiltinResources } from "../../src/kube/resource.ts";
+import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
 import {
   EC_POLICY,
   ecPolicyOf,
@@ -56,10 +57,10 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
       POLICY,
       ecPolicy,
     );
-    assert.equal(r.started, true);
+    assert.equal(r.started, true, JSON.stringify(r));
     await op.runner.idle();
     const s = op.runner.state(PV_NAME)!;
-    assert.equal(s.phase, "Done", s.error);
+    assert.equal(s.phase, "Done", s.error ?? "");
     assert.equal(s.result, "Succeeded");
     // Replicas retired only after verification.
     const retireAt = order.indexOf("ec-move:Retiring:releaseReplicas");
@@ -161,7 +162,7 @@ Deno.test("ec tier: not enough cold pools in distinct failure domains refuses th
         ...POLICY.spec,
         coldPoolSelector: {
           matchExpressions: [{
-            key: "openebs.io/tier",
+            key: TIER_LABEL,
             operator: "In" as const,
             values: ["cold"],
           }, { key: "pool", operator: "Exists" as const }],

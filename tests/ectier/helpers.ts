@@ -30,6 +30,7 @@ import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { type MayastorSim, startMayastorSim } from "../../src/sandbox/mayastor/server.ts";
+import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
 
 /** Volume size: 5 MiB plus an odd tail, so the last block and stripe are short. */
 export const VOLUME_BYTES = 5 * 1024 * 1024 + 12_345;
@@ -47,9 +48,9 @@ export const POLICY: EcTierPolicy = {
     ecPolicyRef: EC_POLICY,
     ecMinVolumeSizeBytes: 1024 * 1024,
     preservationMode: false,
-    hotPoolSelector: { matchLabels: { "openebs.io/tier": "hot" } },
-    warmPoolSelector: { matchLabels: { "openebs.io/tier": "warm" } },
-    coldPoolSelector: { matchLabels: { "openebs.io/tier": "cold" } },
+    hotPoolSelector: { matchLabels: { [TIER_LABEL]: "hot" } },
+    warmPoolSelector: { matchLabels: { [TIER_LABEL]: "warm" } },
+    coldPoolSelector: { matchLabels: { [TIER_LABEL]: "cold" } },
   },
 };
 

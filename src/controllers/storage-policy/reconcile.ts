@@ -44,6 +44,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { lastMigrationFrom } from "../../tiering/cooldown.ts";
 import { decide, type TieringPlan, type VolumeState } from "../../tiering/decide.ts";
 import { availableTiers, choosePlacement, volumeTier } from "../../tiering/placement.ts";
+import { type EcTierHook, ecTierPolicy, routeThroughEcTier } from "./ec_tier.ts";
 import { mayastorVolumeUuid, type PersistentVolume, STORAGE_POLICIES } from "./resources.ts";
 import type { MoveTracker } from "./tracker.ts";
 import {
@@ -94,6 +95,8 @@ export interface ReconcilerDeps {
   settings: ReconcileSettings;
   /** Asks for another pass of a policy soon (after a move finished). */
   enqueue?: (policy: string) => void;
+  /** The erasure-coded cold tier (optional; without it cold volumes keep a replica). */
+  ecTier?: EcTierHook;
 }
 
 /** What one pass concluded, for tests and logs. */
@@ -249,11 +252,13 @@ export class StoragePolicyReconciler {
         const stamped = lastMigrationFrom(pv.metadata.annotations);
         const seen = d.tracker.lastFinished(pvName);
         const last = stamped === undefined ? seen : Math.max(stamped, seen ?? 0);
+        // An EC-tiered volume (no replica: its data is in stripes) is on the cold tier.
+        const ec = d.ecTier?.runner;
         states.push({
           name: pvName,
-          tier: volumeTier(v, tiers),
+          tier: ec?.isEcTiered(pvName) ? "cold" : volumeTier(v, tiers),
           lastMigrationMs: last,
-          inFlight: d.tracker.has(pvName) || annotatedInFlight(pv),
+          inFlight: d.tracker.has(pvName) || annotatedInFlight(pv) || !!ec?.isBusy(pvName),
         });
       }
       counts = countTiers(states.map((s) => s.tier));
@@ -279,7 +284,10 @@ export class StoragePolicyReconciler {
           metrics: reading.ok ? { at: reading.at, iops: reading.iops } : undefined,
           now,
           maxMetricsAgeMs: windowMs + 60_000,
-          inFlight: { policy: d.tracker.countFor(name), global: d.tracker.size },
+          inFlight: {
+            policy: d.tracker.countFor(name) + (d.ecTier?.runner.inFlight(name) ?? 0),
+            global: d.tracker.size + (d.ecTier?.runner.inFlight() ?? 0),
+          },
           globalLimit: d.settings.globalLimit,
         });
         const dryRun = spec.dryRun || d.settings.dryRun;
@@ -291,6 +299,20 @@ export class StoragePolicyReconciler {
         const preservation = spec.preservationMode || d.settings.preservation;
         for (const m of plan.moves) {
           const v = volOf.get(m.volume)!;
+          if (d.ecTier && !dryRun) {
+            const route = await routeThroughEcTier(
+              d.ecTier,
+              ecTierPolicy(name, spec, preservation),
+              { volume: m.volume, to: m.to!, iops: m.iops },
+              v,
+              volumeTier(v, tiers),
+              signal,
+            );
+            if (route.handled) {
+              if (route.condition) conds.push(route.condition);
+              continue;
+            }
+          }
           // Preservation keeps the old replica, so a moved volume stays "mixed"; it already
           // has its copy on the target tier and must not gain another one every cooldown.
           if (preservation && v.replicas.some((r) => tiers.get(r.pool) === m.to)) continue;
@@ -420,6 +442,11 @@ export class StoragePolicyReconciler {
           lastReconcileTime: iso(now),
         };
         if (gen !== undefined) next.observedGeneration = gen;
+        if (d.ecTier) {
+          const ec = d.ecTier.runner;
+          next.ecBytes = ec.ecBytes(name);
+          next.ecVolumes = ec.tieredVolumes(name);
+        }
         if (counts) {
           next.watchedVolumes = counts.watched;
           next.hotVolumes = counts.hot;

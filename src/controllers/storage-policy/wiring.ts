@@ -26,6 +26,7 @@ import {
   type PersistentVolume,
   STORAGE_POLICIES,
 } from "./resources.ts";
+import type { EcTierHook } from "./ec_tier.ts";
 import { MoveTracker } from "./tracker.ts";
 import { CONTROLLER_NAME } from "./view.ts";
 
@@ -57,6 +58,8 @@ export interface StoragePolicyOperatorOptions {
   readiness?: Readiness;
   /** Reconcile workers (default 1). */
   concurrency?: number;
+  /** The erasure-coded cold tier (optional): its runner is resumed on becoming leader. */
+  ecTier?: EcTierHook;
 }
 
 /** The running parts, exposed for tests and the demo. */
@@ -121,6 +124,7 @@ export class StoragePolicyOperator {
       tracker: this.tracker,
       settings: o.settings,
       enqueue: (p) => this.controller.enqueue(p),
+      ecTier: o.ecTier,
     });
     this.#wireEvents();
   }
@@ -190,6 +194,8 @@ export class StoragePolicyOperator {
         try {
           const r = await this.reconciler.resumeInFlight(signal);
           if (r.resumed + r.recorded > 0) log.info("moves found on PVs", r);
+          const ec = await this.#o.ecTier?.runner.resume();
+          if (ec && ec.resumed + ec.tiered > 0) log.info("EC tier found on PVs", ec);
           break;
         } catch (e) {
           if (signal.aborted) return;

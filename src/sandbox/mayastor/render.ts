@@ -153,7 +153,8 @@ export function renderMetrics(c: SimCluster): string {
   const fam = (name: string, help: string) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
   };
-  const vols = [...c.volumes.values()].filter((v) => v.nexus);
+  // A volume with no replica lives in the EC cold tier, which serves (and counts) its IO.
+  const vols = [...c.volumes.values()].filter((v) => v.nexus || v.replicas.size === 0);
   const counters = new Map(vols.map((v) => [v.uuid, c.countersOf(v.uuid)]));
   const volFamilies = [
     ["volume_num_read_ops", "Number of read operations on the volume", "readOps"],
@@ -166,7 +167,9 @@ export function renderMetrics(c: SimCluster): string {
     for (const v of vols) {
       const k = counters.get(v.uuid)!;
       lines.push(
-        `${name}{node="${esc(v.nexus!.node)}",pv_name="${esc(v.pvName)}"} ${Math.floor(k[key])}`,
+        `${name}{node="${esc(v.nexus?.node ?? "ec-tier")}",pv_name="${esc(v.pvName)}"} ${
+          Math.floor(k[key])
+        }`,
       );
     }
   }
