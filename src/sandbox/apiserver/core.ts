@@ -1,0 +1,884 @@
+/**
+ * API semantics independent of HTTP: create/get/list/update/patch/delete/watch on
+ * resource definitions, following the Kubernetes API conventions (resourceVersion,
+ * uid, generation, finalizers, status subresource, selectors, paging, CRDs).
+ */
+import type { Clock } from "../../clock.ts";
+import { crdStatus, defaultCrd, validateCrd } from "./crd.ts";
+import {
+  alreadyExists,
+  ApiError,
+  badRequest,
+  conflict,
+  type ErrTarget,
+  expired,
+  forbidden,
+  invalid,
+  notFound,
+  unsupportedMediaType,
+} from "./errors.ts";
+import { applyMerge, jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import {
+  apiVersionOf,
+  builtinResources,
+  crdResources,
+  type CrdSpec,
+  qualifiedResource,
+  type ResourceDef,
+} from "./resources.ts";
+import {
+  type FieldRequirement,
+  type LabelSelector,
+  matchFields,
+  matchLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from "./selectors.ts";
+import { type KObj, ObjectStore, type Stored, type StoreEvent } from "./store.ts";
+import { validateObjectMeta } from "./objectmeta.ts";
+import { type FieldError, toCauses } from "./validation.ts";
+
+/** Per-request options that change how a write behaves. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  /** `Strict` rejects unknown fields, `Warn` reports them, `Ignore` drops them silently. */
+  fieldValidation?: "Strict" | "Warn" | "Ignore";
+  force?: boolean;
+}
+
+/** The result of a write: the object and any warnings (unknown fields under `Warn`). */
+export interface WriteResult {
+  obj: KObj;
+  warnings: string[];
+  created?: boolean;
+}
+
+/** Parsed list/watch options. */
+export interface ListOptions {
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  limit?: number;
+  continue?: string | null;
+  resourceVersion?: string | null;
+}
+
+/** A page of a list. */
+export interface ListResult {
+  items: Stored[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+/** What a watch delivers: events in order, or a terminal error Status. */
+export interface WatchSink {
+  event(type: "ADDED" | "MODIFIED" | "DELETED", s: Stored): void;
+  /** Sent once after initial events when `sendInitialEvents=true`. */
+  initialEventsEnd?(rv: number): void;
+  error(e: ApiError): void;
+}
+
+/** Options for starting a watch. */
+export interface WatchOptions {
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  resourceVersion?: string | null;
+  sendInitialEvents?: boolean;
+}
+
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+const CRD_SK = "apiextensions.k8s.io/customresourcedefinitions";
+const NS_SK = "/namespaces";
+
+function isObj(v: unknown): v is KObj {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function meta(o: KObj): KObj {
+  return (isObj(o.metadata) ? o.metadata : {}) as KObj;
+}
+
+/** RFC 3339 seconds precision, as metav1.Time serialises. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function target(def: ResourceDef, name?: string): ErrTarget {
+  return {
+    qualifiedResource: qualifiedResource(def),
+    group: def.group,
+    resource: def.resource,
+    name,
+  };
+}
+
+/** Everything but metadata (and status when it is a subresource): what bumps generation. */
+function specPart(def: ResourceDef, o: KObj): string {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return JSON.stringify(
+    def.statusSubresource || def.crd === undefined ? rest : { ...rest, status: o.status },
+  );
+}
+
+/** Objects equal apart from resourceVersion/managedFields (a no-op write keeps the version). */
+function sameObject(a: KObj, b: KObj): boolean {
+  const strip = (o: KObj) => {
+    const { resourceVersion: _r, managedFields: _f, ...m } = meta(o);
+    return JSON.stringify({ ...o, metadata: m });
+  };
+  return strip(a) === strip(b);
+}
+
+/** One paging snapshot (the server keeps the filtered list so later pages are consistent). */
+interface PagingSnapshot {
+  items: Stored[];
+  rv: number;
+  at: number;
+}
+
+/** The API's behaviour over an ObjectStore. */
+export class ApiCore {
+  readonly store: ObjectStore;
+  #clock: Clock;
+  #defs = new Map<string, ResourceDef>();
+  #snapshots = new Map<string, PagingSnapshot>();
+  #snapSeq = 0;
+  /** Called whenever the set of served resources changes (discovery/OpenAPI caches). */
+  onResourcesChanged: () => void = () => {};
+
+  constructor(opts: { clock: Clock; historyLimit?: number; onCommit?: (ev: StoreEvent) => void }) {
+    this.#clock = opts.clock;
+    this.store = new ObjectStore({ historyLimit: opts.historyLimit, onCommit: opts.onCommit });
+    for (const d of builtinResources()) this.#defs.set(`${d.group}/${d.version}/${d.resource}`, d);
+  }
+
+  /** Creates the system namespaces (skipped for names that exist, e.g. after a restore). */
+  bootstrap(): void {
+    for (const name of SYSTEM_NAMESPACES) {
+      if (this.store.get(NS_SK, name)) continue;
+      this.create(this.lookup("", "v1", "namespaces")!, undefined, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
+      });
+    }
+  }
+
+  /** Re-registers CRDs found in the store (after restoring a snapshot). */
+  reloadCrds(): void {
+    for (const s of this.store.list(CRD_SK)) this.#registerCrd(s.obj);
+  }
+
+  /** The definition serving `group/version/resource`. */
+  lookup(group: string, version: string, resource: string): ResourceDef | undefined {
+    return this.#defs.get(`${group}/${version}/${resource}`);
+  }
+
+  /** Every served definition. */
+  definitions(): ResourceDef[] {
+    return [...this.#defs.values()];
+  }
+
+  /** Storage key of an object (`ns/name` or `name`). */
+  static key(ns: string | undefined, name: string): string {
+    return ns ? `${ns}/${name}` : name;
+  }
+
+  #now(): string {
+    return rfc3339(this.#clock.now());
+  }
+
+  /** The object as served at `def.version`. */
+  view(def: ResourceDef, s: Stored): KObj {
+    if (def.convert) return def.convert.fromStorage(s.obj);
+    const av = apiVersionOf(def);
+    return s.obj.apiVersion === av ? s.obj : { ...s.obj, apiVersion: av };
+  }
+
+  /** GET one object. */
+  get(def: ResourceDef, ns: string | undefined, name: string): Stored {
+    const s = this.store.get(def.storageKey, ApiCore.key(def.namespaced ? ns : undefined, name));
+    if (!s) throw notFound(target(def, name));
+    return s;
+  }
+
+  /** Parses selectors, mapping syntax errors to 400. */
+  #selectors(
+    def: ResourceDef,
+    o: { labelSelector?: string | null; fieldSelector?: string | null },
+  ) {
+    try {
+      const labels = parseLabelSelector(o.labelSelector);
+      const fields = parseFieldSelector(o.fieldSelector).map((f) =>
+        def.convert ? { ...f, path: def.convert.fieldPath(f.path) } : f
+      );
+      for (const f of fields) {
+        if (
+          !def.extraFieldSelectors && f.path !== "metadata.name" && f.path !== "metadata.namespace"
+        ) {
+          throw badRequest(`field label not supported: ${f.path}`);
+        }
+      }
+      return { labels, fields };
+    } catch (e) {
+      if (e instanceof SelectorError) throw badRequest(e.message);
+      throw e;
+    }
+  }
+
+  #matches(
+    ns: string | undefined,
+    sel: { labels: LabelSelector; fields: FieldRequirement[] },
+    o: KObj,
+  ): boolean {
+    const m = meta(o);
+    if (ns && m.namespace !== ns) return false;
+    if (!matchLabels(sel.labels, m.labels as Record<string, string> | undefined)) return false;
+    return sel.fields.length === 0 || matchFields(sel.fields, o);
+  }
+
+  /** LIST with selectors and paging (`limit`/`continue` over a consistent snapshot). */
+  list(def: ResourceDef, ns: string | undefined, o: ListOptions): ListResult {
+    const limit = o.limit && o.limit > 0 ? o.limit : 0;
+    let items: Stored[];
+    let rv: number;
+    let offset = 0;
+    let snapId: string | undefined;
+    if (o.continue) {
+      let tok: { id?: string; off?: number; rv?: number };
+      try {
+        tok = JSON.parse(atob(o.continue.replace(/-/g, "+").replace(/_/g, "/")));
+      } catch {
+        throw badRequest(`invalid continue token`);
+      }
+      const snap = tok.id ? this.#snapshots.get(tok.id) : undefined;
+      if (!snap) {
+        throw expired(
+          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        );
+      }
+      items = snap.items;
+      rv = snap.rv;
+      offset = tok.off ?? 0;
+      snapId = tok.id;
+    } else {
+      const sel = this.#selectors(def, o);
+      const scoped = def.namespaced && ns;
+      const all = this.store.list(def.storageKey, scoped ? `${ns}/` : undefined);
+      items = sel.labels.length === 0 && sel.fields.length === 0
+        ? all
+        : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
+      rv = this.store.resourceVersion;
+    }
+    if (!limit || offset + limit >= items.length) {
+      if (snapId) this.#snapshots.delete(snapId);
+      return { items: offset ? items.slice(offset) : items, resourceVersion: String(rv) };
+    }
+    if (!snapId) {
+      snapId = String(++this.#snapSeq);
+      this.#snapshots.set(snapId, { items, rv, at: this.#clock.now() });
+      this.#expireSnapshots();
+    }
+    const page = items.slice(offset, offset + limit);
+    const next = btoa(JSON.stringify({ id: snapId, off: offset + limit, rv })).replace(/\+/g, "-")
+      .replace(/\//g, "_").replace(/=+$/, "");
+    return {
+      items: page,
+      resourceVersion: String(rv),
+      continue: next,
+      remainingItemCount: items.length - offset - limit,
+    };
+  }
+
+  #expireSnapshots(): void {
+    const cutoff = this.#clock.now() - 5 * 60_000;
+    for (const [id, s] of this.#snapshots) {
+      if (s.at < cutoff || this.#snapshots.size > 256) this.#snapshots.delete(id);
+    }
+  }
+
+  /** Checks namespace existence for a namespaced write. */
+  #checkNamespace(def: ResourceDef, ns: string | undefined, name: string): void {
+    if (!def.namespaced) return;
+    if (!ns) {
+      throw badRequest("the server could not find the requested resource: namespace is required");
+    }
+    const nsObj = this.store.get(NS_SK, ns);
+    if (!nsObj) {
+      throw notFound({
+        qualifiedResource: "namespaces",
+        group: "",
+        resource: "namespaces",
+        name: ns,
+      });
+    }
+    if (meta(nsObj.obj).deletionTimestamp) {
+      throw forbidden(
+        target(def, name),
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+      );
+    }
+  }
+
+  /** Runs schema admission for custom resources; CRD checks for CRDs. */
+  #admit(def: ResourceDef, obj: KObj, old: KObj | undefined, opts: WriteOptions): string[] {
+    const name = String(meta(obj).name ?? "");
+    const warnings: string[] = [];
+    let errs: FieldError[] = [];
+    errs.push(...validateObjectMeta(meta(obj), { nameIsLabel: def.storageKey === NS_SK }));
+    if (def.storageKey === CRD_SK) {
+      defaultCrd(obj);
+      errs = errs.concat(validateCrd(obj));
+    }
+    const v = def.crd?.validator;
+    if (v && errs.length === 0) {
+      const r = v.admit(obj, old);
+      if (r.unknownFields.length > 0) {
+        if (opts.fieldValidation === "Strict") {
+          throw badRequest(
+            `strict decoding error: ${
+              r.unknownFields.map((f) => `unknown field "${f}"`).join(", ")
+            }`,
+          );
+        }
+        if (opts.fieldValidation === "Warn") {
+          for (const f of r.unknownFields) warnings.push(`unknown field "${f}"`);
+        }
+      }
+      errs = errs.concat(r.errors);
+    }
+    if (errs.length > 0) throw invalid(def.kind, def.group, name, toCauses(errs));
+    return warnings;
+  }
+
+  #checkKind(def: ResourceDef, body: unknown): KObj {
+    if (!isObj(body)) throw badRequest("the body of the request is not a JSON object");
+    const av = apiVersionOf(def);
+    if (body.kind !== undefined && body.kind !== def.kind) {
+      throw badRequest(
+        `the kind in the data (${
+          String(body.kind)
+        }) does not match the expected kind (${def.kind})`,
+      );
+    }
+    if (body.apiVersion !== undefined && body.apiVersion !== av) {
+      const [g] = String(body.apiVersion).includes("/") ? String(body.apiVersion).split("/") : [""];
+      if (
+        g !== def.group ||
+        !this.lookup(def.group, String(body.apiVersion).split("/").pop()!, def.resource)
+      ) {
+        throw badRequest(
+          `the API version in the data (${
+            String(body.apiVersion)
+          }) does not match the expected API version (${av})`,
+        );
+      }
+    }
+    return body;
+  }
+
+  /** POST: creates an object. */
+  create(
+    def: ResourceDef,
+    ns: string | undefined,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): WriteResult {
+    const src = this.#checkKind(def, body);
+    const m = { ...meta(src) };
+    if (def.namespaced) {
+      if (
+        m.namespace !== undefined && m.namespace !== "" && ns !== undefined && m.namespace !== ns
+      ) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      ns = ns ?? (m.namespace as string | undefined);
+      m.namespace = ns;
+    } else delete m.namespace;
+    if (!m.name && typeof m.generateName === "string" && m.generateName) {
+      const chars = "bcdfghjklmnpqrstvwxz2456789";
+      let suffix = "";
+      for (let i = 0; i < 5; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
+      m.name = `${m.generateName}${suffix}`;
+    }
+    const name = typeof m.name === "string" ? m.name : "";
+    if (!name) {
+      throw invalid(def.kind, def.group, "", [
+        {
+          reason: "FieldValueRequired",
+          message: "Required value: name or generateName is required",
+          field: "metadata.name",
+        },
+      ]);
+    }
+    this.#checkNamespace(def, ns, name);
+    const key = ApiCore.key(def.namespaced ? ns : undefined, name);
+    if (this.store.get(def.storageKey, key)) throw alreadyExists(target(def, name));
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.managedFields;
+    delete m.selfLink;
+    m.uid = crypto.randomUUID();
+    m.creationTimestamp = this.#now();
+    m.generation = 1;
+    const shaped: KObj = { ...src, apiVersion: apiVersionOf(def), kind: def.kind, metadata: m };
+    const obj: KObj = structuredClone(def.convert ? def.convert.toStorage(shaped) : shaped);
+    if (def.statusSubresource && def.crd) delete obj.status;
+    this.#builtinDefaults(def, obj);
+    const warnings = this.#admit(def, obj, undefined, opts);
+    if (def.storageKey === CRD_SK) {
+      obj.status = crdStatus(obj.spec as CrdSpec, this.#now());
+    }
+    if (opts.dryRun) return { obj: this.view(def, { obj, rv: 0 }), warnings, created: true };
+    meta(obj).resourceVersion = String(this.store.nextVersion());
+    const s = this.store.commit(def.storageKey, key, "ADDED", obj);
+    if (def.storageKey === CRD_SK) this.#registerCrd(obj);
+    return { obj: this.view(def, s), warnings, created: true };
+  }
+
+  #builtinDefaults(def: ResourceDef, obj: KObj): void {
+    if (def.crd) return;
+    const status = (isObj(obj.status) ? obj.status : {}) as KObj;
+    switch (def.storageKey) {
+      case NS_SK:
+        obj.spec = { finalizers: ["kubernetes"], ...(isObj(obj.spec) ? obj.spec : {}) };
+        obj.status = { ...status, phase: status.phase ?? "Active" };
+        meta(obj).labels = {
+          ...(meta(obj).labels as KObj ?? {}),
+          "kubernetes.io/metadata.name": meta(obj).name,
+        };
+        break;
+      case "/persistentvolumes":
+        obj.spec = {
+          persistentVolumeReclaimPolicy: "Retain",
+          volumeMode: "Filesystem",
+          ...(isObj(obj.spec) ? obj.spec : {}),
+        };
+        obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "/persistentvolumeclaims":
+        obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
+        obj.status = { ...status, phase: status.phase ?? "Pending" };
+        break;
+      case "/secrets":
+        if (!obj.type) obj.type = "Opaque";
+        break;
+      case "/services":
+        obj.spec = {
+          type: "ClusterIP",
+          sessionAffinity: "None",
+          ...(isObj(obj.spec) ? obj.spec : {}),
+        };
+        break;
+      case "storage.k8s.io/storageclasses":
+        obj.reclaimPolicy ??= "Delete";
+        obj.volumeBindingMode ??= "Immediate";
+        break;
+    }
+  }
+
+  /** PUT (main resource or `status`): replaces an object, honouring resourceVersion preconditions. */
+  update(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    sub: "" | "status",
+    opts: WriteOptions = {},
+  ): WriteResult {
+    const src = this.#checkKind(def, body);
+    const bm = meta(src);
+    if (bm.name !== undefined && bm.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(bm.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const old = this.get(def, ns, name);
+    if (
+      bm.resourceVersion !== undefined && bm.resourceVersion !== "" &&
+      String(bm.resourceVersion) !== String(old.rv)
+    ) {
+      throw conflict(target(def, name));
+    }
+    if (bm.uid !== undefined && bm.uid !== "" && bm.uid !== meta(old.obj).uid) {
+      throw conflict(
+        target(def, name),
+        `Precondition failed: UID in precondition: ${String(bm.uid)}, UID in object meta: ${
+          String(meta(old.obj).uid)
+        }`,
+      );
+    }
+    return this.#replace(def, old, src, sub, opts);
+  }
+
+  #replace(
+    def: ResourceDef,
+    old: Stored,
+    src: KObj,
+    sub: "" | "status",
+    opts: WriteOptions,
+  ): WriteResult {
+    if (def.convert) src = def.convert.toStorage(src);
+    const om = meta(old.obj);
+    const name = String(om.name);
+    let obj: KObj;
+    if (sub === "status") {
+      obj = structuredClone({ ...old.obj, status: src.status });
+      if (src.status === undefined) delete obj.status;
+    } else {
+      const m: KObj = { ...meta(src) };
+      for (
+        const k of [
+          "uid",
+          "creationTimestamp",
+          "generation",
+          "deletionTimestamp",
+          "deletionGracePeriodSeconds",
+          "name",
+          "namespace",
+        ]
+      ) {
+        if (om[k] === undefined) delete m[k];
+        else m[k] = om[k];
+      }
+      delete m.managedFields;
+      delete m.selfLink;
+      obj = structuredClone({ ...src, metadata: m });
+      if (def.statusSubresource) {
+        if (old.obj.status === undefined) delete obj.status;
+        else obj.status = structuredClone(old.obj.status);
+      }
+      if (om.deletionTimestamp) {
+        const before = new Set((om.finalizers as string[] | undefined) ?? []);
+        const added = ((m.finalizers as string[] | undefined) ?? []).filter((f) => !before.has(f));
+        if (added.length > 0) {
+          throw invalid(def.kind, def.group, name, [{
+            reason: "FieldValueForbidden",
+            message:
+              `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${
+                JSON.stringify(added)
+              }`,
+            field: "metadata.finalizers",
+          }]);
+        }
+      }
+    }
+    obj.apiVersion = def.storageApiVersion;
+    obj.kind = def.kind;
+    if (def.storageKey === NS_SK && sub === "") obj.spec = old.obj.spec; // namespace spec is finalize-only
+    const warnings = this.#admit(def, obj, old.obj, opts);
+    if (def.storageKey === CRD_SK) {
+      obj.status = old.obj.status ?? crdStatus(obj.spec as CrdSpec, this.#now());
+    }
+    if (specPart(def, obj) !== specPart(def, old.obj)) {
+      meta(obj).generation = Number(om.generation ?? 1) + 1;
+    }
+    meta(obj).resourceVersion = String(old.rv);
+    if (sameObject(obj, old.obj)) return { obj: this.view(def, old), warnings };
+    if (opts.dryRun) return { obj: this.view(def, { obj, rv: old.rv }), warnings };
+    const fin = meta(obj).finalizers as string[] | undefined;
+    const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
+    meta(obj).resourceVersion = String(this.store.nextVersion());
+    if (om.deletionTimestamp && (!fin || fin.length === 0)) {
+      const s = this.store.commit(def.storageKey, key, "DELETED", obj);
+      this.#afterDelete(def, obj);
+      return { obj: this.view(def, s), warnings };
+    }
+    const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
+    if (def.storageKey === CRD_SK) this.#registerCrd(obj);
+    return { obj: this.view(def, s), warnings };
+  }
+
+  /** PATCH with merge, JSON, strategic (as merge, built-ins only) or apply semantics. */
+  patch(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    contentType: string,
+    rawBody: unknown,
+    sub: "" | "status",
+    opts: WriteOptions = {},
+  ): WriteResult {
+    const type = contentType.split(";")[0].trim().toLowerCase();
+    const key = ApiCore.key(def.namespaced ? ns : undefined, name);
+    const old = this.store.get(def.storageKey, key);
+    if (type === "application/apply-patch+yaml") {
+      if (!opts.fieldManager) {
+        throw invalid("PatchOptions", "meta.k8s.io", "", [
+          {
+            reason: "FieldValueRequired",
+            message: "Required value: is required for apply patch",
+            field: "fieldManager",
+          },
+        ]);
+      }
+      const applied = this.#checkKind(def, rawBody);
+      const am = meta(applied);
+      if (am.name !== undefined && am.name !== name) {
+        throw badRequest(
+          `the name of the object (${
+            String(am.name)
+          }) does not match the name on the URL (${name})`,
+        );
+      }
+      if (!old) {
+        if (sub === "status") throw notFound(target(def, name));
+        return this.create(def, ns, { ...applied, metadata: { ...am, name } }, opts);
+      }
+      const base = this.view(def, old);
+      const merged = applyMerge(
+        base,
+        sub === "status" ? { status: applied.status ?? {} } : applied,
+        (p) => def.crd?.validator?.listKeysAt(p) ?? builtinListKeys(p),
+      ) as KObj;
+      if (am.resourceVersion !== undefined && String(am.resourceVersion) !== String(old.rv)) {
+        throw conflict(target(def, name));
+      }
+      meta(merged).resourceVersion = String(old.rv);
+      return this.#replace(def, old, merged, sub, opts);
+    }
+    if (!old) throw notFound(target(def, name));
+    const base = this.view(def, old);
+    let next: unknown;
+    try {
+      if (type === "application/merge-patch+json") next = mergePatch(base, rawBody);
+      else if (type === "application/json-patch+json") next = jsonPatch(base, rawBody);
+      else if (type === "application/strategic-merge-patch+json") {
+        if (def.crd) {
+          throw unsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+          );
+        }
+        next = strategicAsMerge(base, rawBody);
+      } else {
+        throw unsupportedMediaType(
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${
+            def.crd ? "" : ", application/strategic-merge-patch+json"
+          }`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof PatchError) {
+        throw invalid(def.kind, def.group, name, [{
+          reason: "FieldValueInvalid",
+          message: e.message,
+        }]);
+      }
+      throw e;
+    }
+    if (!isObj(next)) throw badRequest("patch did not produce an object");
+    const nm = meta(next);
+    if (nm.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(nm.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (nm.resourceVersion !== undefined && String(nm.resourceVersion) !== String(old.rv)) {
+      throw conflict(target(def, name));
+    }
+    return this.#replace(def, old, next, sub, opts);
+  }
+
+  /** DELETE: removes the object, or marks it deleting while finalizers remain. */
+  delete(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    o: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {},
+  ): { obj: KObj; finalized: boolean } {
+    const old = this.get(def, ns, name);
+    const om = meta(old.obj);
+    const pre = o.preconditions;
+    if (pre?.uid && pre.uid !== om.uid) {
+      throw conflict(
+        target(def, name),
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${
+          String(om.uid)
+        }`,
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== String(old.rv)) {
+      throw conflict(
+        target(def, name),
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${old.rv}`,
+      );
+    }
+    const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
+    const fin = (om.finalizers as string[] | undefined) ?? [];
+    const nsFinalizing = def.storageKey === NS_SK && this.#namespaceHasContent(name);
+    if (fin.length > 0 || nsFinalizing) {
+      if (om.deletionTimestamp && !nsFinalizing) {
+        return { obj: this.view(def, old), finalized: false };
+      }
+      if (o.dryRun) return { obj: this.view(def, old), finalized: false };
+      if (!om.deletionTimestamp) {
+        const obj = structuredClone(old.obj);
+        const m = meta(obj);
+        m.deletionTimestamp = this.#now();
+        m.deletionGracePeriodSeconds = 0;
+        if (def.storageKey === NS_SK) {
+          obj.status = { ...(obj.status as KObj ?? {}), phase: "Terminating" };
+        }
+        m.resourceVersion = String(this.store.nextVersion());
+        const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
+        if (def.storageKey === NS_SK) this.#emptyNamespace(name);
+        const now = this.store.get(def.storageKey, key);
+        return { obj: this.view(def, now ?? s), finalized: !now };
+      }
+      this.#emptyNamespace(name);
+      const now = this.store.get(def.storageKey, key);
+      return { obj: this.view(def, now ?? old), finalized: !now };
+    }
+    if (o.dryRun) return { obj: this.view(def, old), finalized: true };
+    const obj = structuredClone(old.obj);
+    meta(obj).resourceVersion = String(this.store.nextVersion());
+    if (def.storageKey === CRD_SK) this.#dropCrdObjects(obj);
+    const s = this.store.commit(def.storageKey, key, "DELETED", obj);
+    this.#afterDelete(def, obj);
+    return { obj: this.view(def, s), finalized: true };
+  }
+
+  /** DELETE on a collection: deletes every matching object. */
+  deleteCollection(def: ResourceDef, ns: string | undefined, o: ListOptions): KObj[] {
+    const r = this.list(def, ns, {
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+    });
+    return r.items.map((s) => this.delete(def, ns, String(meta(s.obj).name)).obj);
+  }
+
+  #namespaceHasContent(ns: string): boolean {
+    for (const d of this.#defs.values()) {
+      if (d.namespaced && this.store.list(d.storageKey, `${ns}/`).length > 0) return true;
+    }
+    return false;
+  }
+
+  /** Deletes every object in a terminating namespace, then the namespace once it is empty. */
+  #emptyNamespace(ns: string): void {
+    const seen = new Set<string>();
+    for (const d of this.#defs.values()) {
+      if (!d.namespaced || seen.has(d.storageKey)) continue;
+      seen.add(d.storageKey);
+      for (const s of this.store.list(d.storageKey, `${ns}/`)) {
+        if (!meta(s.obj).deletionTimestamp) this.delete(d, ns, String(meta(s.obj).name));
+      }
+    }
+    this.#finalizeNamespace(ns);
+  }
+
+  #finalizeNamespace(ns: string): void {
+    const s = this.store.get(NS_SK, ns);
+    if (!s || !meta(s.obj).deletionTimestamp || this.#namespaceHasContent(ns)) return;
+    const obj = structuredClone(s.obj);
+    meta(obj).resourceVersion = String(this.store.nextVersion());
+    this.store.commit(NS_SK, ns, "DELETED", obj);
+  }
+
+  #afterDelete(def: ResourceDef, obj: KObj): void {
+    const m = meta(obj);
+    if (def.namespaced && typeof m.namespace === "string") this.#finalizeNamespace(m.namespace);
+    if (def.storageKey === CRD_SK) this.#unregisterCrd(obj);
+  }
+
+  #dropCrdObjects(crd: KObj): void {
+    const spec = crd.spec as CrdSpec;
+    const sk = `${spec.group}/${spec.names.plural}`;
+    for (const s of this.store.list(sk)) {
+      const obj = structuredClone(s.obj);
+      const m = meta(obj);
+      m.resourceVersion = String(this.store.nextVersion());
+      this.store.commit(
+        sk,
+        ApiCore.key(m.namespace as string | undefined, String(m.name)),
+        "DELETED",
+        obj,
+      );
+    }
+    this.store.dropTable(sk);
+  }
+
+  #registerCrd(obj: KObj): void {
+    this.#unregisterCrd(obj, false);
+    const name = String(meta(obj).name);
+    for (const d of crdResources(name, obj.spec as CrdSpec)) {
+      this.#defs.set(`${d.group}/${d.version}/${d.resource}`, d);
+    }
+    this.onResourcesChanged();
+  }
+
+  #unregisterCrd(obj: KObj, notify = true): void {
+    const name = String(meta(obj).name);
+    for (const [k, d] of this.#defs) if (d.crd?.name === name) this.#defs.delete(k);
+    if (notify) this.onResourcesChanged();
+  }
+
+  /**
+   * WATCH: replays history after `resourceVersion` (or the current state as ADDED when
+   * it is unset/"0"), then streams live events. Returns the stop function.
+   */
+  watch(def: ResourceDef, ns: string | undefined, o: WatchOptions, sink: WatchSink): () => void {
+    const sel = this.#selectors(def, o);
+    const scoped = def.namespaced ? ns : undefined;
+    const match = (x: Stored | undefined) => x !== undefined && this.#matches(scoped, sel, x.obj);
+    const deliver = (ev: StoreEvent) => {
+      if (ev.type === "ADDED") {
+        if (match(ev.cur)) sink.event("ADDED", ev.cur);
+      } else if (ev.type === "DELETED") {
+        if (match(ev.cur) || match(ev.prev)) sink.event("DELETED", ev.cur);
+      } else {
+        const was = match(ev.prev), is = match(ev.cur);
+        if (was && is) sink.event("MODIFIED", ev.cur);
+        else if (is) sink.event("ADDED", ev.cur);
+        else if (was) sink.event("DELETED", ev.cur);
+      }
+    };
+    const rvText = o.resourceVersion ?? "";
+    if (rvText === "" || rvText === "0" || o.sendInitialEvents) {
+      for (const s of this.store.list(def.storageKey, scoped ? `${scoped}/` : undefined)) {
+        if (match(s)) sink.event("ADDED", s);
+      }
+      if (o.sendInitialEvents) sink.initialEventsEnd?.(this.store.resourceVersion);
+    } else {
+      const rv = Number(rvText);
+      if (!Number.isInteger(rv) || rv < 0) {
+        sink.error(badRequest(`invalid resource version: ${rvText}`));
+        return () => {};
+      }
+      const evs = this.store.eventsSince(def.storageKey, rv);
+      if (!evs) {
+        sink.error(expired(`too old resource version: ${rv} (${this.store.compactedVersion})`));
+        return () => {};
+      }
+      for (const ev of evs) deliver(ev);
+    }
+    return this.store.subscribe(def.storageKey, deliver);
+  }
+}
+
+/** List-map keys for the built-in lists the operator patches (conditions by type). */
+function builtinListKeys(path: string[]): string[] | undefined {
+  const last = path[path.length - 1];
+  if (last === "conditions") return ["type"];
+  if (last === "finalizers") return undefined;
+  return undefined;
+}
+
+/** Strategic merge reduced to merge patch, keeping `$patch`/`$retainKeys` directives out. */
+function strategicAsMerge(base: unknown, patch: unknown): unknown {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (!isObj(v)) return v;
+    const out: KObj = {};
+    for (const [k, x] of Object.entries(v)) if (!k.startsWith("$")) out[k] = strip(x);
+    return out;
+  };
+  return mergePatch(base, strip(patch));
+}
+
+export { ApiError };

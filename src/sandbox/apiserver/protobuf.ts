@@ -1,0 +1,133 @@
+/**
+ * Just enough of Kubernetes' protobuf encoding to read what typed kubectl commands
+ * post (`create namespace`, `create configmap`, `create secret generic`): Namespace,
+ * ConfigMap and Secret. Other kinds are refused with 415.
+ */
+
+/** One decoded field: number, wire type and raw value. */
+interface Field {
+  no: number;
+  wire: number;
+  varint?: bigint;
+  bytes?: Uint8Array;
+}
+
+function readVarint(buf: Uint8Array, pos: { i: number }): bigint {
+  let shift = 0n;
+  let v = 0n;
+  for (;;) {
+    if (pos.i >= buf.length) throw new Error("truncated varint");
+    const b = buf[pos.i++];
+    v |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return v;
+    shift += 7n;
+  }
+}
+
+/** Splits a protobuf message into its fields. */
+function fields(buf: Uint8Array): Field[] {
+  const out: Field[] = [];
+  const pos = { i: 0 };
+  while (pos.i < buf.length) {
+    const tag = Number(readVarint(buf, pos));
+    const no = tag >> 3, wire = tag & 7;
+    if (wire === 0) out.push({ no, wire, varint: readVarint(buf, pos) });
+    else if (wire === 2) {
+      const len = Number(readVarint(buf, pos));
+      out.push({ no, wire, bytes: buf.subarray(pos.i, pos.i + len) });
+      pos.i += len;
+    } else if (wire === 1) pos.i += 8;
+    else if (wire === 5) pos.i += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+  }
+  return out;
+}
+
+const dec = new TextDecoder();
+const str = (f: Field) => dec.decode(f.bytes);
+
+function bytesMap(fs: Field[], no: number): Record<string, string> | undefined {
+  const entries = fs.filter((f) => f.no === no);
+  if (entries.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const kv = fields(e.bytes!);
+    const k = kv.find((f) => f.no === 1), v = kv.find((f) => f.no === 2);
+    out[k ? str(k) : ""] = btoa(String.fromCharCode(...(v?.bytes ?? new Uint8Array())));
+  }
+  return out;
+}
+
+function stringMap(fs: Field[], no: number): Record<string, string> | undefined {
+  const entries = fs.filter((f) => f.no === no);
+  if (entries.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const kv = fields(e.bytes!);
+    const k = kv.find((f) => f.no === 1), v = kv.find((f) => f.no === 2);
+    out[k ? str(k) : ""] = v ? str(v) : "";
+  }
+  return out;
+}
+
+function objectMeta(buf: Uint8Array): Record<string, unknown> {
+  const fs = fields(buf);
+  const one = (no: number) => {
+    const f = fs.find((x) => x.no === no);
+    return f ? str(f) : undefined;
+  };
+  const m: Record<string, unknown> = {};
+  if (one(1)) m.name = one(1);
+  if (one(2)) m.generateName = one(2);
+  if (one(3)) m.namespace = one(3);
+  const labels = stringMap(fs, 11), annotations = stringMap(fs, 12);
+  if (labels) m.labels = labels;
+  if (annotations) m.annotations = annotations;
+  const fin = fs.filter((f) => f.no === 14).map(str);
+  if (fin.length) m.finalizers = fin;
+  return m;
+}
+
+/** Decodes a `k8s\0`-prefixed protobuf body; returns undefined for kinds it can't read. */
+export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | undefined {
+  if (body.length < 4 || dec.decode(body.subarray(0, 4)) !== "k8s\0") return undefined;
+  const unknown = fields(body.subarray(4));
+  const typeMeta = unknown.find((f) => f.no === 1);
+  const raw = unknown.find((f) => f.no === 2);
+  if (!typeMeta || !raw) return undefined;
+  const tm = fields(typeMeta.bytes!);
+  const apiVersion = tm.find((f) => f.no === 1), kind = tm.find((f) => f.no === 2);
+  if (!kind || (apiVersion && str(apiVersion) !== "v1")) return undefined;
+  const fs = fields(raw.bytes!);
+  const md = fs.find((f) => f.no === 1);
+  const out: Record<string, unknown> = {
+    apiVersion: "v1",
+    kind: str(kind),
+    metadata: md ? objectMeta(md.bytes!) : {},
+  };
+  const flag = (no: number) => fs.find((f) => f.no === no)?.varint;
+  switch (str(kind)) {
+    case "Namespace": {
+      const spec = fs.find((f) => f.no === 2);
+      const fin = spec ? fields(spec.bytes!).filter((f) => f.no === 1).map(str) : [];
+      if (fin.length) out.spec = { finalizers: fin };
+      return out;
+    }
+    case "ConfigMap": {
+      const data = stringMap(fs, 2), bin = bytesMap(fs, 3);
+      if (data) out.data = data;
+      if (bin) out.binaryData = bin;
+      if (flag(4) !== undefined) out.immutable = flag(4) === 1n;
+      return out;
+    }
+    case "Secret": {
+      const data = bytesMap(fs, 2), type = fs.find((f) => f.no === 3);
+      if (data) out.data = data;
+      if (type) out.type = str(type);
+      if (flag(5) !== undefined) out.immutable = flag(5) === 1n;
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}

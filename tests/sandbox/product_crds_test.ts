@@ -1,0 +1,71 @@
+/**
+ * The product's own CRDs (`crds/`) and examples (`deploy/examples/`) through kubectl.
+ * Both directories come from other parts of the repository; the test is marked ignored
+ * (not passed) in a checkout that lacks them.
+ */
+import assert from "node:assert/strict";
+import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const KUBECTL = "/usr/bin/kubectl";
+
+function exists(p: string): boolean {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ready = exists(`${ROOT}crds/storage.billyronks.io_storagepolicies.yaml`) &&
+  exists(`${ROOT}deploy/examples`);
+
+Deno.test({
+  name: "kubectl: product CRDs and examples (apply, get sp, explain, invalid StoragePolicy)",
+  ignore: !ready,
+  async fn() {
+    if (!exists(KUBECTL)) throw new Error("kubectl is required at /usr/bin/kubectl");
+    const home = await Deno.makeTempDir({ prefix: "kubectl-home-" });
+    const sb = await startSandbox({});
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(KUBECTL, {
+        args: ["--kubeconfig", sb.kubeconfigPath, "--cache-dir", `${home}/cache`, ...args],
+        env: { HOME: home, PATH: "/usr/bin:/bin" },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const d = new TextDecoder();
+      return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+    };
+    try {
+      const crds = await run("apply", "-R", "-f", `${ROOT}crds/`);
+      assert.equal(crds.code, 0, crds.stderr);
+      assert.match(crds.stdout, /storagepolicies.storage.billyronks.io created/);
+      const ex = await run("apply", "-R", "-f", `${ROOT}deploy/examples/`);
+      assert.equal(ex.code, 0, ex.stderr);
+      const sp = await run("get", "sp");
+      assert.equal(sp.code, 0, sp.stderr);
+      assert.match(sp.stdout.split("\n")[0], /^NAME\s+/);
+      const name = sp.stdout.split("\n")[1].split(/\s+/)[0];
+      assert.ok(name, sp.stdout);
+      const explain = await run("explain", "storagepolicy.spec");
+      assert.equal(explain.code, 0, explain.stderr);
+      assert.match(explain.stdout, /lowWatermarkIOPS/);
+      const bad = await run(
+        "patch",
+        "sp",
+        name,
+        "--type=merge",
+        "-p",
+        '{"spec":{"lowWatermarkIOPS":-1}}',
+      );
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /spec\.lowWatermarkIOPS/);
+    } finally {
+      await sb.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
