@@ -202,20 +202,30 @@ export class KubeClient {
       stream: true,
     });
     if (!resp.body) return;
-    const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+    const body = resp.body;
+    // A BYOB reader refills one 64 KiB buffer: a default reader hands out a fresh
+    // buffer per chunk, and at 1,000 events/s those pile up as tens of MB of
+    // external memory before the GC reclaims them.
+    const reader = body.getReader({ mode: "byob" });
+    const decoder = new TextDecoder();
+    let chunk = new ArrayBuffer(64 * 1024);
     let buf = "";
     try {
       for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
+        const { value, done } = await reader.read(new Uint8Array(chunk));
+        if (done || !value) break;
+        buf += decoder.decode(value, { stream: true });
+        chunk = value.buffer as ArrayBuffer;
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
+        while ((nl = buf.indexOf("\n", start)) >= 0) {
+          const line = buf.slice(start, nl).trim();
+          start = nl + 1;
           if (line) yield parseWatchLine<T>(line);
         }
+        buf = buf.slice(start);
       }
+      buf += decoder.decode();
       if (buf.trim()) yield parseWatchLine<T>(buf.trim());
     } finally {
       reader.cancel().catch(() => {});
@@ -317,7 +327,7 @@ export class KubeClient {
     body?: { body: unknown; contentType?: string },
   ): Promise<T> {
     const resp = await this.#send(method, path, { query, signal, ...body });
-    return await resp.json() as T;
+    return JSON.parse(resp.text) as T;
   }
 
   async #bearer(): Promise<string | undefined> {
@@ -341,7 +351,7 @@ export class KubeClient {
       contentType?: string;
       stream?: boolean;
     },
-  ): Promise<Response> {
+  ): Promise<{ text: string; body?: ReadableStream<Uint8Array> }> {
     const url = new URL(this.#conn.server + path);
     for (const [k, v] of Object.entries(o.query ?? {})) {
       if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
@@ -387,10 +397,9 @@ export class KubeClient {
       const text = await resp.text().finally(() => stopTimer.abort());
       throw ApiError.fromResponse(resp.status, text, resp.headers.get("retry-after"));
     }
-    if (o.stream) return resp;
+    if (o.stream) return { text: "", body: resp.body ?? undefined };
     // Read the body before the timer stops, so a stalled body also times out.
-    const text = await resp.text().finally(() => stopTimer.abort());
-    return new Response(text, { status: resp.status, headers: resp.headers });
+    return { text: await resp.text().finally(() => stopTimer.abort()) };
   }
 }
 
