@@ -45,3 +45,5 @@ Deno.addSignalListener("SIGTERM", () => {
 });
 await running;
 client.close();
+// The signal listener keeps the event loop alive; leave explicitly.
+Deno.exit(0);
