@@ -52,9 +52,16 @@ export interface TestEnv {
 }
 
 /** Starts a sandbox (HTTPS when `tls`), installs the Widget CRD and returns the environment. */
-export async function startEnv(opts: { tls?: boolean } = {}): Promise<TestEnv> {
+export async function startEnv(
+  opts: { tls?: boolean; bookmarkIntervalMs?: number } = {},
+): Promise<TestEnv> {
   const dataDir = await Deno.makeTempDir({ prefix: "kube-test-" });
-  const sb = await startSandbox({ port: 0, dataDir, tls: opts.tls ?? false });
+  const sb = await startSandbox({
+    port: 0,
+    dataDir,
+    tls: opts.tls ?? false,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+  });
   const client = new KubeClient({ connection: await loadKubeconfigFile(sb.kubeconfigPath) });
   await client.create(BuiltinResources.customResourceDefinitions, {
     metadata: { name: "widgets.test.couchestor.io" },

@@ -3,7 +3,7 @@ import { systemClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import { labelIndex } from "../../src/kube/store.ts";
-import type { KubeObject } from "../../src/kube/resource.ts";
+import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
 import { startEnv, until, WIDGETS, type WriteEntry } from "./_env.ts";
 
 Deno.test("informer: survives a dropped watch and a forced 410 with no missed or duplicated update", async () => {
@@ -120,3 +120,37 @@ function expectedFromLog(entries: WriteEntry[]): string[] {
     e.verb === "delete" ? `D ${e.name}` : `W ${e.resourceVersion}`
   );
 }
+
+Deno.test("informer: bookmarks advance the resume version without delivering events", async () => {
+  const env = await startEnv({ bookmarkIntervalMs: 50 });
+  const stop = new AbortController();
+  try {
+    const { client } = env;
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: WIDGETS,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    let events = 0;
+    informer.addHandler({ onAdd: () => events++, onUpdate: () => events++ });
+    const running = informer.run(stop.signal);
+    await informer.waitForSync();
+    const before = Number(informer.resourceVersion);
+    // Writes to another resource move the global version; only bookmarks can tell us.
+    for (const name of ["bm-1", "bm-2"]) {
+      await client.create(BuiltinResources.namespaces, { metadata: { name } });
+    }
+    const latest = Number(
+      (await client.list(BuiltinResources.namespaces)).metadata.resourceVersion,
+    );
+    assert.ok(latest > before);
+    await until(() => Number(informer.resourceVersion) >= latest);
+    assert.equal(events, 0, "bookmarks are not delivered to handlers");
+    stop.abort();
+    await running;
+  } finally {
+    stop.abort();
+    await env.close();
+  }
+});
