@@ -102,9 +102,31 @@ export interface KubeClientOptions {
   tokenRefreshMs?: number;
   /** Reads a token file (default Deno.readTextFile). */
   readTextFile?: (path: string) => Promise<string>;
+  /**
+   * Retries of a request the server turned away unprocessed (429, or 5xx with
+   * Retry-After), as client-go does (default 5; 0 disables).
+   */
+  maxRetries?: number;
+  /** Cap on one Retry-After wait in ms (default 10 s). */
+  maxRetryWaitMs?: number;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/** How one request is sent. */
+interface SendOptions {
+  query?: Query;
+  signal?: AbortSignal;
+  body?: unknown;
+  contentType?: string;
+  stream?: boolean;
+}
+
+/** A non-stream answer's text, or a stream's body. */
+interface SendResult {
+  text: string;
+  body?: ReadableStream<Uint8Array>;
+}
 
 /** Typed REST calls against one API server. */
 export class KubeClient {
@@ -115,6 +137,8 @@ export class KubeClient {
   readonly #tokenRefreshMs: number;
   readonly #readTextFile: (path: string) => Promise<string>;
   readonly #http?: Deno.HttpClient;
+  readonly #maxRetries: number;
+  readonly #maxRetryWaitMs: number;
   #token?: { value: string; readAt: number };
 
   constructor(opts: KubeClientOptions) {
@@ -124,6 +148,8 @@ export class KubeClient {
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#tokenRefreshMs = opts.tokenRefreshMs ?? 60_000;
     this.#readTextFile = opts.readTextFile ?? Deno.readTextFile;
+    this.#maxRetries = opts.maxRetries ?? 5;
+    this.#maxRetryWaitMs = opts.maxRetryWaitMs ?? 10_000;
     const c = this.#conn;
     if (c.server.startsWith("https:") && (c.caData || c.clientCertData)) {
       const tls: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {};
@@ -341,17 +367,22 @@ export class KubeClient {
     return this.#token.value;
   }
 
-  async #send(
-    method: string,
-    path: string,
-    o: {
-      query?: Query;
-      signal?: AbortSignal;
-      body?: unknown;
-      contentType?: string;
-      stream?: boolean;
-    },
-  ): Promise<{ text: string; body?: ReadableStream<Uint8Array> }> {
+  async #send(method: string, path: string, o: SendOptions): Promise<SendResult> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#sendOnce(method, path, o);
+      } catch (e) {
+        // Only answers that say "not processed, come back later" are retried.
+        const retryable = e instanceof ApiError &&
+          (e.code === 429 || (e.code >= 500 && e.retryAfterSeconds !== undefined));
+        if (!retryable || attempt >= this.#maxRetries || o.signal?.aborted) throw e;
+        const waitMs = Math.min((e.retryAfterSeconds ?? 1) * 1000, this.#maxRetryWaitMs);
+        await this.#clock.sleep(waitMs, o.signal);
+      }
+    }
+  }
+
+  async #sendOnce(method: string, path: string, o: SendOptions): Promise<SendResult> {
     const url = new URL(this.#conn.server + path);
     for (const [k, v] of Object.entries(o.query ?? {})) {
       if (v !== undefined && v !== "") url.searchParams.set(k, String(v));

@@ -44,6 +44,8 @@ export interface TestEnv {
     compact(): void;
     /** Delays GET requests whose path contains `plural` by `ms` (until cleared). */
     delayReads(plural: string, ms: number): void;
+    /** Answers the next `count` requests whose path contains `path` with `status`. */
+    failPath(status: 429 | 500 | 503, path: string, count: number): void;
     /** Answers every Lease request with `status` until cleared. */
     failLeases(status: 503 | 500): void;
     clear(): void;
@@ -112,6 +114,7 @@ export async function startEnv(
       compact: () => void sb.faults.compact(),
       delayReads: (plural, ms) =>
         void sb.faults.latency(ms, { pathPattern: `/${plural}`, methods: ["GET"] }),
+      failPath: (status, path, count) => void sb.faults.fail(status, { pathPattern: path, count }),
       failLeases: (status) => void sb.faults.fail(status, { pathPattern: "/leases" }),
       clear: () => sb.faults.clear(),
     },

@@ -144,3 +144,29 @@ Deno.test("client: HTTPS with the kubeconfig's CA and bearer token; a wrong toke
     await env.close();
   }
 });
+
+Deno.test("client: 429 answers are retried after Retry-After; other errors are not", async () => {
+  const env = await startEnv();
+  try {
+    const conn = await loadKubeconfigFile(env.kubeconfigPath);
+    const c = new KubeClient({ connection: conn, maxRetryWaitMs: 5 });
+    env.faults.failPath(429, "/widgets", 2);
+    const list = await c.list(WIDGETS, { namespace: "default" });
+    assert.deepEqual(list.items, []);
+    env.faults.failPath(500, "/widgets", 1);
+    await assert.rejects(
+      () => c.list(WIDGETS, { namespace: "default" }),
+      (e) => e instanceof ApiError && e.code === 500,
+    );
+    const none = new KubeClient({ connection: conn, maxRetries: 0 });
+    env.faults.failPath(429, "/widgets", 1);
+    await assert.rejects(
+      () => none.list(WIDGETS, { namespace: "default" }),
+      (e) => e instanceof ApiError && e.code === 429 && e.retryAfterSeconds === 1,
+    );
+    c.close();
+    none.close();
+  } finally {
+    await env.close();
+  }
+});
