@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { Controller } from "../../src/kube/controller.ts";
+import { Controller, generationChanged } from "../../src/kube/controller.ts";
 import { Informer } from "../../src/kube/informer.ts";
-import type { KubeObject } from "../../src/kube/resource.ts";
+import { type KubeObject, splitKey } from "../../src/kube/resource.ts";
 import { startEnv, until, WIDGETS } from "./_env.ts";
 
 Deno.test("controller: reconciles every key once per change, retries failures, honours requeueAfter, records metrics", async () => {
@@ -63,6 +63,53 @@ Deno.test("controller: reconciles every key once per change, retries failures, h
     assert.match(text, /couchestor_reconciles_total\{controller="widgets",result="error"\} 1/);
     assert.match(text, /couchestor_reconciles_total\{controller="widgets",result="requeue"\} 2/);
     assert.match(text, /couchestor_reconcile_duration_seconds_count\{controller="widgets"\} \d+/);
+  } finally {
+    stop.abort();
+    await env.close();
+  }
+});
+
+Deno.test("controller: generationChanged ignores status-only updates (no self-triggering)", async () => {
+  const env = await startEnv();
+  const stop = new AbortController();
+  try {
+    const { client } = env;
+    await client.create(WIDGETS, { metadata: { name: "g", namespace: "default" }, spec: {} });
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: WIDGETS,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    let runs = 0;
+    const controller = new Controller({
+      name: "gen",
+      clock: systemClock,
+      logger: silentLogger,
+      reconcile: async (key, ctx) => {
+        runs++;
+        const { name } = splitKey(key);
+        // Writes its own status every time: with the predicate this must not loop.
+        await client.patchStatus(WIDGETS, name, { status: { runs } }, {
+          namespace: "default",
+          signal: ctx.signal,
+        });
+      },
+    }).watch(informer, { predicate: generationChanged });
+    const inf = informer.run(stop.signal);
+    const ctl = controller.run(stop.signal);
+    await until(() => runs === 1);
+    await until(async () =>
+      ((await client.get<KubeObject>(WIDGETS, "g", { namespace: "default" })).status as {
+        runs?: number;
+      })?.runs === 1
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(runs, 1, "status write did not re-trigger");
+    await client.patch(WIDGETS, "g", { spec: { size: 9 } }, { namespace: "default" });
+    await until(() => runs === 2);
+    stop.abort();
+    await Promise.all([inf, ctl]);
   } finally {
     stop.abort();
     await env.close();
