@@ -14,6 +14,10 @@ import { loadKubeconfigFile } from "../src/kube/kubeconfig.ts";
 import type { KubeObject, ResourceRef } from "../src/kube/resource.ts";
 import { BuiltinResources } from "../src/kube/resource.ts";
 import { startSandbox } from "../src/sandbox/apiserver/mod.ts";
+import { systemClock } from "../src/clock.ts";
+import { silentLogger } from "../src/observability/log.ts";
+import { Informer, stripManagedFields } from "../src/kube/informer.ts";
+import { labelIndex } from "../src/kube/store.ts";
 
 const BUDGET_MIB = 128;
 const GROUP = "bench.couchestor.io";
@@ -84,6 +88,77 @@ async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>
   );
 }
 
+/** Starts a sandbox with the bench CRD and `n` objects; returns it and a client. */
+async function seeded(n: number) {
+  const dataDir = await Deno.makeTempDir();
+  const sb = await startSandbox({ port: 0, dataDir, tls: false });
+  const client = new KubeClient({ connection: await loadKubeconfigFile(sb.kubeconfigPath) });
+  await installCrd(client);
+  for (let i = 0; i < 20; i++) {
+    await client.create(BuiltinResources.namespaces, { metadata: { name: `ns-${i}` } })
+      .catch(() => {});
+  }
+  await pool(Array.from({ length: n }, (_, i) => volume(i)), 16, (o) => client.create(RES, o));
+  const close = async () => {
+    client.close();
+    await sb.close();
+    await Deno.remove(dataDir, { recursive: true });
+  };
+  return { sb, client, close };
+}
+
+async function installCrd(client: KubeClient): Promise<void> {
+  await client.create(BuiltinResources.customResourceDefinitions, {
+    metadata: { name: `benchvolumes.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: "Namespaced",
+      names: { plural: "benchvolumes", singular: "benchvolume", kind: "BenchVolume" },
+      versions: [{
+        name: "v1",
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+      }],
+    },
+  });
+}
+
+if (!import.meta.main) {
+  // `deno bench`: informer initial sync of 2,000 objects beside its baseline, a bare paged list.
+  const env = await seeded(2000);
+  Deno.bench(
+    "paged list of 2,000 objects (baseline)",
+    { group: "sync", baseline: true },
+    async () => {
+      await env.client.listAll(RES);
+    },
+  );
+  Deno.bench(
+    "informer sync of 2,000 objects (list + cache + index)",
+    { group: "sync" },
+    async () => {
+      const stop = new AbortController();
+      const inf = new Informer<KubeObject>({
+        client: env.client,
+        resource: RES,
+        clock: systemClock,
+        logger: silentLogger,
+        transform: stripManagedFields,
+        indexers: { tier: labelIndex("tier") },
+      });
+      const run = inf.run(stop.signal);
+      await inf.waitForSync();
+      stop.abort();
+      await run;
+    },
+  );
+  globalThis.addEventListener("unload", () => void env.close());
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -107,23 +182,7 @@ if (import.meta.main) {
   const sb = await startSandbox({ port: 0, dataDir });
   const client = new KubeClient({ connection: await loadKubeconfigFile(sb.kubeconfigPath) });
   try {
-    await client.create(BuiltinResources.customResourceDefinitions, {
-      metadata: { name: `benchvolumes.${GROUP}` },
-      spec: {
-        group: GROUP,
-        scope: "Namespaced",
-        names: { plural: "benchvolumes", singular: "benchvolume", kind: "BenchVolume" },
-        versions: [{
-          name: "v1",
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-          },
-        }],
-      },
-    });
+    await installCrd(client);
     for (let n = 0; n < 20; n++) {
       await client.create(BuiltinResources.namespaces, { metadata: { name: `ns-${n}` } }).catch(
         () => {},
