@@ -276,6 +276,11 @@ if (import.meta.main) {
 
     const f = (n: number, d = 1) => n.toFixed(d);
     console.log(`informer benchmark (${nObjects} objects, ${rate} updates/s for ${seconds} s)`);
+    console.log(
+      `  measured process: kube runtime + metrics registry, v8 flags: ${
+        values["v8-flags"] || "(none)"
+      }`,
+    );
     console.log(`  created ${nObjects} objects in ${f(createMs, 0)} ms`);
     console.log(`  initial sync (list + cache): ${f(Number(synced.ms), 0)} ms for ${synced.count}`);
     console.log(
