@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "../../src/clock.ts";
 import { ApiError, isConflict, isNotFound } from "../../src/kube/errors.ts";
 import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
 import { loadKubeconfigFile } from "../../src/kube/kubeconfig.ts";
@@ -167,6 +168,34 @@ Deno.test("client: 429 answers are retried after Retry-After; other errors are n
     c.close();
     none.close();
   } finally {
+    await env.close();
+  }
+});
+
+Deno.test("client: a tokenFile is re-read after tokenRefreshMs (rotating service-account tokens)", async () => {
+  const env = await startEnv();
+  const dir = await Deno.makeTempDir();
+  try {
+    const conn = await loadKubeconfigFile(env.kubeconfigPath);
+    const tokenFile = `${dir}/token`;
+    await Deno.writeTextFile(tokenFile, `${conn.token}\n`);
+    const clock = new ManualClock();
+    const c = new KubeClient({
+      connection: { server: conn.server, caData: conn.caData, tokenFile },
+      clock,
+      tokenRefreshMs: 60_000,
+    });
+    await c.list(BuiltinResources.namespaces);
+    await Deno.writeTextFile(tokenFile, "rotated-away");
+    await c.list(BuiltinResources.namespaces); // still the cached token
+    await clock.advance(60_000);
+    await assert.rejects(
+      () => c.list(BuiltinResources.namespaces),
+      (e) => e instanceof ApiError && e.code === 401,
+    );
+    c.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
     await env.close();
   }
 });
