@@ -102,9 +102,31 @@ export interface KubeClientOptions {
   tokenRefreshMs?: number;
   /** Reads a token file (default Deno.readTextFile). */
   readTextFile?: (path: string) => Promise<string>;
+  /**
+   * Retries of a request the server turned away unprocessed (429, or 5xx with
+   * Retry-After), as client-go does (default 5; 0 disables).
+   */
+  maxRetries?: number;
+  /** Cap on one Retry-After wait in ms (default 10 s). */
+  maxRetryWaitMs?: number;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/** How one request is sent. */
+interface SendOptions {
+  query?: Query;
+  signal?: AbortSignal;
+  body?: unknown;
+  contentType?: string;
+  stream?: boolean;
+}
+
+/** A non-stream answer's text, or a stream's body. */
+interface SendResult {
+  text: string;
+  body?: ReadableStream<Uint8Array>;
+}
 
 /** Typed REST calls against one API server. */
 export class KubeClient {
@@ -115,6 +137,8 @@ export class KubeClient {
   readonly #tokenRefreshMs: number;
   readonly #readTextFile: (path: string) => Promise<string>;
   readonly #http?: Deno.HttpClient;
+  readonly #maxRetries: number;
+  readonly #maxRetryWaitMs: number;
   #token?: { value: string; readAt: number };
 
   constructor(opts: KubeClientOptions) {
@@ -124,6 +148,8 @@ export class KubeClient {
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#tokenRefreshMs = opts.tokenRefreshMs ?? 60_000;
     this.#readTextFile = opts.readTextFile ?? Deno.readTextFile;
+    this.#maxRetries = opts.maxRetries ?? 5;
+    this.#maxRetryWaitMs = opts.maxRetryWaitMs ?? 10_000;
     const c = this.#conn;
     if (c.server.startsWith("https:") && (c.caData || c.clientCertData)) {
       const tls: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {};
@@ -202,20 +228,30 @@ export class KubeClient {
       stream: true,
     });
     if (!resp.body) return;
-    const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+    const body = resp.body;
+    // A BYOB reader refills one 64 KiB buffer: a default reader hands out a fresh
+    // buffer per chunk, and at 1,000 events/s those pile up as tens of MB of
+    // external memory before the GC reclaims them.
+    const reader = body.getReader({ mode: "byob" });
+    const decoder = new TextDecoder();
+    let chunk = new ArrayBuffer(64 * 1024);
     let buf = "";
     try {
       for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
+        const { value, done } = await reader.read(new Uint8Array(chunk));
+        if (done || !value) break;
+        buf += decoder.decode(value, { stream: true });
+        chunk = value.buffer as ArrayBuffer;
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
+        while ((nl = buf.indexOf("\n", start)) >= 0) {
+          const line = buf.slice(start, nl).trim();
+          start = nl + 1;
           if (line) yield parseWatchLine<T>(line);
         }
+        buf = buf.slice(start);
       }
+      buf += decoder.decode();
       if (buf.trim()) yield parseWatchLine<T>(buf.trim());
     } finally {
       reader.cancel().catch(() => {});
@@ -317,7 +353,7 @@ export class KubeClient {
     body?: { body: unknown; contentType?: string },
   ): Promise<T> {
     const resp = await this.#send(method, path, { query, signal, ...body });
-    return await resp.json() as T;
+    return JSON.parse(resp.text) as T;
   }
 
   async #bearer(): Promise<string | undefined> {
@@ -331,17 +367,22 @@ export class KubeClient {
     return this.#token.value;
   }
 
-  async #send(
-    method: string,
-    path: string,
-    o: {
-      query?: Query;
-      signal?: AbortSignal;
-      body?: unknown;
-      contentType?: string;
-      stream?: boolean;
-    },
-  ): Promise<Response> {
+  async #send(method: string, path: string, o: SendOptions): Promise<SendResult> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#sendOnce(method, path, o);
+      } catch (e) {
+        // Only answers that say "not processed, come back later" are retried.
+        const retryable = e instanceof ApiError &&
+          (e.code === 429 || (e.code >= 500 && e.retryAfterSeconds !== undefined));
+        if (!retryable || attempt >= this.#maxRetries || o.signal?.aborted) throw e;
+        const waitMs = Math.min((e.retryAfterSeconds ?? 1) * 1000, this.#maxRetryWaitMs);
+        await this.#clock.sleep(waitMs, o.signal);
+      }
+    }
+  }
+
+  async #sendOnce(method: string, path: string, o: SendOptions): Promise<SendResult> {
     const url = new URL(this.#conn.server + path);
     for (const [k, v] of Object.entries(o.query ?? {})) {
       if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
@@ -387,10 +428,9 @@ export class KubeClient {
       const text = await resp.text().finally(() => stopTimer.abort());
       throw ApiError.fromResponse(resp.status, text, resp.headers.get("retry-after"));
     }
-    if (o.stream) return resp;
+    if (o.stream) return { text: "", body: resp.body ?? undefined };
     // Read the body before the timer stops, so a stalled body also times out.
-    const text = await resp.text().finally(() => stopTimer.abort());
-    return new Response(text, { status: resp.status, headers: resp.headers });
+    return { text: await resp.text().finally(() => stopTimer.abort()) };
   }
 }
 

@@ -47,6 +47,27 @@ export interface ControllerOptions {
 /** Maps a changed object to the keys to reconcile (default: its own key). */
 export type KeyMapper<T> = (obj: T) => string[];
 
+/** Decides whether a change is worth a reconcile (`oldObj` undefined for adds and deletes). */
+export type ChangePredicate<T> = (oldObj: T | undefined, newObj: T) => boolean;
+
+/** How a watched informer feeds the controller. */
+export interface SourceOptions<T> {
+  /** Keys to reconcile for a changed object (default: its own key). */
+  map?: KeyMapper<T>;
+  /** Filter of updates (default: every change). */
+  predicate?: ChangePredicate<T>;
+}
+
+/**
+ * Passes adds, deletes and updates that changed metadata.generation (spec) or
+ * deletionTimestamp — so a controller's own status writes do not re-trigger it.
+ */
+export function generationChanged<T extends KubeObject>(oldObj: T | undefined, newObj: T): boolean {
+  if (!oldObj) return true;
+  return oldObj.metadata.generation !== newObj.metadata.generation ||
+    oldObj.metadata.deletionTimestamp !== newObj.metadata.deletionTimestamp;
+}
+
 /** Runs a reconcile function over keys coming from informers. */
 export class Controller {
   readonly #o: ControllerOptions;
@@ -57,18 +78,24 @@ export class Controller {
     this.#o = opts;
   }
 
-  /** Feeds the keys of an informer's changes (mapped by `map`) into this controller. */
-  watch<T extends KubeObject>(informer: Informer<T>, map?: KeyMapper<T>): this {
-    const m = (map ?? ((o: T) => [objectKey(o)])) as KeyMapper<KubeObject>;
-    const src = { informer: informer as unknown as Informer<KubeObject>, map: m };
+  /** Feeds the keys of an informer's changes (mapped and filtered by `opts`) into this controller. */
+  watch<T extends KubeObject>(informer: Informer<T>, opts: SourceOptions<T> = {}): this {
+    const m = opts.map ?? ((o: T) => [objectKey(o)]);
+    const pass = opts.predicate ?? (() => true);
+    // Stored type-erased: the sources list holds informers of different kinds.
+    const src = {
+      informer: informer as unknown as Informer<KubeObject>,
+      map: m as KeyMapper<KubeObject>,
+    };
     this.#sources.push(src);
-    const enqueue = (o: KubeObject) => {
+    const enqueue = (oldObj: T | undefined, o: T) => {
+      if (!pass(oldObj, o)) return;
       for (const k of m(o)) this.#queue?.add(k);
     };
-    src.informer.addHandler({
-      onAdd: enqueue,
-      onUpdate: (_old, o) => enqueue(o),
-      onDelete: enqueue,
+    informer.addHandler({
+      onAdd: (o) => enqueue(undefined, o),
+      onUpdate: (oldObj, o) => enqueue(oldObj, o),
+      onDelete: (o) => enqueue(undefined, o),
     });
     return this;
   }

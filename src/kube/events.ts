@@ -7,8 +7,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "./client.ts";
 import { isNotFound } from "./errors.ts";
-import { BuiltinResources, type KubeObject } from "./resource.ts";
-import { microTime } from "./leader.ts";
+import { BuiltinResources, type KubeObject, microTime } from "./resource.ts";
 
 /** The object an event is about. */
 export interface ObjectReference {

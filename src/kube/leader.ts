@@ -10,7 +10,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "./client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
-import { BuiltinResources, type KubeObject } from "./resource.ts";
+import { BuiltinResources, type KubeObject, microTime } from "./resource.ts";
 
 /** The Lease spec fields used for election. */
 export interface LeaseSpec {
@@ -52,11 +52,6 @@ export interface LeaderCallbacks {
   onStoppedLeading?(): void;
   /** Called when the observed holder changes (including to ourselves). */
   onNewLeader?(identity: string): void;
-}
-
-/** RFC 3339 with microseconds, the MicroTime format Lease fields use. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, "000Z");
 }
 
 /** Campaigns for and holds one Lease. */

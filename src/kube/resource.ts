@@ -83,6 +83,11 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
+/** RFC 3339 with microseconds: the MicroTime format of Lease and Event times. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, "000Z");
+}
+
 /** Well-known built-in resources the runtime itself uses. */
 export const BuiltinResources = {
   leases: {

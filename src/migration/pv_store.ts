@@ -64,8 +64,8 @@ export class PvAnnotationMoveStore implements MoveStore {
   }
 
   /** Every PV carrying a move annotation. */
-  async list(): Promise<{ moves: MoveState[]; unreadable: UnreadableMove[] }> {
-    const { items } = await this.#client.listAll(this.#res, { signal: this.#signal });
+  async list(signal?: AbortSignal): Promise<{ moves: MoveState[]; unreadable: UnreadableMove[] }> {
+    const { items } = await this.#client.listAll(this.#res, { signal: signal ?? this.#signal });
     const moves: MoveState[] = [];
     const unreadable: UnreadableMove[] = [];
     for (const pv of items) {

@@ -83,7 +83,7 @@ export class MoveRunner {
   async resume(): Promise<
     { resumed: number; recorded: number; unreadable: { key: string; error: string }[] }
   > {
-    const { moves, unreadable } = await this.#deps.store.list();
+    const { moves, unreadable } = await this.#deps.store.list(this.#ac.signal);
     let resumed = 0;
     let recorded = 0;
     for (const m of moves) {

@@ -26,8 +26,11 @@ export interface MoveStore {
   save(state: MoveState): Promise<void>;
   /** The volume's persisted move, undefined when none; throws MoveStoreError when unreadable. */
   load(volume: string): Promise<MoveState | undefined>;
-  /** Every persisted move (in flight and finished), plus the ones that could not be read. */
-  list(): Promise<{ moves: MoveState[]; unreadable: UnreadableMove[] }>;
+  /**
+   * Every persisted move (in flight and finished), plus the ones that could not be read;
+   * `signal` abandons the read (shutdown must not wait on an unresponsive store).
+   */
+  list(signal?: AbortSignal): Promise<{ moves: MoveState[]; unreadable: UnreadableMove[] }>;
   /** Forgets the volume's move (after its result was recorded elsewhere). */
   clear(volume: string): Promise<void>;
 }

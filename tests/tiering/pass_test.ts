@@ -4,6 +4,7 @@
  * and a MoveRunner executing the moves over the REST API.
  */
 import assert from "node:assert/strict";
+import { TIER_LABEL_KEY } from "../../src/api/meta.ts";
 import { ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import { FileMoveStore, MoveRunner } from "../../src/migration/mod.ts";
 import type { Pool, Volume } from "../../src/mayastor/port.ts";
@@ -20,8 +21,8 @@ const spec: TieringSpecFields = {
   cooldownPeriod: "5m",
   maxConcurrentMigrations: 1,
   migrationTimeout: "10m",
-  hotPoolSelector: { matchLabels: { "openebs.io/tier": "hot" } },
-  coldPoolSelector: { matchLabels: { "openebs.io/tier": "cold" } },
+  hotPoolSelector: { matchLabels: { [TIER_LABEL_KEY]: "hot" } },
+  coldPoolSelector: { matchLabels: { [TIER_LABEL_KEY]: "cold" } },
 };
 
 function pool(id: string, tier: string, free: number): Pool {
@@ -31,7 +32,7 @@ function pool(id: string, tier: string, free: number): Pool {
     status: "Online",
     capacityBytes: 100,
     usedBytes: 100 - free,
-    labels: { "openebs.io/tier": tier },
+    labels: { [TIER_LABEL_KEY]: tier },
   };
 }
 function vol(uuid: string, pool: string, size = 10): Volume {

@@ -555,7 +555,7 @@ export class StoragePolicyReconciler {
    */
   async resumeInFlight(signal: AbortSignal): Promise<{ resumed: number; recorded: number }> {
     const d = this.#d;
-    const { moves, unreadable } = await d.moveStore.list();
+    const { moves, unreadable } = await d.moveStore.list(signal);
     for (const u of unreadable) {
       d.logger.error("unreadable migration state left alone", { volume: u.key, error: u.error });
     }
