@@ -236,9 +236,14 @@ export class KubeClient {
     const decoder = new TextDecoder();
     let chunk = new ArrayBuffer(64 * 1024);
     let buf = "";
+    // Aborting the fetch does not always wake a pending BYOB read once the body has been
+    // streaming (seen in Deno 2.9: shutdown then waits forever); cancelling the reader does.
+    const onAbort = () => reader.cancel(opts.signal?.reason).catch(() => {});
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
         const { value, done } = await reader.read(new Uint8Array(chunk));
+        if (opts.signal?.aborted) throw opts.signal.reason;
         if (done || !value) break;
         buf += decoder.decode(value, { stream: true });
         chunk = value.buffer as ArrayBuffer;
@@ -254,6 +259,7 @@ export class KubeClient {
       buf += decoder.decode();
       if (buf.trim()) yield parseWatchLine<T>(buf.trim());
     } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
       reader.cancel().catch(() => {});
     }
   }
