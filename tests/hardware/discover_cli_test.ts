@@ -4,6 +4,16 @@ import { runDiscover } from "../../src/cli/discover.ts";
 import { discover, recordDeviceMetrics } from "../../src/hardware/discover.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { buildMixedNode } from "./fixtures/sysfs.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { BuiltinResources, type ResourceRef } from "../../src/kube/resource.ts";
+import { applyDirectory, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
+
+const DISKPOOLS: ResourceRef = {
+  group: "openebs.io",
+  version: "v1beta2",
+  plural: "diskpools",
+  namespaced: true,
+};
 
 async function run(
   args: string[],
@@ -131,5 +141,44 @@ Deno.test("device health and temperature become metrics", async () => {
       text,
       /couchestor_device_info\{node="worker-1",device="nvme1n1",transport="nvme",tier="hot"/,
     );
+  });
+});
+
+Deno.test("discover --diskpools output is accepted by the sandbox API server with the DiskPool CRD", async () => {
+  await withNode(async (sys) => {
+    const r = await run(["--diskpools", "worker-1"], sys);
+    assert.equal(r.code, 0, r.err);
+    const sb = await startSandbox({ tls: false });
+    try {
+      await applyDirectory(sb.core, new URL("../../crds/thirdparty", import.meta.url).pathname);
+      const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
+      await client.create(BuiltinResources.namespaces, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "openebs" },
+      });
+      const docs = parseAllDocuments(r.out).map((d) => d.toJS());
+      assert.equal(docs.length, 4);
+      for (const doc of docs) {
+        // Over real HTTP, through the CRD's structural schema and defaulting.
+        const created = await client.create(DISKPOOLS, doc, { namespace: "openebs" });
+        assert.equal(created.metadata.name, doc.metadata.name);
+      }
+      const listed = await client.list(DISKPOOLS, {
+        namespace: "openebs",
+        labelSelector: "storage.billyronks.io/tier=hot",
+      });
+      assert.deepEqual(listed.items.map((p) => p.metadata.name), ["pool-worker-1-nvme10n1"]);
+      // A manifest the schema refuses is refused: the CRD requires spec.node.
+      const bad = structuredClone(docs[0]);
+      bad.metadata.name = "pool-broken";
+      delete bad.spec.node;
+      await assert.rejects(
+        client.create(DISKPOOLS, bad, { namespace: "openebs" }),
+        (e: Error) => /spec\.node/.test(e.message),
+      );
+    } finally {
+      await sb.close();
+    }
   });
 });

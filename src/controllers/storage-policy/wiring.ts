@@ -151,11 +151,13 @@ export class StoragePolicyOperator {
    */
   #wireEvents(): void {
     const seen = this.#seenGeneration;
-    this.controller.watch(this.policies, (o) => {
-      const k = objectKey(o);
-      if (seen.has(k) && seen.get(k) === o.metadata.generation) return [];
-      seen.set(k, o.metadata.generation);
-      return [k];
+    this.controller.watch(this.policies, {
+      map: (o) => {
+        const k = objectKey(o);
+        if (seen.has(k) && seen.get(k) === o.metadata.generation) return [];
+        seen.set(k, o.metadata.generation);
+        return [k];
+      },
     });
     this.policies.addHandler({
       onDelete: (o) => {
@@ -170,7 +172,7 @@ export class StoragePolicyOperator {
         JSON.stringify((b as PersistentVolume).spec?.storageClassName);
     for (const inf of [this.pvs, this.diskPools] as Informer<KubeObject>[]) {
       // Registered as sources only so the controller waits for their first sync.
-      this.controller.watch(inf, () => []);
+      this.controller.watch(inf, { map: () => [] });
       inf.addHandler({
         onAdd: () => all().forEach((k) => this.controller.enqueue(k, 500)),
         onDelete: () => all().forEach((k) => this.controller.enqueue(k, 500)),
