@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { couchestorCrds, thirdPartyCrds } from "../../src/api/crd.ts";
+import { runDiscover } from "../../src/cli/discover.ts";
 import { FLAGS } from "../../src/config/flags.ts";
 import {
   applyObjects,
@@ -187,4 +188,27 @@ Deno.test("deploy: every env var and flag the Deployment sets is one of `run`'s 
     const name = a.replace(/^--(no-)?/, "").split("=")[0];
     assert.ok(flags.has(name), `${a} is a run flag`);
   }
+  // The ports are the defaults of --metrics-addr and --health-addr (neither is overridden).
+  const ports = (c as unknown as { ports: { name: string; containerPort: number }[] }).ports;
+  const port = (n: string) => ports.find((p) => p.name === n)?.containerPort;
+  assert.equal(`:${port("metrics")}`, FLAGS.metricsAddr.default);
+  assert.equal(`:${port("health")}`, FLAGS.healthAddr.default);
+  assert.ok(!c.args.some((a) => /--(metrics|health)-addr/.test(a)));
+  assert.ok(!c.env.some((e) => e.name === "METRICS_ADDR" || e.name === "HEALTH_ADDR"));
+});
+
+Deno.test("deploy: the node agent's args are `discover` flags and its env names the node", async () => {
+  const ds = parseManifests(await Deno.readTextFile(`${DEPLOY}/node-agent.yaml`))
+    .find((o) => o.kind === "DaemonSet")!;
+  const spec = (ds.spec as KObj).template as { spec: { containers: KObj[] } };
+  const c = spec.spec.containers[0] as { args: string[]; env: { name: string }[] };
+  assert.equal(c.args[0], "discover");
+  let help = "";
+  assert.equal(await runDiscover(["--help"], { out: (s) => (help += s) }), 0);
+  for (const a of c.args.slice(1).filter((x) => x.startsWith("--"))) {
+    assert.match(help, new RegExp(`^\\s+${a.split("=")[0]}\\b`, "m"), `${a} is a discover flag`);
+  }
+  // --serve labels its metrics with the node name from env NODE_NAME.
+  assert.ok(c.env.some((e) => e.name === "NODE_NAME"));
+  assert.match(help, /NODE_NAME/);
 });
