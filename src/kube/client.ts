@@ -233,17 +233,19 @@ export class KubeClient {
     // buffer per chunk, and at 1,000 events/s those pile up as tens of MB of
     // external memory before the GC reclaims them.
     const reader = body.getReader({ mode: "byob" });
+    // Cancel the read ourselves on abort: once a garbage collection has run, Deno's fetch no
+    // longer aborts a response body still being read (the watch then outlived shutdown by its
+    // whole timeoutSeconds; tests/kube/watch_abort_test.ts).
+    const signal = opts.signal;
+    const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
     const decoder = new TextDecoder();
     let chunk = new ArrayBuffer(64 * 1024);
     let buf = "";
-    // Aborting the fetch does not always wake a pending BYOB read once the body has been
-    // streaming (seen in Deno 2.9: shutdown then waits forever); cancelling the reader does.
-    const onAbort = () => reader.cancel(opts.signal?.reason).catch(() => {});
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
         const { value, done } = await reader.read(new Uint8Array(chunk));
-        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (signal?.aborted) throw signal.reason;
         if (done || !value) break;
         buf += decoder.decode(value, { stream: true });
         chunk = value.buffer as ArrayBuffer;
@@ -259,7 +261,7 @@ export class KubeClient {
       buf += decoder.decode();
       if (buf.trim()) yield parseWatchLine<T>(buf.trim());
     } finally {
-      opts.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       reader.cancel().catch(() => {});
     }
   }
