@@ -13,6 +13,13 @@ export const WASM_PACKAGES: { pkg: string; dir: string }[] = [
   { pkg: "lz4-wasm", dir: "" },
 ];
 
+/**
+ * V8 flags baked into the binary. A smaller young generation keeps the operator under its 128 MiB
+ * memory limit: with 10,000 cached objects it peaked at 125.6 MiB RSS by default and at
+ * 99.9 MiB with a 2 MiB semi-space (bench/informer, measured by the kube work).
+ */
+export const V8_FLAGS = ["--max-semi-space-size=2"];
+
 /** What to build. */
 export interface CompileOptions {
   /** Output binary path. */
@@ -32,6 +39,7 @@ export function compileArgs(opts: CompileOptions): string[] {
     // The operator talks to the network, reads and writes files, runs smartctl/nvme, calls
     // libc and ISA-L through FFI and reads its environment: every permission is needed.
     "--allow-all",
+    `--v8-flags=${V8_FLAGS.join(",")}`,
     ...opts.include.flatMap((f) => ["--include", f]),
     ...(opts.target ? ["--target", opts.target] : []),
     "--output",

@@ -6,6 +6,7 @@
  * policy with short windows, so volumes move within a minute. Prints the kubeconfig and a live
  * table; Ctrl-C (or --duration) stops everything and removes the temp dirs.
  */
+import { DEFAULT_SIM_POOLS } from "../sandbox/mayastor/attach.ts";
 import { parseArgs } from "node:util";
 import { type StoragePolicyInput, StoragePolicySchema } from "../api/storage_policy.ts";
 import { type Clock, systemClock } from "../clock.ts";
@@ -52,17 +53,9 @@ Flags:
 `;
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
-/** The demo's pools: two per tier on three nodes. */
-export const DEMO_POOLS: SimPoolConfig[] = [
-  { id: "nvme-1", node: "node-1", capacityBytes: 4 * GiB, tier: "hot" },
-  { id: "nvme-2", node: "node-2", capacityBytes: 4 * GiB, tier: "hot" },
-  { id: "ssd-1", node: "node-2", capacityBytes: 8 * GiB, tier: "warm" },
-  { id: "ssd-2", node: "node-3", capacityBytes: 8 * GiB, tier: "warm" },
-  { id: "hdd-1", node: "node-3", capacityBytes: 16 * GiB, tier: "cold" },
-  { id: "hdd-2", node: "node-1", capacityBytes: 16 * GiB, tier: "cold" },
-];
+/** The demo's pools: two per tier on three nodes (the same layout as `sandbox --with-mayastor`). */
+export const DEMO_POOLS: SimPoolConfig[] = DEFAULT_SIM_POOLS;
 
 const vol = (name: string, pools: string[], profile: LocalVolume["profile"]): LocalVolume => ({
   name,

@@ -39,7 +39,7 @@ const WIRED: Partial<Record<CommandName, CommandFn>> = {
   crds: (a) => import("./crds.ts").then((m) => m.runCrds(a)),
   ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
   discover: (a, c) => import("./discover.ts").then((m) => m.runDiscover(a, { env: c.env })),
-  sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a)),
+  sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a, m.cliDeps())),
 };
 
 /** The top-level help text. */

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import type { Clock } from "../clock.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { applyDirectory, type Sandbox, startSandbox } from "../sandbox/apiserver/mod.ts";
+import { attachMayastorSim } from "../sandbox/mayastor/attach.ts";
 
 /** Injected parts (tests pass their own; the CLI uses the process's). */
 export interface SandboxDeps {
@@ -16,6 +17,19 @@ export interface SandboxDeps {
   startMayastor?: (sb: Sandbox) => Promise<() => Promise<void>>;
   /** Called once the sandbox is ready (tests use it to reach the running instance). */
   onReady?: (sb: Sandbox) => void;
+}
+
+/** The CLI's dependencies: `--with-mayastor` attaches the simulator and prints where it answers. */
+export function cliDeps(): SandboxDeps {
+  return {
+    startMayastor: async (sb) => {
+      const logger = createLogger({ level: "info" }, "mayastor-sim");
+      const sim = await attachMayastorSim(sb, { logger });
+      console.log(`mayastor-rest: ${sim.restUrl}`);
+      console.log(`mayastor-metrics: ${sim.metricsUrl}`);
+      return () => sim.stop();
+    },
+  };
 }
 
 const HELP = `Usage: couchestor sandbox [options]

@@ -233,12 +233,19 @@ export class KubeClient {
     // buffer per chunk, and at 1,000 events/s those pile up as tens of MB of
     // external memory before the GC reclaims them.
     const reader = body.getReader({ mode: "byob" });
+    // Cancel the read ourselves on abort: once a garbage collection has run, Deno's fetch no
+    // longer aborts a response body still being read (the watch then outlived shutdown by its
+    // whole timeoutSeconds; tests/kube/watch_abort_test.ts).
+    const signal = opts.signal;
+    const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
     const decoder = new TextDecoder();
     let chunk = new ArrayBuffer(64 * 1024);
     let buf = "";
     try {
       for (;;) {
         const { value, done } = await reader.read(new Uint8Array(chunk));
+        if (signal?.aborted) throw signal.reason;
         if (done || !value) break;
         buf += decoder.decode(value, { stream: true });
         chunk = value.buffer as ArrayBuffer;
@@ -254,6 +261,7 @@ export class KubeClient {
       buf += decoder.decode();
       if (buf.trim()) yield parseWatchLine<T>(buf.trim());
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       reader.cancel().catch(() => {});
     }
   }

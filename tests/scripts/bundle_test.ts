@@ -1,4 +1,7 @@
-/** `deno task bundle` yields one JS file that runs on its own (version, --help). */
+/**
+ * `deno task bundle` yields one JS file that runs on its own: version, --help, the demo (sandbox,
+ * simulator, operator, table) and the erasure-coding CLI (its WASM kernels are embedded).
+ */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -9,7 +12,7 @@ async function deno(args: string[], cwd = ROOT) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("bundle: the bundle task's output runs version and --help by itself", async () => {
+Deno.test("bundle: the bundle task's output runs version, --help, the demo and ec put/get by itself", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   const task: string[] = cfg.tasks.bundle.split(/\s+/);
   assert.equal(task[0], "deno");
@@ -24,6 +27,7 @@ Deno.test("bundle: the bundle task's output runs version and --help by itself", 
     const built = await deno(args);
     assert.equal(built.code, 0, built.stderr);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["couchestor.js"]);
+    // Nothing but the bundle: no node_modules or WASM file next to it.
 
     // Run it from the temp dir, away from the source tree and its node_modules.
     const version = await deno(["run", "-A", out, "version"], dir);
@@ -38,6 +42,27 @@ Deno.test("bundle: the bundle task's output runs version and --help by itself", 
     const runHelp = await deno(["run", "-A", out, "run", "--help"], dir);
     assert.equal(runHelp.code, 0, runHelp.stderr);
     assert.match(runHelp.stdout, /--max-concurrent-migrations=<n>/);
+
+    const demo = await deno(
+      ["run", "-A", out, "demo", "--duration", "15s", "--no-prometheus"],
+      dir,
+    );
+    const demoText = demo.stdout + demo.stderr;
+    assert.equal(demo.code, 0, demoText);
+    const kc = /kubeconfig: (\S+)/.exec(demoText)?.[1];
+    assert.ok(kc, `kubeconfig path printed:\n${demoText}`);
+    assert.match(demoText, /VOLUME\s+IOPS\s+TIER\s+REPLICAS ON\s+MIGRATION/);
+    assert.match(demoText, /pvc-db-orders\s+\d+\s+(hot|warm|cold|mixed)/);
+    await assert.rejects(Deno.stat(kc), Deno.errors.NotFound, "demo removed its temp dir");
+
+    const data = new Uint8Array(200_000).map((_, i) => (i * 7919) & 0xff);
+    await Deno.writeFile(`${dir}/in.bin`, data);
+    const ec = ["run", "-A", out, "ec"];
+    const put = await deno([...ec, "put", "in.bin", "--store", "st", "--k", "2", "--m", "1"], dir);
+    assert.equal(put.code, 0, put.stderr);
+    const get = await deno([...ec, "get", "in.bin", "--store", "st", "--out", "out.bin"], dir);
+    assert.equal(get.code, 0, get.stderr);
+    assert.deepEqual(await Deno.readFile(`${dir}/out.bin`), data);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -13,6 +13,7 @@ Deno.test("compile: deno compile arguments embed the codec WASM and name the out
     [
       "compile",
       "--allow-all",
+      "--v8-flags=--max-semi-space-size=2",
       "--include",
       "node_modules/a/x.wasm",
       "--include",

@@ -4,6 +4,7 @@
  * uid, generation, finalizers, status subresource, selectors, paging, CRDs).
  */
 import type { Clock } from "../../clock.ts";
+import { validateBuiltin } from "./builtin_validation.ts";
 import { crdStatus, defaultCrd, validateCrd } from "./crd.ts";
 import {
   alreadyExists,
@@ -332,6 +333,7 @@ export class ApiCore {
       defaultCrd(obj);
       errs = errs.concat(validateCrd(obj));
     }
+    if (!def.crd) errs.push(...validateBuiltin(def.storageKey, obj, old));
     const v = def.crd?.validator;
     if (v && errs.length === 0) {
       const r = v.admit(obj, old);

@@ -285,6 +285,69 @@ export function builtinResources(): ResourceDef[] {
         ageColumn,
       ],
     }),
+    // Workloads, disruption budgets and RBAC: stored and validated (builtin_validation.ts) so
+    // the deploy/ manifests can be applied and a broken one is rejected; nothing runs them.
+    builtin("apps", "v1", "deployments", "Deployment", {
+      short: ["deploy"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col(
+          "Ready",
+          (o) => `${get(o, "status", "readyReplicas") ?? 0}/${get(o, "spec", "replicas") ?? 1}`,
+        ),
+        col("Up-to-date", (o) => get(o, "status", "updatedReplicas") ?? 0, "integer"),
+        col("Available", (o) => get(o, "status", "availableReplicas") ?? 0, "integer"),
+        ageColumn,
+      ],
+    }),
+    builtin("apps", "v1", "daemonsets", "DaemonSet", {
+      short: ["ds"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Desired", (o) => get(o, "status", "desiredNumberScheduled") ?? 0, "integer"),
+        col("Ready", (o) => get(o, "status", "numberReady") ?? 0, "integer"),
+        ageColumn,
+      ],
+    }),
+    builtin("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", {
+      short: ["pdb"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Min Available", (o) => get(o, "spec", "minAvailable") ?? "N/A"),
+        col("Max Unavailable", (o) => get(o, "spec", "maxUnavailable") ?? "N/A"),
+        ageColumn,
+      ],
+    }),
+    builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", {
+      namespaced: false,
+      columns: [nameColumn, col("Created At", (o) => get(o, "metadata", "creationTimestamp"))],
+    }),
+    builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", {
+      namespaced: false,
+      columns: [
+        nameColumn,
+        col("Role", (o) => `${get(o, "roleRef", "kind")}/${get(o, "roleRef", "name")}`),
+        ageColumn,
+      ],
+    }),
+    builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", {
+      namespaced: true,
+      columns: [nameColumn, col("Created At", (o) => get(o, "metadata", "creationTimestamp"))],
+    }),
+    builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", {
+      namespaced: true,
+      columns: [
+        nameColumn,
+        col("Role", (o) => `${get(o, "roleRef", "kind")}/${get(o, "roleRef", "name")}`),
+        ageColumn,
+      ],
+    }),
     builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", {
       short: ["crd", "crds"],
       namespaced: false,

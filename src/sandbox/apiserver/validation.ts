@@ -59,7 +59,8 @@ export type FieldErrorType =
   | "Forbidden"
   | "TooLong"
   | "TooMany"
-  | "Duplicate";
+  | "Duplicate"
+  | "NotFound";
 
 /** One validation failure at a field path such as `spec.tiers[0].name`. */
 export interface FieldError {
@@ -78,6 +79,7 @@ const REASON: Record<FieldErrorType, string> = {
   TooLong: "FieldValueTooLong",
   TooMany: "FieldValueTooMany",
   Duplicate: "FieldValueDuplicate",
+  NotFound: "FieldValueNotFound",
 };
 
 function showValue(v: unknown): string {
@@ -102,6 +104,8 @@ export function errorMessage(e: FieldError): string {
       return `Too many: ${e.detail}`;
     case "Duplicate":
       return `Duplicate value: ${showValue(e.value)}`;
+    case "NotFound":
+      return `Not found: ${showValue(e.value)}`;
     default:
       return `Invalid value: ${showValue(e.value)}: ${e.detail}`;
   }
