@@ -214,9 +214,11 @@ function onFailed(
   rollBack: RollBack,
 ): EcStepResult {
   const wait: EcAction = { kind: "observe", delayMs: cfg.pollMs };
-  // Cleanup and the one-way steps (release, final delete) are retried until they succeed.
+  // Cleanup and the one-way steps (release, final delete) are retried until they succeed, and
+  // nothing rolls back once the copy was verified (a late failure report included).
+  const unverified = s.kind === "ec-move" ? MOVE_UNVERIFIED : REHYDRATE_UNVERIFIED;
   const oneWay = ["releaseReplicas", "deleteStripes", "removeReplicas"];
-  if (oneWay.includes(obs.action) || s.phase === "RollingBack") return stay(wait);
+  if (oneWay.includes(obs.action) || !unverified.has(s.phase)) return stay(wait);
   if (obs.retryable) return stay(wait);
   return rollBack(`${obs.action} failed: ${obs.error}`);
 }
