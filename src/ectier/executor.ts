@@ -72,7 +72,9 @@ export class EcTierInterrupted extends Error {
 /** The ErasureCodingPolicy controller's binding of an operation's store. */
 export function bindingOf(s: EcTierState, targetDirs?: { id: string; path: string }[]) {
   const b: EcVolumeBinding = { volume: s.volume, policy: s.ecPolicy, dir: s.storeDir };
+  // Only the first write (which names the target directories) may create the store.
   if (targetDirs) b.targetDirs = targetDirs;
+  else b.existingOnly = true;
   return b;
 }
 

@@ -107,7 +107,9 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
     const degraded = await op.reader.read(PV_NAME, 0, VOLUME_BYTES);
     assert.equal(await sha256(degraded), original);
     const vol = await op.ctl.volume(PV_NAME)!;
-    assert.ok(vol.store.stats.degradedReads > 0);
+    // Degraded (rebuilt from parity on the fly) unless the controller's rebuild got there first.
+    const st = vol.store.stats;
+    assert.ok(st.degradedReads > 0 || st.reconstructedShards > 0, JSON.stringify(st));
 
     op.ctl.enqueue(EC_POLICY);
     await eventually("shards rebuilt onto other cold pools and ECStripes Healthy", async () => {

@@ -119,6 +119,8 @@ export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
     let next = t.syncIntervalMs;
     for (const b of bindings) {
       if (ctx.signal.aborted) return;
+      // Still bound? (A changing binding source may have dropped it since the list was taken.)
+      if (!currentBindings(deps.bindings).some((x) => x.volume === b.volume)) continue;
       const vol = await deps.openVolume(b, policy);
       await warnCodeMismatch(raw, policy, vol);
       // Observe and publish first, then act: a fresh failure shows as Degraded before Rebuilding.

@@ -46,6 +46,11 @@ export interface EcVolumeBinding {
   stripesPerRecord?: number;
   /** Explicit shard target directories of a new store (the EC cold tier: one per cold pool). */
   targetDirs?: { id: string; path: string }[];
+  /**
+   * Open only an existing store (default false: create one when absent). The EC tier sets it
+   * on every binding but its first write, so a store it deleted is never silently re-created.
+   */
+  existingOnly?: boolean;
 }
 
 /** Bindings that change at run time (volumes become EC-tiered and come back). */
@@ -137,6 +142,9 @@ export class EcVolume {
     policy: ErasureCodingPolicy,
     deps: EcVolumeDeps,
   ): Promise<EcVolume> {
+    if (binding.existingOnly && !(await loadManifest(`${binding.dir}/manifest.json`))) {
+      throw new Error(`volume ${binding.volume}: no EC store in ${binding.dir}`);
+    }
     const tap = new ChecksumTap(deps.hasher);
     await tap.load(`${binding.dir}/${CHECKSUM_SIDECAR}`);
     const stripeSizeBytes = policy.spec.stripeSizeBytes;
