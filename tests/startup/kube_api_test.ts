@@ -129,3 +129,26 @@ Deno.test("kube API check: stop ends the retry loop", async () => {
   stop.abort();
   await check.stop();
 });
+
+Deno.test("kube target: file references are relative to the kubeconfig, as the controller reads them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ca = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+    await Deno.mkdir(`${dir}/pki`);
+    await Deno.writeTextFile(`${dir}/pki/ca.crt`, ca);
+    await Deno.writeTextFile(
+      `${dir}/config`,
+      [
+        "current-context: c",
+        "clusters: [{ name: c, cluster: { server: 'https://c:6443', certificate-authority: pki/ca.crt } }]",
+        "contexts: [{ name: c, context: { cluster: c, user: u } }]",
+        "users: [{ name: u, user: { token: t } }]",
+      ].join("\n"),
+    );
+    const t = await resolveKubeTarget(`${dir}/config`, {}, Deno.readTextFile);
+    assert.equal(t.caPem, ca);
+    assert.equal(t.token, "t");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
