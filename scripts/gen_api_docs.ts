@@ -5,24 +5,11 @@
  */
 import { parseArgs } from "node:util";
 import { renderApiDocs } from "../src/api/docs.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { fmtMarkdown } from "./fmt_markdown.ts";
 
 /** docs/api.md as it must be committed: rendered, then formatted by `deno fmt` (repo config). */
 export async function formattedApiDocs(): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext=md", "-"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(renderApiDocs()));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  if (code !== 0) throw new Error(`deno fmt failed: ${new TextDecoder().decode(stderr)}`);
-  return new TextDecoder().decode(stdout);
+  return await fmtMarkdown(renderApiDocs());
 }
 
 if (import.meta.main) {

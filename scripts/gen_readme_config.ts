@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import client from "prom-client";
 import { FLAGS, type FlagSpec } from "../src/config/flags.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
+import { fmtMarkdown } from "./fmt_markdown.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -87,23 +88,6 @@ export function replaceSection(text: string, name: string, body: string): string
   const j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`README.md lacks the ${begin} … ${end} markers`);
   return `${text.slice(0, i + begin.length)}\n\n${body}\n\n${text.slice(j)}`;
-}
-
-/** Formats markdown with the repository's `deno fmt` settings. */
-async function fmtMarkdown(text: string): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext=md", "-"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  if (code !== 0) throw new Error(`deno fmt failed: ${new TextDecoder().decode(stderr)}`);
-  return new TextDecoder().decode(stdout);
 }
 
 /** README text with both generated sections refreshed and formatted. */

@@ -30,6 +30,9 @@ export function matchesLabelSelector(
       case "DoesNotExist":
         if (has) return false;
         break;
+      default:
+        // An operator Kubernetes does not know selects nothing (never everything).
+        return false;
     }
   }
   return true;

@@ -6,6 +6,7 @@
  */
 import { frame, unframe } from "./codec.ts";
 import { fmix32, hashString } from "./hash.ts";
+import { syncDir, writeFileAtomic } from "../ec/store/atomic.ts";
 
 /** The cold store the cache reads through and writes to. */
 export interface L3Backend {
@@ -65,7 +66,6 @@ export class DirectoryBackend implements L3Backend {
   readonly #root: string;
   readonly #fsync: boolean;
   readonly #made = new Set<string>();
-  #tmpSeq = 0;
 
   /** Uses `opts.root`; directories are created on first write. */
   constructor(opts: DirectoryBackendOptions) {
@@ -96,22 +96,7 @@ export class DirectoryBackend implements L3Backend {
       await Deno.mkdir(dir, { recursive: true });
       this.#made.add(dir);
     }
-    const tmp = `${dir}/.tmp-${Deno.pid}-${++this.#tmpSeq}`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < value.byteLength) off += await f.write(value.subarray(off));
-      if (this.#fsync) await f.sync();
-    } finally {
-      f.close();
-    }
-    try {
-      await Deno.rename(tmp, file);
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw e;
-    }
-    if (this.#fsync) await syncDir(dir);
+    await writeFileAtomic(file, value, { fsync: this.#fsync });
   }
 
   /** Removes the key's file (and makes the removal durable). */
@@ -124,14 +109,5 @@ export class DirectoryBackend implements L3Backend {
       throw e;
     }
     if (this.#fsync) await syncDir(dir);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.sync();
-  } finally {
-    d.close();
   }
 }

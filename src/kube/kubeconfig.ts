@@ -136,12 +136,16 @@ export async function resolveFiles(
 /** Loads a kubeconfig file (context optional) into a ConnectionConfig. */
 export async function loadKubeconfigFile(
   path: string,
-  opts: { context?: string } = {},
+  opts: { context?: string; readTextFile?: (path: string) => Promise<string> } = {},
 ): Promise<ConnectionConfig> {
-  const text = await Deno.readTextFile(path);
+  const readTextFile = opts.readTextFile ?? Deno.readTextFile;
+  const text = await readTextFile(path);
   const slash = path.lastIndexOf("/");
   const baseDir = slash >= 0 ? path.slice(0, slash) : ".";
-  return await resolveFiles(resolveKubeconfig(text, { ...opts, baseDir }));
+  return await resolveFiles(
+    resolveKubeconfig(text, { context: opts.context, baseDir }),
+    readTextFile,
+  );
 }
 
 /** Where a pod finds its service account (the standard paths). */

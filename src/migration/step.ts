@@ -7,7 +7,8 @@
  *   volume is Online with at least its original count of healthy replicas besides the old one;
  *   this is re-checked on a fresh observation right before the retire;
  * - a rollback removes only the replica this move added (by uuid), and never when the old
- *   replica is no longer there (the new one may then be the only copy);
+ *   replica is no longer there or no other healthy replica remains (the new one may then be
+ *   the only copy);
  * - a crash between "add issued" and "uuid recorded" is resolved by finding the replica on
  *   the target pool that was not there before, so a second new replica is never added;
  * - preservation mode ends Done with both replicas; dry-run ends Done without any action.
@@ -251,6 +252,15 @@ function onVolume(
           newReplica: mine.uuid,
           error: `${s.error ?? "rollback"}; old replica gone, kept the new one`,
         }, wait);
+      }
+      if (!v.replicas.some((r) => r.uuid !== mine.uuid && isHealthyReplica(v, r))) {
+        // No other complete copy (e.g. the old replica faulted after the rebuild): removing
+        // ours could lose the data. Keep both and leave it for a person, like a failed retire.
+        return finish(
+          "Failed",
+          "Failed",
+          `${s.error ?? "rollback"}; not removing the new replica: it is the only healthy copy`,
+        );
       }
       return to({ newReplica: mine.uuid }, retire(mine.uuid));
     }

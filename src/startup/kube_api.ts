@@ -3,8 +3,8 @@
  * Deliberately tiny (plain fetch, kubeconfig or in-cluster service account); the kube client
  * replaces the transport later, the readiness contract stays.
  */
-import { parse as parseYaml } from "yaml";
 import type { Clock } from "../clock.ts";
+import { loadKubeconfigFile, SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
 import type { Component } from "../lifecycle.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Readiness } from "../observability/readiness.ts";
@@ -26,53 +26,23 @@ export interface KubeTarget {
 /** Reads a text file; injectable so the resolution logic stays testable. */
 export type ReadText = (path: string) => Promise<string>;
 
-const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SA_DIR = SERVICE_ACCOUNT_DIR;
 
-/** A kubeconfig list entry: `{ name, cluster | context | user }`. */
-type NamedEntry = Record<string, unknown>;
-
-function pick(list: unknown, name: string, field: string): Record<string, unknown> | undefined {
-  if (!Array.isArray(list)) return undefined;
-  const hit = (list as NamedEntry[]).find((e) => e?.name === name);
-  const v = hit?.[field];
-  return v && typeof v === "object" ? v as Record<string, unknown> : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function b64(v: unknown): string | undefined {
-  const s = str(v);
-  return s ? new TextDecoder().decode(Uint8Array.from(atob(s), (c) => c.charCodeAt(0))) : undefined;
-}
-
-/** Finds the API server of the current context of a kubeconfig (data or file references). */
+/**
+ * Finds the API server of the current context of a kubeconfig (data or file references,
+ * relative to the file), with the same parser the controllers' client uses.
+ */
 export async function targetFromKubeconfig(
   path: string,
   readText: ReadText,
 ): Promise<KubeTarget> {
-  const doc = parseYaml(await readText(path)) as Record<string, unknown> | null;
-  if (!doc || typeof doc !== "object") throw new Error(`kubeconfig ${path} is empty`);
-  const ctxName = str(doc["current-context"]);
-  if (!ctxName) throw new Error(`kubeconfig ${path} has no current-context`);
-  const ctx = pick(doc.contexts, ctxName, "context");
-  if (!ctx) throw new Error(`kubeconfig ${path}: context "${ctxName}" not found`);
-  const cluster = pick(doc.clusters, String(ctx.cluster), "cluster");
-  const server = str(cluster?.server);
-  if (!cluster || !server) {
-    throw new Error(`kubeconfig ${path}: cluster "${ctx.cluster}" has no server`);
-  }
-  const user = pick(doc.users, String(ctx.user), "user") ?? {};
-  const fileOr = async (data: unknown, file: unknown) =>
-    b64(data) ?? (str(file) ? await readText(str(file)!) : undefined);
-  const tokenFile = str(user.tokenFile);
+  const c = await loadKubeconfigFile(path, { readTextFile: readText });
   return {
-    server: server.replace(/\/+$/, ""),
-    token: str(user.token) ?? (tokenFile ? (await readText(tokenFile)).trim() : undefined),
-    caPem: await fileOr(cluster["certificate-authority-data"], cluster["certificate-authority"]),
-    certPem: await fileOr(user["client-certificate-data"], user["client-certificate"]),
-    keyPem: await fileOr(user["client-key-data"], user["client-key"]),
+    server: c.server,
+    token: c.token ?? (c.tokenFile ? (await readText(c.tokenFile)).trim() : undefined),
+    caPem: c.caData,
+    certPem: c.clientCertData,
+    keyPem: c.clientKeyData,
     source: `kubeconfig ${path}`,
   };
 }

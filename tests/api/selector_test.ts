@@ -36,6 +36,9 @@ Deno.test("matchesLabelSelector follows Kubernetes semantics for each operator",
   assert.equal(matchesLabelSelector(sel, { ...base, draining: "" }), false);
   assert.equal(matchesLabelSelector({}, undefined), true, "empty selector matches everything");
   assert.equal(matchesLabelSelector(tierSelector("hot"), undefined), false);
+  // Untyped input (the sandbox API server's JSON): an unknown operator selects nothing.
+  const odd = { matchExpressions: [{ key: "zone", operator: "Matches", values: ["a"] }] };
+  assert.equal(matchesLabelSelector(odd as unknown as typeof sel, base), false);
 });
 
 Deno.test("labelSelectorToString gives the API server's labelSelector form", () => {

@@ -141,15 +141,5 @@ export async function metricValue(metrics: Metrics, series: string): Promise<num
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** Deterministic pseudo-random bytes. */
-export function bytes(seed: number, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 2654435761) ^ 0x9e3779b9 | 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** Deterministic pseudo-random bytes (the EC store tests' generator). */
+export { seededBytes as bytes } from "../ec/store/helpers.ts";

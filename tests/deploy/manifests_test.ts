@@ -14,11 +14,11 @@ import {
   startSandbox,
 } from "../../src/sandbox/apiserver/mod.ts";
 import type { KObj } from "../../src/sandbox/apiserver/store.ts";
+import { kubectl, requireKubectl } from "../sandbox/kubectl.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const DEPLOY = `${ROOT}/deploy`;
 const SERVICEMONITOR_CRD = new URL("./testdata/servicemonitor-crd.yaml", import.meta.url).pathname;
-const KUBECTL = "/usr/bin/kubectl";
 
 /** Every YAML file under deploy/ (kustomization.yaml excepted), repository-relative, sorted. */
 async function deployYamlFiles(dir = DEPLOY, rel = "deploy"): Promise<string[]> {
@@ -85,30 +85,6 @@ Deno.test("deploy: kustomization.yaml lists every top-level manifest but the opt
     .map((f) => f.slice("deploy/".length)).filter((f) => f !== "node-agent.yaml");
   assert.deepEqual([...(k.resources as string[])].sort(), top);
 });
-
-async function requireKubectl(): Promise<void> {
-  try {
-    await Deno.stat(KUBECTL);
-  } catch {
-    throw new Error(
-      "kubectl is required at /usr/bin/kubectl: install it (e.g. `apt-get install -y kubernetes-client`, or the kubectl 1.32 release binary)",
-    );
-  }
-}
-
-async function kubectl(sb: Sandbox, home: string, ...args: string[]) {
-  const out = await new Deno.Command(KUBECTL, {
-    args: ["--kubeconfig", sb.kubeconfigPath, "--cache-dir", `${home}/cache`, ...args],
-    env: { HOME: home, PATH: "/usr/bin:/bin" },
-    clearEnv: true,
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("deploy: kubectl apply -f crds/, -k deploy/ and -f of the extras are accepted; broken manifests are rejected", async () => {
   await requireKubectl();

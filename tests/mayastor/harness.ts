@@ -9,6 +9,7 @@ import type { SimVolumeConfig } from "../../src/sandbox/mayastor/cluster.ts";
 
 /** 1 MiB volumes rebuilt at 256 KiB/s: a rebuild takes 4 simulated seconds. */
 export const VOL_SIZE = 1024 * 1024;
+/** Rebuild rate of the simulated pools, bytes per simulated second. */
 export const REBUILD_RATE = 256 * 1024;
 
 /** A running simulator, its clock, an adapter and a cleanup. */

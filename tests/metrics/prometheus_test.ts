@@ -7,7 +7,8 @@ import {
   renderQuery,
   templatesFor,
 } from "../../src/metrics/promql.ts";
-import { freePort, startBackfilledPrometheus } from "./prom_harness.ts";
+import { freePort } from "../../src/sandbox/prometheus.ts";
+import { startBackfilledPrometheus } from "../e2e/harness.ts";
 
 const END = Date.UTC(2026, 0, 1, 1, 0, 0); // primary data ends here (ms)
 const FALLBACK_END = END + 40 * 60_000; // fallback-only data ends here

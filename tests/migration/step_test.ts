@@ -353,3 +353,19 @@ Deno.test("property: every retire is justified by the observation it follows", (
   ) assert.ok(reached.has(p), `never reached ${p}`);
   assert.ok(reached.has("retire:true") && reached.has("retire:false"));
 });
+
+Deno.test("step: a rollback never removes the new replica when it is the only healthy copy", () => {
+  // The new replica rebuilt fully, then the old one faulted: the volume is Degraded, so the
+  // move cannot verify and times out. Removing the new replica would leave no healthy copy.
+  const s = planned({ phase: "Rebuilding", addIssued: true, newReplica: "new" });
+  const degraded = vol([{ ...OLD, state: "Faulted", childState: "Faulted" }, fresh()], "Degraded");
+  let r = run(s, seen(degraded), s.deadline);
+  assert.equal(r.state.phase, "RollingBack");
+  r = run(r.state, seen(degraded), s.deadline + 1);
+  assert.notDeepEqual(r.action, { kind: "retireReplica", volumeUuid: "vol-1", replicaUuid: "new" });
+  assert.equal(r.state.phase, "Failed");
+  assert.match(r.state.error ?? "", /only healthy/);
+  // With a healthy old replica the rollback still removes exactly the new one.
+  const ok = run({ ...s, phase: "RollingBack" }, seen(vol([OLD, fresh()])));
+  assert.deepEqual(ok.action, { kind: "retireReplica", volumeUuid: "vol-1", replicaUuid: "new" });
+});

@@ -1,42 +1,8 @@
 /** The machine's kubectl against the sandbox over HTTPS, as a user would run it. */
 import assert from "node:assert/strict";
-import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
+import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { api, FIXTURES, WIDGETS } from "./helpers.ts";
-
-const KUBECTL = "/usr/bin/kubectl";
-
-async function requireKubectl(): Promise<void> {
-  try {
-    await Deno.stat(KUBECTL);
-  } catch {
-    throw new Error(
-      "kubectl is required at /usr/bin/kubectl: install it (e.g. `apt-get install -y kubernetes-client`, or the kubectl 1.32 release binary)",
-    );
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectlCmd(sb: Sandbox, home: string, args: string[]) {
-  return new Deno.Command(KUBECTL, {
-    args: ["--kubeconfig", sb.kubeconfigPath, "--cache-dir", `${home}/cache`, ...args],
-    env: { HOME: home, PATH: "/usr/bin:/bin" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-async function kubectl(sb: Sandbox, home: string, ...args: string[]): Promise<Run> {
-  const out = await kubectlCmd(sb, home, args).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { kubectl, kubectlCmd, requireKubectl } from "./kubectl.ts";
 
 /** Reads a child's stdout until `pred` holds for the text so far. */
 async function readUntil(stream: ReadableStream<Uint8Array>, pred: (text: string) => boolean) {

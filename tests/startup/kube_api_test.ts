@@ -117,8 +117,12 @@ Deno.test("kube API check: not ready while refused, ready once /version answers"
 Deno.test("kube API check: stop ends the retry loop", async () => {
   const clock = new ManualClock();
   const readiness = new Readiness();
+  let attempts = 0;
   const check = kubeApiCheck({
-    resolve: () => Promise.reject(new Error("no kubeconfig")),
+    resolve: () => {
+      attempts++;
+      return Promise.reject(new Error("no kubeconfig"));
+    },
     readiness,
     clock,
     logger: silentLogger,
@@ -126,6 +130,40 @@ Deno.test("kube API check: stop ends the retry loop", async () => {
   const stop = new AbortController();
   await check.start(stop.signal);
   await until(() => readiness.status().reasons[0] === "kubernetes-api: no kubeconfig", "attempt");
+  // Retries are paced by the injected clock: another attempt comes only after advancing it.
+  for (let i = 0; attempts < 2 && i < 100; i++) {
+    await clock.advance(250);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(attempts >= 2, "a retry after the backoff");
   stop.abort();
-  await check.stop();
+  await check.stop(); // resolves while the loop sleeps on the clock: the abort ends the sleep
+  const before = attempts;
+  await clock.advance(60_000);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(attempts, before, "no attempt after stop");
+  assert.equal(readiness.status().ready, false);
+});
+
+Deno.test("kube target: file references are relative to the kubeconfig, as the controller reads them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ca = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+    await Deno.mkdir(`${dir}/pki`);
+    await Deno.writeTextFile(`${dir}/pki/ca.crt`, ca);
+    await Deno.writeTextFile(
+      `${dir}/config`,
+      [
+        "current-context: c",
+        "clusters: [{ name: c, cluster: { server: 'https://c:6443', certificate-authority: pki/ca.crt } }]",
+        "contexts: [{ name: c, context: { cluster: c, user: u } }]",
+        "users: [{ name: u, user: { token: t } }]",
+      ].join("\n"),
+    );
+    const t = await resolveKubeTarget(`${dir}/config`, {}, Deno.readTextFile);
+    assert.equal(t.caPem, ca);
+    assert.equal(t.token, "t");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -31,6 +31,8 @@ export interface StoragePolicyComponentDeps {
   readiness: Readiness;
   /** IOPS source override (default: Prometheus at --prometheus-url). */
   iops?: IopsSource;
+  /** This replica's identity as `couchestor run` chose it (default --pod-name, else the host name). */
+  identity?: string;
 }
 
 /** The api-rest base URL with its `/v0` path. */
@@ -61,7 +63,7 @@ export async function buildStoragePolicyOperator(
     clock: d.clock,
     userAgent: `couchestor/${c.podName ?? "operator"}`,
   });
-  const identity = c.podName ?? Deno.hostname();
+  const identity = d.identity ?? c.podName ?? Deno.hostname();
   const operator = new StoragePolicyOperator({
     client,
     backend: (diskPools) =>

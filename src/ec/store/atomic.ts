@@ -2,19 +2,21 @@
 
 /**
  * Replaces `path` with `data` atomically: readers see the old or the new file, never a mix.
- * With `syncDir: false` the caller fsyncs the directory itself (once for many files).
+ * With `syncDir: false` the caller fsyncs the directory itself (once for many files); with
+ * `fsync: false` nothing is fsynced (still atomic, not crash-durable: for tests and scratch data).
  */
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array,
-  opts: { syncDir?: boolean } = {},
+  opts: { syncDir?: boolean; fsync?: boolean } = {},
 ): Promise<void> {
+  const fsync = opts.fsync ?? true;
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     let off = 0;
     while (off < data.length) off += await f.write(data.subarray(off));
-    await f.sync();
+    if (fsync) await f.sync();
   } finally {
     f.close();
   }
@@ -24,7 +26,7 @@ export async function writeFileAtomic(
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  if (opts.syncDir ?? true) await syncDir(dirname(path));
+  if (fsync && (opts.syncDir ?? true)) await syncDir(dirname(path));
 }
 
 /** fsyncs a directory so a rename or create inside it survives a crash. */

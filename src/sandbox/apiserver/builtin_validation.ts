@@ -5,6 +5,8 @@
  * trips over, worded like apimachinery's field errors. Pure.
  */
 import type { FieldError } from "./validation.ts";
+import type { LabelSelector } from "../../api/meta.ts";
+import { matchesLabelSelector } from "../../api/selector.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -77,28 +79,13 @@ function immutable(obj: Obj, old: Obj | undefined, path: string[], detail: strin
   return a === b ? [] : [invalidAt(path.join("."), at(obj, path), detail)];
 }
 
-/** Whether a metav1.LabelSelector selects the given labels (matchLabels and matchExpressions). */
+/**
+ * Whether a metav1.LabelSelector selects the given labels: the operator's own matcher
+ * (src/api/selector.ts), so the sandbox and the controllers agree on what a selector selects.
+ */
 export function selectorMatches(selector: Obj, labels: Record<string, unknown>): boolean {
-  for (const [k, v] of Object.entries(asObj(selector.matchLabels))) {
-    if (labels[k] !== v) return false;
-  }
-  for (const e of asArr(selector.matchExpressions).map(asObj)) {
-    const key = String(e.key ?? "");
-    const values = asArr(e.values).map(String);
-    const has = key in labels;
-    const val = String(labels[key] ?? "");
-    const ok = e.operator === "In"
-      ? has && values.includes(val)
-      : e.operator === "NotIn"
-      ? !has || !values.includes(val)
-      : e.operator === "Exists"
-      ? has
-      : e.operator === "DoesNotExist"
-      ? !has
-      : false;
-    if (!ok) return false;
-  }
-  return true;
+  // Untyped JSON from a request; callers validate the selector's shape first (selectorErrors).
+  return matchesLabelSelector(selector as LabelSelector, labels as Record<string, string>);
 }
 
 function selectorErrors(sel: unknown, field: string): FieldError[] {

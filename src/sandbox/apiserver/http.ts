@@ -37,7 +37,7 @@ import { decodeK8sProtobuf } from "./protobuf.ts";
 import { apiVersionOf, qualifiedResource, type ResourceDef } from "./resources.ts";
 import { jsonOf, type KObj, type Stored } from "./store.ts";
 import { partialMetadata, toTable } from "./table.ts";
-import type { WriteLog } from "./writelog.ts";
+import type { WriteLog, WriteRecord } from "./writelog.ts";
 
 /** Options for the handler. */
 export interface HandlerOptions {
@@ -719,45 +719,18 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
     }
   };
 
-  const recordRequest = (
-    req: Request,
-    remote: string,
-    r: ResourceRoute,
-    verb: string | undefined,
-    code: number,
-  ) => {
-    if (!o.requests) return;
-    const now = clock.now();
-    const ua = req.headers.get("user-agent") ?? "";
-    o.requests.add({
-      timeMs: now,
-      time: new Date(now).toISOString(),
-      verb: verb ?? verbOf(req, r),
-      group: r.group,
-      version: r.version,
-      resource: r.resource,
-      subresource: r.subresource,
-      namespace: r.namespace ?? "",
-      name: r.name ?? "",
-      userAgent: ua,
-      identity: req.headers.get("x-sandbox-identity") ?? ua,
-      remote,
-      code,
-      resourceVersion: "",
-    });
-  };
-
-  const recordWrite = (
+  /** The audit record of one request (the write log and the request log share the shape). */
+  const auditRecord = (
     req: Request,
     remote: string,
     r: ResourceRoute,
     verb: string,
     code: number,
-    rv: string,
-  ) => {
+    resourceVersion: string,
+  ): Omit<WriteRecord, "seq"> => {
     const now = clock.now();
     const ua = req.headers.get("user-agent") ?? "";
-    writes.add({
+    return {
       timeMs: now,
       time: new Date(now).toISOString(),
       verb,
@@ -771,8 +744,29 @@ export function createApiHandler(o: HandlerOptions): ApiHandler {
       identity: req.headers.get("x-sandbox-identity") ?? ua,
       remote,
       code,
-      resourceVersion: rv,
-    });
+      resourceVersion,
+    };
+  };
+
+  const recordRequest = (
+    req: Request,
+    remote: string,
+    r: ResourceRoute,
+    verb: string | undefined,
+    code: number,
+  ) => {
+    o.requests?.add(auditRecord(req, remote, r, verb ?? verbOf(req, r), code, ""));
+  };
+
+  const recordWrite = (
+    req: Request,
+    remote: string,
+    r: ResourceRoute,
+    verb: string,
+    code: number,
+    rv: string,
+  ) => {
+    writes.add(auditRecord(req, remote, r, verb, code, rv));
   };
 
   return {
