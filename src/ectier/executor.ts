@@ -3,6 +3,7 @@
  * EC store and the ErasureCodingPolicy controller, persisting the state through an EcTierStore
  * BEFORE each action, so a restart finds what was about to happen and resumes or rolls back.
  */
+import { persistWithRetry } from "../migration/persist.ts";
 import { createHash } from "node:crypto";
 import type { ErasureCodingPolicy } from "../api/mod.ts";
 import { blockObjectName, type EcVolumeReader } from "../cache/l3_ec.ts";
@@ -142,20 +143,15 @@ async function save(
   log: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
-  const attempts = Math.max(1, deps.maxSaveAttempts ?? 10);
-  for (let i = 1;; i++) {
-    try {
-      return await deps.store.save(state);
-    } catch (e) {
-      if (i >= attempts || signal?.aborted) throw e;
-      log.warn("cannot persist the ec tier state; retrying", { attempt: i, error: e });
-      try {
-        await deps.clock.sleep(delayMs, signal);
-      } catch {
-        throw new EcTierInterrupted(state);
-      }
-    }
-  }
+  await persistWithRetry(() => deps.store.save(state), {
+    attempts: deps.maxSaveAttempts ?? 10,
+    delayMs,
+    clock: deps.clock,
+    log,
+    what: "the ec tier state",
+    signal,
+    interrupted: () => new EcTierInterrupted(state),
+  });
 }
 
 async function perform(

@@ -3,6 +3,7 @@
  * state through a MoveStore BEFORE each action, so a restart finds what was about to happen
  * and resumes (or rolls back) from there. Records the finished move and its metrics.
  */
+import { persistWithRetry } from "./persist.ts";
 import type { Clock } from "../clock.ts";
 import { BackendError, type VolumeBackend } from "../mayastor/port.ts";
 import type { Logger } from "../observability/log.ts";
@@ -100,20 +101,15 @@ async function saveWithRetry(
   log: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
-  const attempts = Math.max(1, deps.maxSaveAttempts ?? 10);
-  for (let i = 1;; i++) {
-    try {
-      return await deps.store.save(state);
-    } catch (e) {
-      if (i >= attempts || signal?.aborted) throw e;
-      log.warn("cannot persist the move state; retrying", { attempt: i, error: e });
-      try {
-        await deps.clock.sleep(delayMs, signal);
-      } catch {
-        throw new MoveInterrupted(state);
-      }
-    }
-  }
+  await persistWithRetry(() => deps.store.save(state), {
+    attempts: deps.maxSaveAttempts ?? 10,
+    delayMs,
+    clock: deps.clock,
+    log,
+    what: "the move state",
+    signal,
+    interrupted: () => new MoveInterrupted(state),
+  });
 }
 
 async function perform(

@@ -5,6 +5,7 @@
  * ErasureCodingPolicy controller, the EcTierRunner and a TieredCache over the EC L3 adapter)
  * that can be stopped and built again over the same state (a restart).
  */
+import { eventually as pollUntil } from "../controllers/ec_policy_helpers.ts";
 import { couchestorCrds, GROUP_VERSION } from "../../src/api/mod.ts";
 import { EcL3Backend, EcVolumeReader } from "../../src/cache/l3_ec.ts";
 import { TieredCache } from "../../src/cache/tiered.ts";
@@ -231,24 +232,13 @@ export async function sha256(data: Uint8Array): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Polls `fn` (real time, 20 ms steps) until truthy; fails after `ms`. */
-export async function eventually<T>(
+/** Polls until truthy (the EC policy tests' helper; this suite waits up to 15 s by default). */
+export function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   ms = 15_000,
 ): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${last ?? ""}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return pollUntil(what, fn, ms);
 }
 
 /** The ErasureCodingPolicy object (validated, defaults applied). */
