@@ -35,15 +35,18 @@ Deno.test("demo: --no-prometheus reads IOPS by direct scrape and redraws in plac
   assert.match(text, /VOLUME\s+IOPS/);
 });
 
-Deno.test("demo: the big idle volumes go to 2+1 EC stripes; the summary shows stored ≈ 1.5× logical and the saving", async () => {
+Deno.test("demo: the big idle volumes go to 2+1 EC stripes; the summary shows stored ≈ 1.5× logical and the saving; Ctrl-C removes the shards", async () => {
   const root = await Deno.makeTempDir({ prefix: "couchestor-demo-test-" });
   try {
     let text = "";
-    const run = runDemo(["--duration", "30s", "--no-prometheus"], {
+    const ac = new AbortController();
+    // --duration only caps a failing run; the test stops it like Ctrl-C once the stripes exist.
+    const run = runDemo(["--duration", "50s", "--no-prometheus"], {
       out: (t) => (text += t),
       err: (t) => (text += t),
       isTty: false,
       tempRoot: root,
+      signal: ac.signal,
     });
     // While it runs: the shards of an EC-tiered volume are files in the cold pools' directories.
     const shardPools = new Set<string>();
@@ -59,11 +62,15 @@ Deno.test("demo: the big idle volumes go to 2+1 EC stripes; the summary shows st
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+    const lastFrame = () => text.split(/^--- /m).at(-1) ?? "";
+    while (!ended && !/EC demo-ec 2\+1: 2 volumes/.test(lastFrame())) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    ac.abort();
     const code = await run;
     assert.equal(code, 0, text);
     assert.equal(shardPools.size, 3, "shard files on hdd-1, hdd-2 and hdd-3");
-    const frames = text.split(/^--- /m);
-    const last = frames[frames.length - 1];
+    const last = lastFrame();
     // Both 24 MiB idle volumes are EC-tiered, on three cold pools (one per node).
     for (const v of ["pvc-logs-archive", "pvc-backups-2025"]) {
       assert.match(last, new RegExp(`${v}\\s+\\S+\\s+ec 2\\+1\\s+hdd-\\d,hdd-\\d,hdd-\\d`), last);
@@ -84,7 +91,7 @@ Deno.test("demo: the big idle volumes go to 2+1 EC stripes; the summary shows st
     assert.equal(asReplicas, 3 * logical);
     assert.ok(Math.abs(saved - (asReplicas - stored)) < 0.11);
     assert.ok(pct >= 49 && pct <= 50, `saved ${pct}%`);
-    // Replica files, shard directories and EC stores are gone with the demo's work dir.
+    // Stopped like Ctrl-C: replica files, shard directories and EC stores are gone.
     assert.deepEqual([...Deno.readDirSync(root)], []);
   } finally {
     await Deno.remove(root, { recursive: true });
