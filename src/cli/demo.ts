@@ -341,8 +341,8 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
     const header = [
       "CoucheStor demo: volumes move between NVMe (hot), SSD (warm) and HDD (cold) pools by IOPS",
       `kubeconfig: ${c.sandbox.kubeconfigPath}`,
-      `data: ${workDir} (replica files; EC shards in cluster/replicas/<cold pool>/ec/<volume>)`,
       `  try: kubectl --kubeconfig ${c.sandbox.kubeconfigPath} get sp,pv -w`,
+      `data: ${workDir} (replica files; EC shards in cluster/replicas/<cold pool>/ec/<volume>)`,
       `IOPS from: ${source}`,
       "policy demo: hot >= 1500 IOPS, warm 51-600, cold <= 50 over 15s; cooldown 2m " +
       "(created once 15s of metrics exist)",
