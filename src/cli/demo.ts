@@ -8,7 +8,11 @@
  */
 import { DEFAULT_SIM_POOLS } from "../sandbox/mayastor/attach.ts";
 import { parseArgs } from "node:util";
-import { type StoragePolicyInput, StoragePolicySchema } from "../api/storage_policy.ts";
+import {
+  EcBytesSchema,
+  type StoragePolicyInput,
+  StoragePolicySchema,
+} from "../api/storage_policy.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { isDuration, parseDuration } from "../config/duration.ts";
 import { STORAGE_POLICIES } from "../controllers/storage-policy/resources.ts";
@@ -36,7 +40,16 @@ import {
   startPrometheus,
 } from "../sandbox/prometheus.ts";
 import { volumeTier } from "../tiering/placement.ts";
-import { type DemoRow, redrawPrefix, renderDemoTable } from "./demo_table.ts";
+import {
+  applyEcState,
+  type DemoRow,
+  ecSummaryLine,
+  redrawPrefix,
+  renderDemoTable,
+} from "./demo_table.ts";
+import { EC_POLICIES } from "../controllers/ec-policy/reconcile.ts";
+import type { EcTierRunner } from "../ectier/runner.ts";
+import { simEcPolicy, type SimEcTier, startSimEcTier } from "../sandbox/ec_tier.ts";
 
 const HELP = `couchestor demo: tiering end to end on this machine (sandbox API server, Mayastor
 simulator, Prometheus, the operator) with a live table of volumes.
@@ -54,18 +67,37 @@ Flags:
 
 const MiB = 1024 * 1024;
 
-/** The demo's pools: two per tier on three nodes (the same layout as `sandbox --with-mayastor`). */
-export const DEMO_POOLS: SimPoolConfig[] = DEFAULT_SIM_POOLS;
+/**
+ * The demo's pools: `sandbox --with-mayastor`'s two per tier on three nodes, plus a third cold
+ * pool so the three cold pools sit on three nodes (one failure domain per shard of 2+1).
+ */
+export const DEMO_POOLS: SimPoolConfig[] = [
+  ...DEFAULT_SIM_POOLS,
+  { id: "hdd-3", node: "node-2", capacityBytes: 16 * 1024 * MiB, tier: "cold" },
+];
 
-const vol = (name: string, pools: string[], profile: LocalVolume["profile"]): LocalVolume => ({
+/** The demo's ErasureCodingPolicy: 2 data + 1 parity shards. */
+export const DEMO_EC = { name: "demo-ec", k: 2, m: 1 } as const;
+/** Cold volumes at least this big go to EC stripes; smaller ones to a cold replica. */
+export const DEMO_EC_MIN_BYTES = 16 * MiB;
+
+const vol = (
+  name: string,
+  pools: string[],
+  profile: LocalVolume["profile"],
+  sizeBytes = 8 * MiB,
+): LocalVolume => ({
   name,
-  sizeBytes: 8 * MiB,
+  sizeBytes,
   pools,
   profile,
   labels: { "app.kubernetes.io/part-of": "couchestor-demo" },
 });
 
-/** ~20 volumes: hot ones on HDD, idle ones on NVMe, ramps, bursts, and some already right. */
+/**
+ * ~20 volumes: hot ones on HDD, idle ones on NVMe, ramps, bursts, and some already right. The
+ * two idle ones are big (24 MiB, above DEMO_EC_MIN_BYTES): they go to EC stripes.
+ */
 export function demoVolumes(): LocalVolume[] {
   return [
     vol("pvc-db-orders", ["hdd-1"], { kind: "steady", iops: 4000 }),
@@ -91,8 +123,8 @@ export function demoVolumes(): LocalVolume[] {
     vol("pvc-crm", ["ssd-2"], { kind: "steady", iops: 200 }),
     vol("pvc-queue", ["ssd-2"], { kind: "steady", iops: 1000 }),
     vol("pvc-search-index", ["nvme-2"], { kind: "steady", iops: 2000 }),
-    vol("pvc-logs-archive", ["nvme-2"], { kind: "idle" }),
-    vol("pvc-backups-2025", ["nvme-1"], { kind: "idle" }),
+    vol("pvc-logs-archive", ["nvme-2"], { kind: "idle" }, 24 * MiB),
+    vol("pvc-backups-2025", ["nvme-1"], { kind: "idle" }, 24 * MiB),
     vol("pvc-metrics-old", ["ssd-2"], { kind: "steady", iops: 10 }),
     vol("pvc-tmp-scratch", ["nvme-2"], { kind: "steady", iops: 5 }),
     vol("pvc-audit", ["nvme-1"], { kind: "steady", iops: 30 }),
@@ -112,7 +144,10 @@ export function demoVolumes(): LocalVolume[] {
   ];
 }
 
-/** The demo policy: 15 s window, 2 min cooldown, hot >= 1500, warm (50, 600], cold <= 50. */
+/**
+ * The demo policy: 15 s window, 2 min cooldown, hot >= 1500, warm (50, 600], cold <= 50; cold
+ * volumes of at least DEMO_EC_MIN_BYTES go to the `demo-ec` 2+1 stripes.
+ */
 export function demoPolicy(): StoragePolicyInput {
   return {
     apiVersion: "storage.billyronks.io/v1",
@@ -126,6 +161,8 @@ export function demoPolicy(): StoragePolicyInput {
       cooldownPeriod: "2m",
       maxConcurrentMigrations: 4,
       migrationTimeout: "5m",
+      ecPolicyRef: DEMO_EC.name,
+      ecMinVolumeSizeBytes: DEMO_EC_MIN_BYTES,
     },
   };
 }
@@ -141,6 +178,8 @@ export interface DemoDeps {
   env?: Record<string, string | undefined>;
   /** Stops the demo like Ctrl-C. */
   signal?: AbortSignal;
+  /** Parent of the demo's work dir (replicas, EC shards and stores); default the OS temp dir. */
+  tempRoot?: string;
 }
 
 /** Runs the demo; returns the exit status. */
@@ -210,8 +249,14 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
   let prom: LocalPrometheus | undefined;
   const background: Promise<unknown>[] = [];
   let stopOperator: (() => Promise<void>) | undefined;
+  let ecTier: SimEcTier | undefined;
+  let workDir: string | undefined;
   try {
+    // One work dir for replica files, EC shard directories (the simulator's, under its pools)
+    // and EC stores: removed as a whole when the demo ends.
+    workDir = await Deno.makeTempDir({ dir: deps.tempRoot, prefix: "couchestor-demo-" });
     cluster = await startLocalCluster({
+      dataDir: `${workDir}/cluster`,
       pools: DEMO_POOLS,
       volumes: demoVolumes(),
       rebuildBytesPerSec: 4 * MiB,
@@ -254,6 +299,22 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       ).catch((e) => err(`couchestor demo: creating the policy failed: ${(e as Error).message}`)),
     );
     const c = cluster;
+    const metrics = createMetrics({ defaultMetrics: false });
+    await c.client.create(
+      EC_POLICIES,
+      simEcPolicy(DEMO_EC.name, DEMO_EC.k, DEMO_EC.m) as unknown as KubeObject,
+    );
+    ecTier = await startSimEcTier({
+      client: c.client,
+      simUrl: c.sim.url,
+      simAdminUrl: c.sim.adminUrl,
+      clock,
+      logger,
+      metrics,
+      node: "couchestor-demo",
+      storeRoot: `${workDir}/ec-stores`,
+      signal: stop.signal,
+    });
     const operator = new StoragePolicyOperator({
       client: c.client,
       backend: (diskPools) =>
@@ -261,7 +322,7 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       iops,
       clock,
       logger,
-      metrics: createMetrics({ defaultMetrics: false }),
+      metrics,
       settings: {
         globalLimit: 4,
         dryRun: false,
@@ -271,6 +332,7 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       },
       identity: "couchestor-demo",
       eventNamespace: OPERATOR_NAMESPACE,
+      ecTier: ecTier.hook,
     });
     const comp = operator.component();
     await comp.start(stop.signal);
@@ -280,17 +342,22 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       "CoucheStor demo: volumes move between NVMe (hot), SSD (warm) and HDD (cold) pools by IOPS",
       `kubeconfig: ${c.sandbox.kubeconfigPath}`,
       `  try: kubectl --kubeconfig ${c.sandbox.kubeconfigPath} get sp,pv -w`,
+      `data: ${workDir} (replica files; EC shards in cluster/replicas/<cold pool>/ec/<volume>)`,
       `IOPS from: ${source}`,
       "policy demo: hot >= 1500 IOPS, warm 51-600, cold <= 50 over 15s; cooldown 2m " +
       "(created once 15s of metrics exist)",
+      `  cold volumes >= ${DEMO_EC_MIN_BYTES / MiB} MiB go to erasure-coded stripes ` +
+      `(${DEMO_EC.name}: ${DEMO_EC.k}+${DEMO_EC.m} over cold pools on distinct nodes), ` +
+      "smaller ones to a cold replica",
     ];
     out(header.join("\n") + "\n\n");
+    const ec = ecTier.runner;
     let drawn = 0;
     let lastPlain = 0;
     while (!stop.signal.aborted) {
-      const text = await snapshotText(c, operator, iops, policyAt, clock, stop.signal).catch((e) =>
-        `(table unavailable: ${(e as Error).message})`
-      );
+      const text = await snapshotText(c, operator, ec, iops, policyAt, clock, stop.signal).catch((
+        e,
+      ) => `(table unavailable: ${(e as Error).message})`);
       if (stop.signal.aborted) break;
       if (isTty) {
         out(redrawPrefix(drawn) + text + "\n");
@@ -310,9 +377,11 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
     stop.abort(new Error("demo ended"));
     for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     await stopOperator?.().catch(() => {});
+    await ecTier?.stop().catch(() => {});
     await Promise.allSettled(background);
     await prom?.stop();
     await cluster?.close();
+    if (workDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -320,6 +389,7 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
 async function snapshotText(
   c: LocalCluster,
   operator: StoragePolicyOperator,
+  ec: EcTierRunner,
   iops: IopsSource,
   policyAt: number,
   clock: Clock,
@@ -351,13 +421,16 @@ async function snapshotText(
         migration = `${s.from} → ${s.to} ${s.phase}${pct}`;
       }
     }
-    rows.push({
+    const row: DemoRow = {
       volume: name,
       iops: reading.ok ? reading.iops.get(name) : undefined,
       tier: v ? (volumeTier(v, tiers) ?? "?") : "?",
       pools: v ? v.replicas.map((r) => r.pool) : [],
       migration,
-    });
+    };
+    const es = ec.state(name);
+    if (es) applyEcState(row, es, DEMO_EC, ec.isEcTiered(name));
+    rows.push(row);
   }
   if (!sp) {
     const wait = Math.max(0, Math.ceil((policyAt - clock.now()) / 1000));
@@ -372,6 +445,15 @@ async function snapshotText(
       st.warmVolumes ?? 0
     }, cold ${st.coldVolumes ?? 0}; migrations done ${st.totalMigrations ?? 0} (failed ${
       st.failedMigrations ?? 0
-    }), running ${operator.tracker.size}` + (reading.ok ? "" : `; IOPS: ${reading.message}`);
-  return renderDemoTable({ header: [summary], rows });
+    }), running ${operator.tracker.size + ec.inFlight()}` +
+    (reading.ok ? "" : `; IOPS: ${reading.message}`);
+  const ecBytes = EcBytesSchema.safeParse(st.ecBytes);
+  const ecLine = ecSummaryLine({
+    ecPolicy: DEMO_EC.name,
+    k: DEMO_EC.k,
+    m: DEMO_EC.m,
+    volumes: typeof st.ecVolumes === "number" ? st.ecVolumes : 0,
+    bytes: ecBytes.success ? ecBytes.data : undefined,
+  });
+  return renderDemoTable({ header: [summary, ecLine], rows });
 }

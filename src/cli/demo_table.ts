@@ -42,3 +42,60 @@ export function renderDemoTable(s: DemoSnapshot): string {
 export function redrawPrefix(lines: number): string {
   return lines > 0 ? `\x1b[${lines}F\x1b[J` : "";
 }
+
+/** The fields of an EC tier operation the table shows (see EcTierState). */
+export interface EcRowState {
+  kind: "ec-move" | "rehydrate";
+  phase: string;
+  to: string;
+  shardPools: readonly string[];
+}
+
+const EC_DONE = new Set(["Done", "RolledBack", "Failed"]);
+
+/**
+ * Shows a volume's EC tier state in its row: `ec k+m` on the shard pools once its data lives
+ * in stripes, and the EC move or rehydration in flight in the migration column.
+ */
+export function applyEcState(
+  row: DemoRow,
+  s: EcRowState,
+  ec: { k: number; m: number },
+  tiered: boolean,
+): void {
+  if (tiered) {
+    row.tier = `ec ${ec.k}+${ec.m}`;
+    row.pools = s.shardPools.slice(0, ec.k + ec.m);
+  }
+  if (EC_DONE.has(s.phase)) return;
+  row.migration = s.kind === "ec-move"
+    ? `→ ec ${ec.k}+${ec.m} ${s.phase}`
+    : `ec → ${s.to} ${s.phase}`;
+}
+
+/** What the EC summary line reads (the policy status's ecVolumes and ecBytes). */
+export interface EcSummary {
+  ecPolicy: string;
+  k: number;
+  m: number;
+  volumes: number;
+  bytes?: { logical: number; stored: number; efficiency: number };
+  /** Replica count the saving is measured against (default 3). */
+  replicas?: number;
+}
+
+const mib = (b: number) => `${(b / (1024 * 1024)).toFixed(1)} MiB`;
+
+/** One line: EC-tiered volumes, logical and stored bytes, and the space saved vs N replicas. */
+export function ecSummaryLine(e: EcSummary): string {
+  const head = `EC ${e.ecPolicy} ${e.k}+${e.m}:`;
+  const b = e.bytes;
+  if (e.volumes === 0 || !b || b.logical === 0) return `${head} no volume in stripes yet`;
+  const n = e.replicas ?? 3;
+  const asReplicas = n * b.logical;
+  const saved = asReplicas - b.stored;
+  return `${head} ${e.volumes} volume${e.volumes === 1 ? "" : "s"}, ${mib(b.logical)} logical ` +
+    `in ${mib(b.stored)} stored (stored/logical ${(b.stored / b.logical).toFixed(2)}, ` +
+    `efficiency ${b.efficiency.toFixed(3)}); ${n} replicas would take ${mib(asReplicas)}: ` +
+    `${mib(saved)} saved (${Math.round((saved / asReplicas) * 100)}%)`;
+}

@@ -35,6 +35,69 @@ Deno.test("demo: --no-prometheus reads IOPS by direct scrape and redraws in plac
   assert.match(text, /VOLUME\s+IOPS/);
 });
 
+Deno.test("demo: the big idle volumes go to 2+1 EC stripes; the summary shows stored ≈ 1.5× logical and the saving; Ctrl-C removes the shards", async () => {
+  const root = await Deno.makeTempDir({ prefix: "couchestor-demo-test-" });
+  try {
+    let text = "";
+    const ac = new AbortController();
+    // --duration only caps a failing run; the test stops it like Ctrl-C once the stripes exist.
+    const run = runDemo(["--duration", "50s", "--no-prometheus"], {
+      out: (t) => (text += t),
+      err: (t) => (text += t),
+      isTty: false,
+      tempRoot: root,
+      signal: ac.signal,
+    });
+    // While it runs: the shards of an EC-tiered volume are files in the cold pools' directories.
+    const shardPools = new Set<string>();
+    let ended = false;
+    run.finally(() => (ended = true));
+    while (!ended && shardPools.size < 3) {
+      const data = /^data: (\S+)/m.exec(text)?.[1];
+      for (const pool of ["hdd-1", "hdd-2", "hdd-3"]) {
+        const dir = `${data}/cluster/replicas/${pool}/ec/pvc-logs-archive`;
+        if (data && [...(await Array.fromAsync(Deno.readDir(dir)).catch(() => []))].length > 0) {
+          shardPools.add(pool);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const lastFrame = () => text.split(/^--- /m).at(-1) ?? "";
+    while (!ended && !/EC demo-ec 2\+1: 2 volumes/.test(lastFrame())) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    ac.abort();
+    const code = await run;
+    assert.equal(code, 0, text);
+    assert.equal(shardPools.size, 3, "shard files on hdd-1, hdd-2 and hdd-3");
+    const last = lastFrame();
+    // Both 24 MiB idle volumes are EC-tiered, on three cold pools (one per node).
+    for (const v of ["pvc-logs-archive", "pvc-backups-2025"]) {
+      assert.match(last, new RegExp(`${v}\\s+\\S+\\s+ec 2\\+1\\s+hdd-\\d,hdd-\\d,hdd-\\d`), last);
+    }
+    // Small cold volumes keep a replica (below ecMinVolumeSizeBytes).
+    assert.match(last, /pvc-mail\s+\d+\s+cold\s+hdd-1/, last);
+    assert.doesNotMatch(last, /pvc-(audit|tmp-scratch|metrics-old)\s+\S+\s+ec/, last);
+    const m =
+      /EC demo-ec 2\+1: (\d+) volumes?, ([\d.]+) MiB logical in ([\d.]+) MiB stored \(stored\/logical ([\d.]+), efficiency ([\d.]+)\); 3 replicas would take ([\d.]+) MiB: ([\d.]+) MiB saved \((\d+)%\)/
+        .exec(last);
+    assert.ok(m, last);
+    const [volumes, logical, stored, ratio, eff, asReplicas, saved, pct] = m.slice(1).map(Number);
+    assert.equal(volumes, 2);
+    assert.equal(logical, 48);
+    assert.ok(stored >= 1.5 * logical && stored <= 1.5 * logical * 1.01, `stored ${stored}`);
+    assert.ok(Math.abs(ratio - 1.5) < 0.02, `ratio ${ratio}`);
+    assert.ok(Math.abs(eff - 2 / 3) < 0.01, `efficiency ${eff}`);
+    assert.equal(asReplicas, 3 * logical);
+    assert.ok(Math.abs(saved - (asReplicas - stored)) < 0.11);
+    assert.ok(pct >= 49 && pct <= 50, `saved ${pct}%`);
+    // Stopped like Ctrl-C: replica files, shard directories and EC stores are gone.
+    assert.deepEqual([...Deno.readDirSync(root)], []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("demo: bad flags exit 2 with a message", async () => {
   let text = "";
   const code = await runDemo(["--duration", "soon"], { err: (t) => (text += t) });
@@ -72,4 +135,6 @@ Deno.test("demo: `couchestor demo` as a process stops cleanly on SIGINT (Prometh
   await assert.rejects(fetch(`${promUrl}/-/ready`), "Prometheus is gone");
   const kc = /kubeconfig: (\S+)/.exec(text)![1];
   await assert.rejects(Deno.stat(kc), Deno.errors.NotFound);
+  const data = /^data: (\S+)/m.exec(text)![1];
+  await assert.rejects(Deno.stat(data), Deno.errors.NotFound, "work dir removed");
 });
