@@ -183,7 +183,20 @@ Deno.test("fault: api-rest hangs while the rebuild runs → calls time out, move
 Deno.test("fault: api-rest hangs for good → move gives up, old replicas stay healthy", async () => {
   const h = await harness({ timeoutMs: 2_000 });
   try {
-    const o = await moveUnder(h, (s) => s === 3 && h.sim.faults.hangApi(true), 30_000);
+    // Hang once the newcomer exists on cold-1 (not after a fixed number of clock steps: under
+    // load the add may not have happened yet, and then there is nothing to roll back).
+    let hung = false;
+    const onCold = () =>
+      [...(h.sim.cluster.volumes.get(h.volume)?.replicas ?? [])].some((r) =>
+        h.sim.cluster.replicas.get(r)?.pool === "cold-1"
+      );
+    const o = await moveUnder(h, () => {
+      if (!hung && onCold()) {
+        h.sim.faults.hangApi(true);
+        hung = true;
+      }
+    }, 30_000);
+    assert.ok(hung, "the new replica was created before the API hung");
     assert.ok(o.error instanceof MoveError);
     assert.equal(o.error.rolledBack, false, "rollback cannot reach a hung API");
     assert.equal(o.minHealthy, 2);
