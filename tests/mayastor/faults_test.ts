@@ -19,6 +19,8 @@ async function moveUnder(
   h: Harness,
   during: (step: number) => void,
   rebuildTimeoutMs = 60_000,
+  /** Manual-clock ms per step; small steps keep request timeouts from firing under CPU load. */
+  stepMs = 250,
 ): Promise<Outcome> {
   const from = (await drive(h.clock, h.backend.getVolume(h.volume)))!.replicas.find((r) =>
     r.pool === "hot-2"
@@ -36,7 +38,7 @@ async function moveUnder(
     out.result = await drive(h.clock, p, () => {
       during(++step);
       minHealthy = Math.min(minHealthy, simHealthy(h.sim, h.volume));
-    });
+    }, stepMs);
   } catch (e) {
     out.error = e;
   }
@@ -190,12 +192,17 @@ Deno.test("fault: api-rest hangs for good → move gives up, old replicas stay h
       [...(h.sim.cluster.volumes.get(h.volume)?.replicas ?? [])].some((r) =>
         h.sim.cluster.replicas.get(r)?.pool === "cold-1"
       );
-    const o = await moveUnder(h, () => {
-      if (!hung && onCold()) {
-        h.sim.faults.hangApi(true);
-        hung = true;
-      }
-    }, 30_000);
+    const o = await moveUnder(
+      h,
+      () => {
+        if (!hung && onCold()) {
+          h.sim.faults.hangApi(true);
+          hung = true;
+        }
+      },
+      30_000,
+      25,
+    );
     assert.ok(hung, "the new replica was created before the API hung");
     assert.ok(o.error instanceof MoveError);
     assert.equal(o.error.rolledBack, false, "rollback cannot reach a hung API");
