@@ -130,7 +130,18 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
     scrape,
     stop: async () => {
       ac.abort();
-      if (!o.noOperator) await comp.stop();
+      if (!o.noOperator) {
+        // Shutdown may wait on timers of the injected clock (a move between polls); in
+        // production time passes by itself, here the harness keeps it moving until stopped.
+        let stopped = false;
+        const stopping = comp.stop().finally(() => (stopped = true));
+        for (let i = 0; i < 2_000 && !stopped; i++) {
+          await clock.advance(1_000);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        if (!stopped) throw new Error("the operator did not stop within 2,000 simulated seconds");
+        await stopping;
+      }
       await cluster.close();
     },
   };
