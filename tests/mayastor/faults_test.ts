@@ -185,17 +185,16 @@ Deno.test("fault: api-rest hangs while the rebuild runs → calls time out, move
 Deno.test("fault: api-rest hangs for good → move gives up, old replicas stay healthy", async () => {
   const h = await harness({ timeoutMs: 2_000 });
   try {
-    // Hang once the newcomer exists on cold-1 (not after a fixed number of clock steps: under
-    // load the add may not have happened yet, and then there is nothing to roll back).
+    // Hang once the add is complete (its last call raises replica_count), not after a fixed
+    // number of clock steps: under load the add may still be running then, and an add that
+    // fails half-way is reported as not added.
     let hung = false;
-    const onCold = () =>
-      [...(h.sim.cluster.volumes.get(h.volume)?.replicas ?? [])].some((r) =>
-        h.sim.cluster.replicas.get(r)?.pool === "cold-1"
-      );
+    const before = h.sim.cluster.volumes.get(h.volume)!.numReplicas;
+    const addDone = () => (h.sim.cluster.volumes.get(h.volume)?.numReplicas ?? 0) > before;
     const o = await moveUnder(
       h,
       () => {
-        if (!hung && onCold()) {
+        if (!hung && addDone()) {
           h.sim.faults.hangApi(true);
           hung = true;
         }
