@@ -3,6 +3,7 @@
  * EC store and the ErasureCodingPolicy controller, persisting the state through an EcTierStore
  * BEFORE each action, so a restart finds what was about to happen and resumes or rolls back.
  */
+import { resultLabel } from "../migration/history.ts";
 import { persistWithRetry } from "../migration/persist.ts";
 import { createHash } from "node:crypto";
 import type { ErasureCodingPolicy } from "../api/mod.ts";
@@ -125,11 +126,8 @@ export async function executeEcTier(
     deps.metrics?.migrationsTotal.inc({
       from: state.from,
       to: state.to,
-      result: state.result === "Succeeded"
-        ? "succeeded"
-        : state.result === "RolledBack"
-        ? "rolled_back"
-        : "failed",
+      // The migrations metric's result labels are the replica moves' (one vocabulary).
+      result: resultLabel(state.result ?? "Failed"),
     });
   }
   log.info("ec tier operation finished", { kind: state.kind, result: state.result });
