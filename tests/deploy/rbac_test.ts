@@ -25,7 +25,13 @@ import { parseManifests } from "../../src/sandbox/apiserver/mod.ts";
 import type { WriteRecord } from "../../src/sandbox/apiserver/writelog.ts";
 import { OPERATOR_NAMESPACE, startLocalCluster } from "../../src/sandbox/local_cluster.ts";
 import type { SimPoolConfig } from "../../src/sandbox/mayastor/cluster.ts";
-import { backfill, requirePrometheus, startBackfilledPrometheus, waitFor } from "../e2e/harness.ts";
+import {
+  backfill,
+  e2ePolicySpec,
+  requirePrometheus,
+  startBackfilledPrometheus,
+  waitFor,
+} from "../e2e/harness.ts";
 
 const RBAC = new URL("../../deploy/rbac.yaml", import.meta.url).pathname;
 const DEPLOYMENT = new URL("../../deploy/deployment.yaml", import.meta.url).pathname;
@@ -125,14 +131,7 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       apiVersion: GROUP_VERSION,
       kind: "StoragePolicy",
       metadata: { name: "audit" },
-      spec: {
-        highWatermarkIOPS: 2000,
-        warmWatermarkIOPS: 1200,
-        lowWatermarkIOPS: 100,
-        samplingWindow: "4s",
-        cooldownPeriod: "1h",
-        maxConcurrentMigrations: 4,
-      },
+      spec: e2ePolicySpec(),
     } as KubeObject);
     await admin.create(EC_POLICIES, {
       apiVersion: GROUP_VERSION,

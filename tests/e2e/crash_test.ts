@@ -13,6 +13,7 @@ import { startLocalCluster } from "../../src/sandbox/local_cluster.ts";
 import type { SimPoolConfig } from "../../src/sandbox/mayastor/cluster.ts";
 import {
   backfill,
+  e2ePolicySpec,
   type OperatorProcess,
   startBackfilledPrometheus,
   startOperator,
@@ -133,14 +134,7 @@ Deno.test("e2e crash safety: SIGKILL at every migration step; a restarted operat
     apiVersion: "storage.billyronks.io/v1",
     kind: "StoragePolicy",
     metadata: { name: "crash" },
-    spec: {
-      highWatermarkIOPS: 2000,
-      warmWatermarkIOPS: 1200,
-      lowWatermarkIOPS: 100,
-      samplingWindow: "4s",
-      cooldownPeriod: "1h",
-      maxConcurrentMigrations: 1,
-    },
+    spec: e2ePolicySpec(1),
   } as KubeObject);
   const start = () =>
     startOperator({

@@ -170,3 +170,18 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
   }
   return sum;
 }
+
+/**
+ * The StoragePolicy spec the end-to-end scenarios use: watermarks that sort the backfilled
+ * volumes into hot, warm and cold over a 4 s window, and a cooldown longer than any test.
+ */
+export function e2ePolicySpec(maxConcurrentMigrations = 4): Record<string, unknown> {
+  return {
+    highWatermarkIOPS: 2000,
+    warmWatermarkIOPS: 1200,
+    lowWatermarkIOPS: 100,
+    samplingWindow: "4s",
+    cooldownPeriod: "1h",
+    maxConcurrentMigrations,
+  };
+}

@@ -10,6 +10,7 @@ import type { SimPoolConfig } from "../../src/sandbox/mayastor/cluster.ts";
 import { LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 import {
   backfill,
+  e2ePolicySpec,
   requirePrometheus,
   startBackfilledPrometheus,
   startOperator,
@@ -58,14 +59,7 @@ Deno.test("e2e: operator process + real Prometheus over backfilled history: volu
     apiVersion: "storage.billyronks.io/v1",
     kind: "StoragePolicy",
     metadata: { name: "e2e" },
-    spec: {
-      highWatermarkIOPS: 2000,
-      warmWatermarkIOPS: 1200,
-      lowWatermarkIOPS: 100,
-      samplingWindow: "4s",
-      cooldownPeriod: "1h",
-      maxConcurrentMigrations: 4,
-    },
+    spec: e2ePolicySpec(),
   } as KubeObject);
   const op = startOperator({
     kubeconfig: cluster.sandbox.kubeconfigPath,
