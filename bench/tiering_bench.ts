@@ -5,7 +5,7 @@
  * plain loop that classifies the same IOPS figures) and the process RSS. Target: well under 1 s.
  * Run: deno run -A bench/tiering_bench.ts   (or deno bench -A bench/tiering_bench.ts)
  */
-import type { Pool, Tier, Volume } from "../src/mayastor/port.ts";
+import type { Pool, Tier, Volume } from "../src/model/storage.ts";
 import { planPass, type TieringSpecFields } from "../src/tiering/mod.ts";
 
 const VOLUMES = 10_000;

@@ -4,7 +4,7 @@
  */
 import type { LabelSelector } from "../api/meta.ts";
 import { matchesLabelSelector } from "../api/selector.ts";
-import type { Pool, Tier } from "../mayastor/port.ts";
+import type { Pool, Tier } from "../model/storage.ts";
 
 /** The StoragePolicy fields the choice reads. */
 export interface EcTierSpec {

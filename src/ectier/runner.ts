@@ -8,7 +8,7 @@ import type { ErasureCodingPolicy } from "../api/mod.ts";
 import { totalShards } from "../api/mod.ts";
 import type { LabelSelector } from "../api/meta.ts";
 import type { EcBindingSource, EcVolumeBinding } from "../controllers/ec-policy/volume.ts";
-import type { Tier } from "../mayastor/port.ts";
+import type { Tier } from "../model/storage.ts";
 import {
   chooseEcTier,
   chooseRehydrationPools,

@@ -12,8 +12,8 @@
  *   written, is Online and healthy on a fresh observation, and hashes to the stripes' content.
  *   Its rollback removes only the replicas it created (never one that was there before).
  */
-import { isHealthyReplica } from "../mayastor/health.ts";
-import type { Volume } from "../mayastor/port.ts";
+import { isHealthyReplica } from "../model/health.ts";
+import type { Volume } from "../model/storage.ts";
 import { EC_TERMINAL, type EcTierState } from "./state.ts";
 
 /** What the executor learnt since the last step. */

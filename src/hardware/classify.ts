@@ -4,7 +4,7 @@
  * can't back a Mayastor DiskPool are excluded with the reason.
  */
 import type { BlockDevice } from "./sysfs.ts";
-import type { Tier } from "../mayastor/port.ts";
+import type { Tier } from "../model/storage.ts";
 
 /** A tier proposal: a tier, or "none" when the device should not become a pool. */
 export interface Classification {

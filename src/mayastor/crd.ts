@@ -17,9 +17,10 @@ import type { KubeClient } from "../kube/client.ts";
 import { ApiError } from "../kube/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { type DiskPoolCR, diskPoolLabels } from "./diskpool.ts";
-import { isHealthyReplica } from "./health.ts";
+import { isHealthyReplica } from "../model/health.ts";
 import { KubeDiskPoolSource, MAYASTORVOLUME_RESOURCE } from "./kube_diskpools.ts";
-import { BackendError, type Pool, type Replica, type Volume, type VolumeBackend } from "./port.ts";
+import type { Pool, Replica, Volume } from "../model/storage.ts";
+import { BackendError, type VolumeBackend } from "./port.ts";
 
 const StateSchema = z.string().transform((s) => normalizeState(s));
 

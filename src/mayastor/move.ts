@@ -9,8 +9,9 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
-import { healthyReplicas } from "./health.ts";
-import type { Replica, VolumeBackend } from "./port.ts";
+import { healthyReplicas } from "../model/health.ts";
+import type { Replica } from "../model/storage.ts";
+import type { VolumeBackend } from "./port.ts";
 import { watchRebuild } from "./watch.ts";
 
 /** Where a move stopped. */

@@ -1,52 +1,8 @@
 /**
- * VolumeBackend: the one port through which tiering and migrations see Mayastor.
- * Adapters: the Mayastor 2.x REST adapter (api-rest /v0 + DiskPool CRs) and the
- * legacy MayastorVolume CRD adapter. Field meanings follow Mayastor's v0 API.
+ * VolumeBackend: the one port through which migrations see Mayastor (the storage model
+ * it speaks is src/model/storage.ts). Adapter: the Mayastor 2.x REST adapter.
  */
-
-/** Storage tier of a pool, from its labels (or hardware discovery). */
-export type Tier = "hot" | "warm" | "cold";
-
-/** A Mayastor disk pool as the tiering code needs it. */
-export interface Pool {
-  /** Pool id (the DiskPool name). */
-  id: string;
-  node: string;
-  /** Online / Degraded / Faulted / Unknown, as Mayastor reports it. */
-  status: "Online" | "Degraded" | "Faulted" | "Unknown";
-  capacityBytes: number;
-  usedBytes: number;
-  /** Labels of the DiskPool CR (and topology labels); pool selectors match these. */
-  labels: Record<string, string>;
-}
-
-/** State of one replica of a volume. */
-export interface Replica {
-  /** Replica uuid. */
-  uuid: string;
-  pool: string;
-  node: string;
-  /** Online / Degraded / Faulted / Unknown. */
-  state: "Online" | "Degraded" | "Faulted" | "Unknown";
-  /** Rebuild progress 0..100 while the nexus child rebuilds; undefined when not rebuilding. */
-  rebuildProgress?: number;
-  /** The nexus child state for this replica, when the volume is published. */
-  childState?: "Online" | "Degraded" | "Faulted" | "Unknown";
-}
-
-/** A Mayastor volume and its replicas. */
-export interface Volume {
-  /** Volume uuid; equals the PersistentVolume's CSI volumeHandle. */
-  uuid: string;
-  sizeBytes: number;
-  /** spec.num_replicas */
-  replicaCount: number;
-  /** state.status: Online / Degraded / Faulted / Unknown. */
-  status: "Online" | "Degraded" | "Faulted" | "Unknown";
-  replicas: Replica[];
-  /** Node hosting the nexus (target), when published. */
-  targetNode?: string;
-}
+import type { Pool, Volume } from "../model/storage.ts";
 
 /** Why a backend call failed, with the endpoint and the backend's own message. */
 export class BackendError extends Error {

@@ -25,9 +25,10 @@ import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { diskPoolLabels, type DiskPoolSource } from "./diskpool.ts";
-import { isHealthyReplica } from "./health.ts";
+import { isHealthyReplica } from "../model/health.ts";
 import { MayastorApiError, RestClient, seg } from "./http.ts";
-import { BackendError, type Pool, type Replica, type Volume, type VolumeBackend } from "./port.ts";
+import type { Pool, Replica, Volume } from "../model/storage.ts";
+import { BackendError, type VolumeBackend } from "./port.ts";
 import {
   ChildSchema,
   PoolSchema,

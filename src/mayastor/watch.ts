@@ -6,8 +6,9 @@
  * it tolerates.
  */
 import type { Clock } from "../clock.ts";
-import { isHealthyReplica } from "./health.ts";
-import { BackendError, type Replica, type Volume, type VolumeBackend } from "./port.ts";
+import { isHealthyReplica } from "../model/health.ts";
+import type { Replica, Volume } from "../model/storage.ts";
+import { BackendError, type VolumeBackend } from "./port.ts";
 
 /** One look at the rebuilding replica. */
 export type RebuildObservation =

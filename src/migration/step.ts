@@ -13,8 +13,8 @@
  *   the target pool that was not there before, so a second new replica is never added;
  * - preservation mode ends Done with both replicas; dry-run ends Done without any action.
  */
-import { isHealthyReplica } from "../mayastor/health.ts";
-import type { Replica, Volume } from "../mayastor/port.ts";
+import { isHealthyReplica } from "../model/health.ts";
+import type { Replica, Volume } from "../model/storage.ts";
 import { type MoveResult, type MoveState, TERMINAL_PHASES } from "./state.ts";
 
 /** What the executor learnt since the last step. */

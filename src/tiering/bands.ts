@@ -12,7 +12,7 @@
  * volume whose IOPS hover just under the hot watermark from flapping between tiers; between
  * cold and warm there is no band, so the cooldown is what limits flapping around `low`.
  */
-import type { Tier } from "../mayastor/port.ts";
+import type { Tier } from "../model/storage.ts";
 
 /** The three watermarks of a policy (warm optional). */
 export interface Watermarks {

@@ -3,7 +3,7 @@
  * and metrics are passed in. Promotions go first, hottest first; then demotions, coldest
  * first; both share one budget (per-policy and global in-flight limits).
  */
-import type { Tier } from "../mayastor/port.ts";
+import type { Tier } from "../model/storage.ts";
 import { classify, TIER_RANK, watermarkProblem, type Watermarks } from "./bands.ts";
 import { cooldownRemaining } from "./cooldown.ts";
 

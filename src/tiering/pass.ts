@@ -4,7 +4,7 @@
  * Planned states of the moves to start. Pure; the controller fetches, then hands the states
  * to a MoveRunner and writes the decisions to status.
  */
-import type { Pool, Tier, Volume } from "../mayastor/port.ts";
+import type { Pool, Tier, Volume } from "../model/storage.ts";
 import { type MoveState, planMove } from "../migration/state.ts";
 import { lastMigrationFrom } from "./cooldown.ts";
 import { decide, type Decision, type MetricsSnapshot, type TieringPlan } from "./decide.ts";

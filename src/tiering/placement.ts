@@ -1,9 +1,9 @@
 /**
- * Pools → tiers, a volume's current tier, and where a move goes. Pure. Selector matching and
- * the choice among pools are the Mayastor adapter's rules (src/mayastor/pools.ts), reused.
+ * Pools → tiers, a volume's current tier, and where a move goes. Pure; selector matching and
+ * the choice among pools are pools.ts's.
  */
-import { choosePool, tierOfPool, type TierSelectors } from "../mayastor/pools.ts";
-import type { Pool, Tier, Volume } from "../mayastor/port.ts";
+import { choosePool, tierOfPool, type TierSelectors } from "./pools.ts";
+import type { Pool, Tier, Volume } from "../model/storage.ts";
 
 /**
  * Pool id → tier from a policy's pool selectors (the adapter's `tierOfPool`: a pool matching

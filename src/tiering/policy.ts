@@ -4,8 +4,8 @@
  * the api package's schema module.
  */
 import { parseDuration } from "../config/duration.ts";
-import type { Tier } from "../mayastor/port.ts";
-import type { TierSelectors } from "../mayastor/pools.ts";
+import type { Tier } from "../model/storage.ts";
+import type { TierSelectors } from "./pools.ts";
 import type { TieringPolicy } from "./decide.ts";
 
 /** The StoragePolicy spec fields tiering reads (names as in the CRD). */

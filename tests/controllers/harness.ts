@@ -12,7 +12,7 @@ import {
 } from "../../src/controllers/storage-policy/resources.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
-import type { Tier } from "../../src/mayastor/port.ts";
+import type { Tier } from "../../src/model/storage.ts";
 import { ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import type { IopsSource } from "../../src/metrics/source.ts";
 import { MIGRATION_ANNOTATION } from "../../src/migration/state.ts";

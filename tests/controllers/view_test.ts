@@ -10,7 +10,7 @@ import {
   toRecord,
   withFinished,
 } from "../../src/controllers/storage-policy/view.ts";
-import type { Pool } from "../../src/mayastor/port.ts";
+import type { Pool } from "../../src/model/storage.ts";
 
 const spec = (s: Record<string, unknown> = {}) =>
   StoragePolicySchema.parse({

@@ -20,7 +20,7 @@ import {
   planEcMove,
   planRehydration,
 } from "../../src/ectier/mod.ts";
-import type { Pool, Volume } from "../../src/mayastor/port.ts";
+import type { Pool, Volume } from "../../src/model/storage.ts";
 
 const CFG = { pollMs: 100, preservation: false };
 const SHA = "a".repeat(64);

@@ -1,6 +1,6 @@
 /** Shared set-up for the Mayastor tests: a simulator on a temp dir, a REST adapter on it. */
 import { ManualClock } from "../../src/clock.ts";
-import { healthyReplicas } from "../../src/mayastor/health.ts";
+import { healthyReplicas } from "../../src/model/health.ts";
 import { MayastorRestBackend, toVolume } from "../../src/mayastor/rest.ts";
 import { type MayastorSim, startMayastorSim } from "../../src/sandbox/mayastor/server.ts";
 import { renderVolume } from "../../src/sandbox/mayastor/render.ts";

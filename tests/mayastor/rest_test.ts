@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { MayastorApiError } from "../../src/mayastor/http.ts";
 import { moveReplica } from "../../src/mayastor/move.ts";
-import { choosePool, poolsForTier, tierOfVolume } from "../../src/mayastor/pools.ts";
+import { choosePool, poolsForTier, tierOfVolume } from "../../src/tiering/pools.ts";
 import { BackendError } from "../../src/mayastor/port.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
 import { silentLogger } from "../../src/observability/log.ts";

@@ -10,7 +10,7 @@ import {
   safeToRetire,
   step,
 } from "../../src/migration/mod.ts";
-import type { Replica, Volume } from "../../src/mayastor/port.ts";
+import type { Replica, Volume } from "../../src/model/storage.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const CFG = { pollMs: 1000 };

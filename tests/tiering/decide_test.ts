@@ -8,7 +8,7 @@ import {
   type TieringPolicy,
   type VolumeState,
 } from "../../src/tiering/mod.ts";
-import type { Tier } from "../../src/mayastor/port.ts";
+import type { Tier } from "../../src/model/storage.ts";
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;

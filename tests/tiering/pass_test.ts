@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { TIER_LABEL_KEY } from "../../src/api/meta.ts";
 import { ScrapeIopsSource } from "../../src/metrics/scrape.ts";
 import { FileMoveStore, MoveRunner } from "../../src/migration/mod.ts";
-import type { Pool, Volume } from "../../src/mayastor/port.ts";
+import type { Pool, Volume } from "../../src/model/storage.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { formatLastMigration, LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 import { planPass, type TieringSpecFields } from "../../src/tiering/mod.ts";

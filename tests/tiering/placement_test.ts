@@ -12,7 +12,7 @@ import {
   LAST_MIGRATION_ANNOTATION,
   lastMigrationFrom,
 } from "../../src/tiering/cooldown.ts";
-import type { Pool, Volume } from "../../src/mayastor/port.ts";
+import type { Pool, Volume } from "../../src/model/storage.ts";
 
 const GiB = 1 << 30;
 function pool(id: string, tier: string, free = 100 * GiB, status: Pool["status"] = "Online"): Pool {

@@ -9,7 +9,7 @@ import type { ErasureCodingPolicy } from "../../api/mod.ts";
 import type { StoragePolicySpec } from "../../api/storage_policy.ts";
 import { parseDuration } from "../../config/duration.ts";
 import type { ConditionUpdate } from "../../kube/conditions.ts";
-import type { Tier, Volume } from "../../mayastor/port.ts";
+import type { Tier, Volume } from "../../model/storage.ts";
 import { chooseEcTier } from "../../ectier/decide.ts";
 import type { EcTierPolicy, EcTierRunner } from "../../ectier/runner.ts";
 

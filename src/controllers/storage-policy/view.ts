@@ -10,7 +10,7 @@ import type {
   StoragePolicyStatus,
 } from "../../api/storage_policy.ts";
 import { formatDuration } from "../../config/duration.ts";
-import type { Pool, Tier } from "../../mayastor/port.ts";
+import type { Pool, Tier } from "../../model/storage.ts";
 import type { HistoryEntry } from "../../migration/history.ts";
 import { mayastorVolumeUuid, type PersistentVolume } from "./resources.ts";
 

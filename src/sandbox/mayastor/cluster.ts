@@ -14,8 +14,8 @@
  */
 import { TIER_LABEL_KEY } from "../../api/meta.ts";
 import type { Clock } from "../../clock.ts";
-import { choosePool } from "../../mayastor/pools.ts";
-import type { Pool, Tier, Volume } from "../../mayastor/port.ts";
+import { choosePool } from "../../tiering/pools.ts";
+import type { Pool, Tier, Volume } from "../../model/storage.ts";
 import type { HealthState } from "../../mayastor/rest_schemas.ts";
 import { randomBytes, ReplicaStore, sha256Hex } from "./datastore.ts";
 import { anchorProfile, ioShape, opsBetween, type WorkloadProfile } from "./profiles.ts";

@@ -5,7 +5,7 @@
  */
 import type { LabelSelector, LabelSelectorRequirement } from "../api/meta.ts";
 import { matchesLabelSelector } from "../api/selector.ts";
-import type { Pool, Replica, Tier, Volume } from "./port.ts";
+import type { Pool, Replica, Tier, Volume } from "../model/storage.ts";
 
 /** The LabelSelector shape and matching rules are the API's (src/api): one definition. */
 export type { LabelSelector, LabelSelectorRequirement };

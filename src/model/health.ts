@@ -1,5 +1,5 @@
 /** Pure health rules over the port's Volume: which replicas can serve data. */
-import type { Replica, Volume } from "./port.ts";
+import type { Replica, Volume } from "./storage.ts";
 
 /**
  * Whether a replica holds a complete, usable copy: the replica is Online and, when

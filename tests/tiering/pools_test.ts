@@ -9,8 +9,8 @@ import {
   selectorErrors,
   tierOfPool,
   tierOfVolume,
-} from "../../src/mayastor/pools.ts";
-import type { Pool, Volume } from "../../src/mayastor/port.ts";
+} from "../../src/tiering/pools.ts";
+import type { Pool, Volume } from "../../src/model/storage.ts";
 
 const GiB = 1024 ** 3;
 
