@@ -70,8 +70,9 @@ const storagePolicySpecBase = z.object({
   maxConcurrentMigrations: z.number().int().min(1).max(64).default(2).describe(
     "Migrations of this policy that may run at the same time.",
   ),
-  migrationTimeout: durationString().default("30m").describe(
-    "A migration not finished after this long is rolled back.",
+  migrationTimeout: durationString().optional().describe(
+    "A migration not finished after this long is rolled back; unset, the operator's " +
+      "--migration-timeout applies (30m by default).",
   ),
   enabled: z.boolean().default(true).describe(
     "When false the policy is observed but never migrates anything.",

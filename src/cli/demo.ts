@@ -16,10 +16,12 @@ import {
 import { type Clock, systemClock } from "../clock.ts";
 import { isDuration, parseDuration } from "../config/duration.ts";
 import { STORAGE_POLICIES } from "../controllers/storage-policy/resources.ts";
-import { poolTierMap } from "../controllers/storage-policy/view.ts";
-import { StoragePolicyOperator } from "../controllers/storage-policy/wiring.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import { MayastorRestBackend } from "../mayastor/rest.ts";
+import { buildOperator, type Operator } from "../app/operator.ts";
+import { SimEcTierPorts } from "../ectier/sim.ts";
+import type { ErasureCodingPolicyInput } from "../api/mod.ts";
+import { GROUP_VERSION } from "../api/meta.ts";
 import { PrometheusIopsSource } from "../metrics/prometheus.ts";
 import { ScrapeIopsSource } from "../metrics/scrape.ts";
 import type { IopsSource } from "../metrics/source.ts";
@@ -39,7 +41,8 @@ import {
   PROMETHEUS_INSTALL,
   startPrometheus,
 } from "../sandbox/prometheus.ts";
-import { volumeTier } from "../tiering/placement.ts";
+import { poolTiers, volumeTier } from "../tiering/placement.ts";
+import { tierSelectors } from "../tiering/policy.ts";
 import {
   applyEcState,
   type DemoRow,
@@ -49,7 +52,6 @@ import {
 } from "./demo_table.ts";
 import { EC_POLICIES } from "../controllers/ec-policy/reconcile.ts";
 import type { EcTierRunner } from "../ectier/runner.ts";
-import { simEcPolicy, type SimEcTier, startSimEcTier } from "../sandbox/ec_tier.ts";
 
 const HELP = `couchestor demo: tiering end to end on this machine (sandbox API server, Mayastor
 simulator, Prometheus, the operator) with a live table of volumes.
@@ -167,6 +169,21 @@ export function demoPolicy(): StoragePolicyInput {
   };
 }
 
+/** An ErasureCodingPolicy object with k data and m parity shards (no scrub: a short run). */
+export function demoEcPolicy(name: string, k: number, m: number): ErasureCodingPolicyInput {
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: "ErasureCodingPolicy",
+    metadata: { name },
+    spec: {
+      dataShards: k,
+      parityShards: m,
+      stripeSizeBytes: 64 * 1024,
+      scrub: { enabled: false },
+    },
+  } as ErasureCodingPolicyInput;
+}
+
 /** What runDemo takes from its caller (tests pass their own output). */
 export interface DemoDeps {
   out?: (text: string) => void;
@@ -249,7 +266,6 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
   let prom: LocalPrometheus | undefined;
   const background: Promise<unknown>[] = [];
   let stopOperator: (() => Promise<void>) | undefined;
-  let ecTier: SimEcTier | undefined;
   let workDir: string | undefined;
   try {
     // One work dir for replica files, EC shard directories (the simulator's, under its pools)
@@ -302,38 +318,32 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
     const metrics = createMetrics({ defaultMetrics: false });
     await c.client.create(
       EC_POLICIES,
-      simEcPolicy(DEMO_EC.name, DEMO_EC.k, DEMO_EC.m) as unknown as KubeObject,
+      demoEcPolicy(DEMO_EC.name, DEMO_EC.k, DEMO_EC.m) as unknown as KubeObject,
     );
-    ecTier = await startSimEcTier({
-      client: c.client,
-      simUrl: c.sim.url,
-      simAdminUrl: c.sim.adminUrl,
-      clock,
-      logger,
-      metrics,
-      node: "couchestor-demo",
-      storeRoot: `${workDir}/ec-stores`,
-      signal: stop.signal,
-    });
-    const operator = new StoragePolicyOperator({
+    // The product's composition root, handed the sandbox's adapters.
+    const operator = buildOperator({
       client: c.client,
       backend: (diskPools) =>
         new MayastorRestBackend({ baseUrl: c.sim.url, clock, logger, diskPools }),
       iops,
-      clock,
-      logger,
-      metrics,
-      settings: {
+      ec: {
+        ports: new SimEcTierPorts(c.sim.adminUrl).ports(),
+        storeRoot: `${workDir}/ec-stores`,
+        cache: { l1MaxBytes: 4 * MiB },
+      },
+    }, {
+      reconcile: {
         globalLimit: 4,
         dryRun: false,
         preservation: false,
-        pollIntervalMs: 500,
+        migrationTimeoutMs: parseDuration("5m"),
+        freeSpaceHeadroom: 0.05,
         resyncMs: 5_000,
       },
+      pollIntervalMs: 500,
       identity: "couchestor-demo",
       eventNamespace: OPERATOR_NAMESPACE,
-      ecTier: ecTier.hook,
-    });
+    }, { clock, logger, metrics });
     const comp = operator.component();
     await comp.start(stop.signal);
     stopOperator = () => comp.stop();
@@ -351,7 +361,7 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
       "smaller ones to a cold replica",
     ];
     out(header.join("\n") + "\n\n");
-    const ec = ecTier.runner;
+    const ec = operator.ecTier!.runner;
     let drawn = 0;
     let lastPlain = 0;
     while (!stop.signal.aborted) {
@@ -377,7 +387,6 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
     stop.abort(new Error("demo ended"));
     for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     await stopOperator?.().catch(() => {});
-    await ecTier?.stop().catch(() => {});
     await Promise.allSettled(background);
     await prom?.stop();
     await cluster?.close();
@@ -388,7 +397,7 @@ export async function runDemo(args: string[], deps: DemoDeps = {}): Promise<numb
 /** Builds the table text of the current state. */
 async function snapshotText(
   c: LocalCluster,
-  operator: StoragePolicyOperator,
+  operator: Operator,
   ec: EcTierRunner,
   iops: IopsSource,
   policyAt: number,
@@ -403,7 +412,7 @@ async function snapshotText(
     c.client.listAll({ group: "", version: "v1", plural: "persistentvolumes", namespaced: false }),
     c.client.get(STORAGE_POLICIES, "demo").catch(() => undefined),
   ]);
-  const tiers = poolTierMap(pools, spec);
+  const tiers = poolTiers(pools, tierSelectors(spec));
   const byUuid = new Map(volumes.map((v) => [v.uuid, v]));
   const rows: DemoRow[] = [];
   for (const [name, uuid] of c.volumes) {
@@ -445,7 +454,7 @@ async function snapshotText(
       st.warmVolumes ?? 0
     }, cold ${st.coldVolumes ?? 0}; migrations done ${st.totalMigrations ?? 0} (failed ${
       st.failedMigrations ?? 0
-    }), running ${operator.tracker.size + ec.inFlight()}` +
+    }), running ${operator.inFlight.count()}` +
     (reading.ok ? "" : `; IOPS: ${reading.message}`);
   const ecBytes = EcBytesSchema.safeParse(st.ecBytes);
   const ecLine = ecSummaryLine({

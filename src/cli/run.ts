@@ -1,7 +1,8 @@
 /**
- * `couchestor run`: the operator's composition root. Builds config, logger, metrics, the HTTP
- * servers and the lifecycle, then starts the components (the Kubernetes API startup check and
- * the StoragePolicy controller) and waits for shutdown.
+ * `couchestor run`: the operator process. Builds config, logger, metrics, the HTTP servers and
+ * the lifecycle, then starts the components — the Kubernetes API startup check and the operator
+ * the composition root (src/app/operator.ts) builds from the cluster's adapters — and waits for
+ * shutdown.
  */
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config/flags.ts";
@@ -22,7 +23,8 @@ import { Readiness } from "../observability/readiness.ts";
 import { type RunningServers, startServers } from "../observability/server.ts";
 import { Watchdog } from "../observability/watchdog.ts";
 import { kubeApiCheck, resolveKubeTarget } from "../startup/kube_api.ts";
-import { storagePolicyComponent } from "../controllers/storage-policy/component.ts";
+import { clusterAdapters, identityOf, operatorSettings } from "../app/cluster.ts";
+import { buildOperator } from "../app/operator.ts";
 import { VERSION } from "../version.ts";
 
 /** Everything a component factory may use; built once by `runRun`. */
@@ -41,7 +43,7 @@ export interface RunContext {
 /** Builds the components to start, in order (stopped by phase at shutdown). */
 export type ComponentFactory = (ctx: RunContext) => Component[];
 
-/** The operator's components: the Kubernetes API startup check, then the StoragePolicy controller. */
+/** The operator's components: the Kubernetes API startup check, then the operator. */
 export const defaultComponents: ComponentFactory = (ctx) => [
   kubeApiCheck({
     resolve: () => resolveKubeTarget(ctx.config.kubeconfig, ctx.env, Deno.readTextFile),
@@ -49,8 +51,27 @@ export const defaultComponents: ComponentFactory = (ctx) => [
     clock: ctx.clock,
     logger: ctx.logger,
   }),
-  storagePolicyComponent(ctx),
+  operatorComponent(ctx),
 ];
+
+/** The operator as a component: its adapters are built at start (reading the kubeconfig). */
+export function operatorComponent(ctx: RunContext): Component {
+  let inner: Component | undefined;
+  let close: (() => void) | undefined;
+  return {
+    name: "operator",
+    async start(signal) {
+      const adapters = await clusterAdapters(ctx.config, ctx.env, ctx);
+      close = () => adapters.client.close();
+      inner = buildOperator(adapters, operatorSettings(ctx.config), ctx).component();
+      await inner.start(signal);
+    },
+    async stop() {
+      await inner?.stop();
+      close?.();
+    },
+  };
+}
 
 /** What `runRun` takes from its caller (the CLI passes the real process's env). */
 export interface RunDeps {
@@ -79,14 +100,6 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
     return 2;
   }
   const config = loaded.config;
-  if (config.mayastorApi === "crd") {
-    // The legacy MayastorVolume adapter is not part of this build; say so before starting.
-    err(
-      "--mayastor-api=crd: the legacy MayastorVolume CRD adapter is not available in this " +
-        "build; use --mayastor-api=rest with --mayastor-rest-url",
-    );
-    return 2;
-  }
   const clock = deps.clock ?? systemClock;
   const logger = createLogger({
     level: config.logLevel,
@@ -97,12 +110,12 @@ export async function runRun(args: string[], deps: RunDeps = {}): Promise<number
   const readiness = new Readiness();
   const watchdog = new Watchdog({ clock });
   const lifecycle = new Lifecycle({ clock, logger, deadlineMs: config.shutdownTimeoutMs });
-  const identity = config.podName ?? Deno.hostname();
+  const identity = identityOf(config);
   logger.info("starting couchestor", {
     version: VERSION,
     identity,
     dryRun: config.dryRun,
-    mayastorApi: config.mayastorApi,
+    ecTier: config.ecSimulatorUrl ? "simulator" : "off",
     leaderElect: config.leaderElect,
   });
 

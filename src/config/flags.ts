@@ -263,16 +263,6 @@ export const FLAGS = {
     help: "Namespace the operator runs in (where it records Events about itself)",
     schema: z.string().regex(DNS_LABEL),
   },
-  mayastorApi: {
-    flag: "mayastor-api",
-    env: "MAYASTOR_API",
-    kind: "string",
-    default: "rest",
-    placeholder: "api",
-    allowed: "one of rest (Mayastor v2 api-rest), crd (legacy MayastorVolume CRD)",
-    help: "How volumes and replicas are read and moved",
-    schema: z.enum(["rest", "crd"]),
-  },
   mayastorRestUrl: {
     flag: "mayastor-rest-url",
     env: "MAYASTOR_REST_URL",
@@ -280,8 +270,43 @@ export const FLAGS = {
     default: "http://openebs-api-rest.openebs.svc:8081",
     placeholder: "url",
     allowed: "an http:// or https:// URL",
-    help: "Base URL of Mayastor's api-rest service (its /v0 API), used with --mayastor-api=rest",
+    help: "Base URL of Mayastor's api-rest service (its /v0 API)",
     schema: httpUrl,
+  },
+  freeSpaceHeadroom: {
+    flag: "free-space-headroom",
+    env: "FREE_SPACE_HEADROOM",
+    kind: "string",
+    default: "0.05",
+    placeholder: "fraction",
+    allowed: "a fraction between 0 and 0.9, such as 0.05 for 5%",
+    help:
+      "Free space a target pool keeps beyond what a move puts on it, as a share of its capacity",
+    schema: z.string().regex(/^\d*\.?\d+$/).transform(Number).pipe(z.number().min(0).max(0.9)),
+  },
+  ecSimulatorUrl: {
+    flag: "ec-simulator-url",
+    env: "EC_SIMULATOR_URL",
+    kind: "string",
+    default: "",
+    defaultLabel: "no erasure-coded tier",
+    placeholder: "url",
+    allowed: "an http:// or https:// URL",
+    help: "Admin URL of the sandbox's Mayastor simulator (`couchestor sandbox --with-mayastor` " +
+      "prints it): runs the erasure-coded cold tier on the simulator's data path",
+    schema: optionalText(httpUrl),
+  },
+  ecStoreDir: {
+    flag: "ec-store-dir",
+    env: "EC_STORE_DIR",
+    kind: "string",
+    default: "",
+    defaultLabel: "none",
+    placeholder: "path",
+    allowed: "a directory path",
+    help: "Where the erasure-coded tier keeps its stores' manifests and journals " +
+      "(needed with --ec-simulator-url)",
+    schema: optionalText(z.string().min(1)),
   },
   shutdownTimeoutMs: {
     flag: "shutdown-timeout",
@@ -308,6 +333,13 @@ function shape(): Shape {
 
 /** Validates the text value of every flag (already merged from flags, env and defaults). */
 export const ConfigSchema = z.object(shape()).superRefine((c, ctx) => {
+  if (c.ecSimulatorUrl !== undefined && c.ecStoreDir === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ecStoreDir"],
+      message: "set with --ec-simulator-url (the EC tier's stores need a directory)",
+    });
+  }
   if (c.leaseRenewDeadlineMs >= c.leaseDurationMs) {
     ctx.addIssue({
       code: "custom",

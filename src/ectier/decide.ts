@@ -1,52 +1,9 @@
 /**
- * Pure choices of the EC cold tier: whether a volume bound for the cold tier goes to EC stripes
- * instead of a cold replica, and which cold pools hold its shards (one failure domain each).
+ * Pure placement of the EC cold tier: which cold pools hold a volume's shards (one failure
+ * domain each) and which pools take a rehydrated volume's replicas. Whether a volume goes to the
+ * EC tier at all is tiering's rule (src/tiering/ec_route.ts).
  */
-import type { LabelSelector } from "../api/meta.ts";
-import { matchesLabelSelector } from "../api/selector.ts";
 import type { Pool, Tier } from "../model/storage.ts";
-
-/** The StoragePolicy fields the choice reads. */
-export interface EcTierSpec {
-  ecPolicyRef?: string;
-  ecMinVolumeSizeBytes: number;
-  preservationMode: boolean;
-}
-
-/** Whether a move goes to the EC tier, and why (or why not). */
-export type EcTierChoice =
-  | { ec: true; ecPolicy: string }
-  | {
-    ec: false;
-    reason: "NotCold" | "NoEcPolicy" | "BelowMinSize" | "PreservationMode";
-    detail: string;
-  };
-
-/**
- * Cold target + ecPolicyRef + size ≥ ecMinVolumeSizeBytes → the EC tier instead of a cold
- * replica. Preservation mode keeps replicas (the EC tier retires them), so it stays a replica.
- */
-export function chooseEcTier(spec: EcTierSpec, target: Tier, sizeBytes: number): EcTierChoice {
-  if (target !== "cold") return { ec: false, reason: "NotCold", detail: `target is ${target}` };
-  if (!spec.ecPolicyRef) {
-    return { ec: false, reason: "NoEcPolicy", detail: "the policy sets no ecPolicyRef" };
-  }
-  if (sizeBytes < spec.ecMinVolumeSizeBytes) {
-    return {
-      ec: false,
-      reason: "BelowMinSize",
-      detail: `${sizeBytes} bytes < ecMinVolumeSizeBytes ${spec.ecMinVolumeSizeBytes}`,
-    };
-  }
-  if (spec.preservationMode) {
-    return {
-      ec: false,
-      reason: "PreservationMode",
-      detail: "preservation mode never retires replicas, so cold volumes keep one",
-    };
-  }
-  return { ec: true, ecPolicy: spec.ecPolicyRef };
-}
 
 /** The failure domain of a pool: its label under the key, or its node for the hostname key. */
 export function failureDomain(pool: Pool, topologyKey: string): string | undefined {
@@ -70,13 +27,13 @@ export type ShardPoolChoice =
  */
 export function chooseShardPools(
   pools: readonly Pool[],
-  coldSelector: LabelSelector,
+  tiers: ReadonlyMap<string, Tier>,
   topologyKey: string,
   need: number,
 ): ShardPoolChoice {
   const best = new Map<string, Pool>();
   for (const p of pools) {
-    if (p.status !== "Online" || !matchesLabelSelector(coldSelector, p.labels)) continue;
+    if (p.status !== "Online" || tiers.get(p.id) !== "cold") continue;
     const d = failureDomain(p, topologyKey);
     if (d === undefined) continue;
     const cur = best.get(d);
@@ -99,18 +56,19 @@ function free(p: Pool): number {
 }
 
 /**
- * Pools for a rehydrated volume's replicas: Online pools the tier's selector matches with room
- * for the volume, one per node, most free first, at most `count`.
+ * Pools for a rehydrated volume's replicas: Online pools of the tier with room for the volume,
+ * one per node, most free first, at most `count`.
  */
 export function chooseRehydrationPools(
   pools: readonly Pool[],
-  selector: LabelSelector,
+  tiers: ReadonlyMap<string, Tier>,
+  to: Tier,
   sizeBytes: number,
   count: number,
 ): string[] {
   const byNode = new Map<string, Pool>();
   for (const p of pools) {
-    if (p.status !== "Online" || !matchesLabelSelector(selector, p.labels)) continue;
+    if (p.status !== "Online" || tiers.get(p.id) !== to) continue;
     if (free(p) < sizeBytes) continue;
     const cur = byNode.get(p.node);
     if (!cur || free(p) > free(cur)) byNode.set(p.node, p);

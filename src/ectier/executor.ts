@@ -4,24 +4,30 @@
  * BEFORE each action, so a restart finds what was about to happen and resumes or rolls back.
  */
 import { resultLabel } from "../migration/history.ts";
-import { persistWithRetry } from "../migration/persist.ts";
+import { driveMachine, pause } from "../machine/driver.ts";
 import { createHash } from "node:crypto";
 import type { ErasureCodingPolicy } from "../api/mod.ts";
 import { blockObjectName, type EcVolumeReader } from "../cache/l3_ec.ts";
 import type { Clock } from "../clock.ts";
-import type { EcVolume, EcVolumeBinding } from "../controllers/ec-policy/volume.ts";
+import type { EcStore } from "../ec/store/store.ts";
+import type { EcVolumeBinding } from "./bindings.ts";
 import { BackendError, type VolumeBackend } from "../mayastor/port.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { EcTierPorts } from "./ports.ts";
 import type { EcTierState } from "./state.ts";
 import { type EcAction, type EcObservation, ecStep, isEcTerminal } from "./step.ts";
-import type { EcTierStore } from "./store.ts";
+import type { StateSaver } from "../machine/driver.ts";
+
+/** An open erasure-coded volume: its store. */
+export interface OpenEcVolume {
+  store: EcStore;
+}
 
 /** Where EC volumes are opened, published and released (the ErasureCodingPolicy controller). */
 export interface EcVolumeHost {
   /** Opens (once, shared) the binding's store. */
-  open(b: EcVolumeBinding, policy: ErasureCodingPolicy): Promise<EcVolume>;
+  open(b: EcVolumeBinding, policy: ErasureCodingPolicy): Promise<OpenEcVolume>;
   /** Publishes the volume's ECStripes now. */
   record(b: EcVolumeBinding, policy: ErasureCodingPolicy, signal?: AbortSignal): Promise<void>;
   /** Closes the store and deletes the volume's ECStripes. */
@@ -40,7 +46,7 @@ export interface EcBindingRegistry {
 export interface EcExecutorDeps {
   backend: VolumeBackend;
   ports: EcTierPorts;
-  store: EcTierStore;
+  store: StateSaver<EcTierState>;
   host: EcVolumeHost;
   bindings: EcBindingRegistry;
   /** The ErasureCodingPolicy of that name (throws when it does not exist). */
@@ -92,33 +98,27 @@ export async function executeEcTier(
   signal?: AbortSignal,
 ): Promise<EcTierState> {
   const log = deps.logger.child("ec-tier", { volume: initial.volume, op: initial.id });
-  let state = initial;
-  let saved: string | undefined;
-  const counted = !isEcTerminal(state);
+  const pollMs = deps.pollIntervalMs ?? 2000;
+  const counted = !isEcTerminal(initial);
   if (counted) deps.metrics?.activeMigrations.inc();
+  let state: EcTierState;
   try {
-    let obs: EcObservation = { kind: "resume" };
-    for (;;) {
-      const cfg = {
-        pollMs: deps.pollIntervalMs ?? 2000,
-        preservation: deps.preservation?.(state.policy) ?? false,
-      };
-      const { state: next, action } = ecStep(state, obs, deps.clock.now(), cfg);
-      if (next.phase !== state.phase) {
-        log.info("ec tier phase", { from: state.phase, to: next.phase, error: next.error });
-      }
-      const fp = JSON.stringify({ ...next, updatedAt: 0 });
-      if (fp !== saved) {
-        await save(next, deps, cfg.pollMs, log, signal); // durable before its action
-        saved = fp;
-      }
-      state = next;
-      await deps.afterSave?.(state, action);
-      if (action.kind === "none") break;
-      if (signal?.aborted) throw new EcTierInterrupted(state);
-      obs = await perform(action, state, deps, log, signal);
-      if (signal?.aborted) throw new EcTierInterrupted(state);
-    }
+    state = await driveMachine<EcTierState, EcObservation, EcAction>(initial, {
+      what: "the ec tier state",
+      step: (s, o, now) =>
+        ecStep(s, o, now, { pollMs, preservation: deps.preservation?.(s.policy) ?? false }),
+      perform: (a, s, sig) => perform(a, s, deps, log, sig),
+      resume: { kind: "resume" },
+      store: deps.store,
+      interrupted: (s) => new EcTierInterrupted(s),
+      afterSave: deps.afterSave,
+    }, {
+      clock: deps.clock,
+      log,
+      retryDelayMs: pollMs,
+      saveAttempts: deps.maxSaveAttempts,
+      signal,
+    });
   } finally {
     if (counted) deps.metrics?.activeMigrations.dec();
   }
@@ -134,39 +134,16 @@ export async function executeEcTier(
   return state;
 }
 
-async function save(
-  state: EcTierState,
-  deps: EcExecutorDeps,
-  delayMs: number,
-  log: Logger,
-  signal?: AbortSignal,
-): Promise<void> {
-  await persistWithRetry(() => deps.store.save(state), {
-    attempts: deps.maxSaveAttempts ?? 10,
-    delayMs,
-    clock: deps.clock,
-    log,
-    what: "the ec tier state",
-    signal,
-    interrupted: () => new EcTierInterrupted(state),
-  });
-}
-
 async function perform(
-  action: Exclude<EcAction, { kind: "none" }>,
+  action: EcAction,
   s: EcTierState,
   deps: EcExecutorDeps,
   log: Logger,
   signal?: AbortSignal,
 ): Promise<EcObservation> {
+  if (action.kind === "none") return { kind: "resume" };
   if (action.kind === "observe") {
-    if (action.delayMs > 0) {
-      try {
-        await deps.clock.sleep(action.delayMs, signal);
-      } catch {
-        return { kind: "resume" };
-      }
-    }
+    if (!await pause(deps.clock, action.delayMs, signal)) return { kind: "resume" };
     try {
       return { kind: "volume", volume: await deps.backend.getVolume(s.volumeUuid, signal) };
     } catch (e) {

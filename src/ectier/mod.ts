@@ -7,4 +7,3 @@ export * from "./store.ts";
 export * from "./executor.ts";
 export * from "./runner.ts";
 export * from "./sim.ts";
-export * from "./cluster.ts";

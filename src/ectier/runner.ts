@@ -1,20 +1,12 @@
 /**
- * EcTierRunner: the EC cold tier as the StoragePolicy controller calls it. It plans and runs EC
- * moves (`start`) and rehydrations (`rehydrate`) in the background, resumes them after a restart
+ * EcTierRunner: the EC cold tier as the StoragePolicy controller calls it. It runs the EC moves
+ * (`start`) and rehydrations (`rehydrate`) the pass planned, in the background, resumes them after a restart
  * (`resume`), answers what is in flight, and is the ErasureCodingPolicy controller's source of
  * bindings (every volume whose stripes exist is bound to its ErasureCodingPolicy).
  */
 import type { ErasureCodingPolicy } from "../api/mod.ts";
-import { totalShards } from "../api/mod.ts";
-import type { LabelSelector } from "../api/meta.ts";
-import type { EcBindingSource, EcVolumeBinding } from "../controllers/ec-policy/volume.ts";
+import type { EcBindingSource, EcVolumeBinding } from "./bindings.ts";
 import type { Tier } from "../model/storage.ts";
-import {
-  chooseEcTier,
-  chooseRehydrationPools,
-  chooseShardPools,
-  type EcTierSpec,
-} from "./decide.ts";
 import {
   bindingOf,
   type EcBindingRegistry,
@@ -30,18 +22,8 @@ import {
   planRehydration,
 } from "./state.ts";
 import { isEcTerminal } from "./step.ts";
-
-/** The StoragePolicy fields the runner reads. */
-export interface EcTierPolicy {
-  name: string;
-  spec: EcTierSpec & {
-    coldPoolSelector: LabelSelector;
-    hotPoolSelector: LabelSelector;
-    warmPoolSelector: LabelSelector;
-    /** migrationTimeout in ms. */
-    timeoutMs?: number;
-  };
-}
+import type { EcTierStore } from "./store.ts";
+import type { InFlight } from "../machine/inflight.ts";
 
 /** A volume as the controller knows it. */
 export interface EcTierVolume {
@@ -54,14 +36,34 @@ export interface EcTierVolume {
   tier: Tier;
 }
 
+/** An archive to start: the volume, its policies and the shard pools chosen for it. */
+export interface EcArchiveWork {
+  id: string;
+  /** StoragePolicy name. */
+  policy: string;
+  volume: EcTierVolume;
+  ecPolicy: ErasureCodingPolicy;
+  /** One pool per failure domain: the first k+m hold shards, the rest are spares. */
+  shardPools: readonly string[];
+  triggerIOPS: number;
+  timeoutMs: number;
+}
+
+/** A restore to start: the EC-tiered volume, its new tier and the replica pools. */
+export interface EcRestoreWork {
+  id: string;
+  /** PersistentVolume name. */
+  volume: string;
+  to: Tier;
+  targetPools: readonly string[];
+  triggerIOPS: number;
+  timeoutMs: number;
+}
+
 /** Why start/rehydrate did (not) begin. */
 export type EcStartResult =
   | { started: true; state: EcTierState }
-  | {
-    started: false;
-    reason: "Busy" | "NotEcTier" | "NotEnoughColdPools" | "NotEcTiered" | "NoTargetPool";
-    message: string;
-  };
+  | { started: false; reason: "Busy" | "NotEcTiered"; message: string };
 
 /** Settings beyond the executor's dependencies. */
 export interface EcTierRunnerOptions {
@@ -69,42 +71,48 @@ export interface EcTierRunnerOptions {
   storeRoot: string;
   /** Bytes per block object (rounded to whole stripes); default 1 MiB. */
   blockBytes?: number;
-  /** Default operation timeout when the policy gives none; 30 min. */
-  timeoutMs?: number;
   /** Called once per operation that reached a terminal phase (history, Events, cooldown). */
   onFinished?: (state: EcTierState) => void | Promise<void>;
 }
 
+/** The in-flight registry's kind for EC tier operations. */
+export const EC_TIER_KIND = "ec-tier";
+
 /** Dependencies: the executor's, minus the bindings (the runner keeps them). */
-export type EcTierRunnerDeps = Omit<EcExecutorDeps, "bindings">;
+export interface EcTierRunnerDeps extends Omit<EcExecutorDeps, "bindings" | "store"> {
+  store: EcTierStore;
+  /** The operator's one registry of work on volumes (shared with replica moves). */
+  inFlight: InFlight;
+}
 
 /** Background runner of EC moves and rehydrations. */
 export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
   readonly #deps: EcExecutorDeps;
+  readonly #store: EcTierStore;
+  readonly #inFlight: InFlight;
   readonly #opts: EcTierRunnerOptions;
-  readonly #running = new Map<string, { policy: string; done: Promise<void> }>();
   readonly #bound = new Map<string, EcVolumeBinding>();
   /** Last known state per volume (in flight, or EC-tiered). */
   readonly #states = new Map<string, EcTierState>();
   readonly #ac = new AbortController();
+  /** Operations run under the current leadership term's signal (set by resume). */
+  #term: AbortSignal = this.#ac.signal;
   /** Operations that stopped on an unexpected error (they resume on the next resume()). */
   readonly errors: { volume: string; error: unknown }[] = [];
 
   constructor(deps: EcTierRunnerDeps, opts: EcTierRunnerOptions) {
     this.#opts = opts;
-    const store = deps.store;
+    this.#store = deps.store;
+    this.#inFlight = deps.inFlight;
     this.#deps = {
       ...deps,
       bindings: this,
+      // Every persisted state is also the runner's view of the volume.
       store: {
-        ...store,
         save: async (s) => {
-          await store.save(s);
+          await deps.store.save(s);
           this.#states.set(s.volume, s);
         },
-        load: (v) => store.load(v),
-        list: () => store.list(),
-        clear: (v) => store.clear(v),
       },
     };
   }
@@ -126,7 +134,7 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
 
   /** True while an operation of this volume runs. */
   isBusy(volume: string): boolean {
-    return this.#running.has(volume);
+    return this.#inFlight.kindOf(volume) === EC_TIER_KIND;
   }
 
   /** True when the volume's data lives in EC stripes. */
@@ -142,9 +150,7 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
 
   /** Operations in flight, of one StoragePolicy or of all. */
   inFlight(policy?: string): number {
-    let n = 0;
-    for (const r of this.#running.values()) if (policy === undefined || r.policy === policy) n++;
-    return n;
+    return this.#inFlight.count(policy, EC_TIER_KIND);
   }
 
   /** EC-tiered volumes of a StoragePolicy (its status.ecVolumes). */
@@ -168,100 +174,69 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
   }
 
   /**
-   * Starts moving a cold-bound volume into EC stripes, when the policy sends it there (see
-   * chooseEcTier) and enough cold pools in distinct failure domains exist; otherwise says why
-   * (the text is meant for a condition or an Event).
+   * Starts archiving a cold-bound volume into EC stripes on the shard pools the pass chose
+   * (placeShards); says why not when the volume is busy or EC-tiered already.
    */
-  async start(
-    volume: EcTierVolume,
-    policy: EcTierPolicy,
-    ecPolicy: ErasureCodingPolicy,
-    triggerIOPS = 0,
-  ): Promise<EcStartResult> {
-    if (this.#running.has(volume.name) || this.isEcTiered(volume.name)) {
+  start(w: EcArchiveWork): EcStartResult {
+    const { volume, ecPolicy } = w;
+    if (this.#inFlight.has(volume.name) || this.isEcTiered(volume.name)) {
       return { started: false, reason: "Busy", message: `${volume.name} is busy or EC-tiered` };
     }
-    const choice = chooseEcTier(policy.spec, "cold", volume.sizeBytes);
-    if (!choice.ec) return { started: false, reason: "NotEcTier", message: choice.detail };
-    const pools = await this.#deps.backend.listPools(this.#ac.signal);
-    const shard = chooseShardPools(
-      pools,
-      policy.spec.coldPoolSelector,
-      ecPolicy.spec.placement.failureDomainTopologyKey,
-      totalShards(ecPolicy.spec),
-    );
-    if (!shard.ok) return { started: false, reason: shard.reason, message: shard.message };
     const stripe = ecPolicy.spec.stripeSizeBytes;
     const want = this.#opts.blockBytes ?? 1 << 20;
-    const state = planEcMove({
-      id: crypto.randomUUID(),
-      policy: policy.name,
+    return this.#begin(planEcMove({
+      id: w.id,
+      policy: w.policy,
       ecPolicy: ecPolicy.metadata.name!,
       volume: volume.name,
       volumeUuid: volume.uuid,
       sizeBytes: volume.sizeBytes,
       from: volume.tier,
       storeDir: `${this.#opts.storeRoot}/${volume.name}`,
-      shardPools: shard.pools,
+      shardPools: w.shardPools,
       blockSize: Math.max(1, Math.round(want / stripe)) * stripe,
-      triggerIOPS,
+      triggerIOPS: w.triggerIOPS,
       now: this.#deps.clock.now(),
-      timeoutMs: policy.spec.timeoutMs ?? this.#opts.timeoutMs ?? 30 * 60_000,
-    });
-    this.#launch(state);
-    return { started: true, state };
+      timeoutMs: w.timeoutMs,
+    }));
   }
 
-  /**
-   * Starts bringing an EC-tiered volume back onto replicas of tier `to` (pools from the policy's
-   * selector of that tier, one per node, as many as the volume's replica count).
-   */
-  async rehydrate(
-    volume: string,
-    policy: EcTierPolicy,
-    to: Tier,
-    triggerIOPS = 0,
-  ): Promise<EcStartResult> {
-    const tiered = this.#states.get(volume);
-    if (this.#running.has(volume)) {
-      return { started: false, reason: "Busy", message: `${volume} is busy` };
+  /** Starts bringing an EC-tiered volume back onto replicas on the pools the pass chose. */
+  rehydrate(w: EcRestoreWork): EcStartResult {
+    const tiered = this.#states.get(w.volume);
+    if (this.#inFlight.has(w.volume)) {
+      return { started: false, reason: "Busy", message: `${w.volume} is busy` };
     }
     if (!tiered || !isEcTiered(tiered)) {
-      return { started: false, reason: "NotEcTiered", message: `${volume} is not EC-tiered` };
+      return { started: false, reason: "NotEcTiered", message: `${w.volume} is not EC-tiered` };
     }
-    const v = await this.#deps.backend.getVolume(tiered.volumeUuid, this.#ac.signal);
-    const selector = to === "hot"
-      ? policy.spec.hotPoolSelector
-      : to === "warm"
-      ? policy.spec.warmPoolSelector
-      : policy.spec.coldPoolSelector;
-    const pools = chooseRehydrationPools(
-      await this.#deps.backend.listPools(this.#ac.signal),
-      selector,
-      tiered.sizeBytes,
-      v?.replicaCount ?? 1,
-    );
-    if (pools.length === 0) {
-      return { started: false, reason: "NoTargetPool", message: `no ${to} pool has room` };
-    }
-    const state = planRehydration(tiered, {
-      id: crypto.randomUUID(),
-      to,
-      targetPools: pools,
-      triggerIOPS,
+    return this.#begin(planRehydration(tiered, {
+      id: w.id,
+      to: w.to,
+      targetPools: w.targetPools,
+      triggerIOPS: w.triggerIOPS,
       now: this.#deps.clock.now(),
-      timeoutMs: policy.spec.timeoutMs ?? this.#opts.timeoutMs ?? 30 * 60_000,
-    });
-    this.#launch(state);
+      timeoutMs: w.timeoutMs,
+    }));
+  }
+
+  #begin(state: EcTierState): EcStartResult {
+    if (!this.#launch(state)) {
+      return { started: false, reason: "Busy", message: `${state.volume} is busy` };
+    }
     return { started: true, state };
   }
 
   /**
-   * After a restart: binds every volume whose stripes exist, starts every unfinished operation
-   * and forgets finished ones that left nothing in the EC tier.
+   * After a restart (or on becoming leader, `term` aborting when leadership ends): binds every
+   * volume whose stripes exist, starts every unfinished operation and forgets finished ones
+   * that left nothing in the EC tier. Operations started later run under the same term.
    */
-  async resume(): Promise<{ resumed: number; tiered: number; unreadable: number }> {
-    const { states, unreadable } = await this.#deps.store.list();
+  async resume(
+    term?: AbortSignal,
+  ): Promise<{ resumed: number; tiered: number; unreadable: number }> {
+    this.#term = term ? AbortSignal.any([this.#ac.signal, term]) : this.#ac.signal;
+    const { states, unreadable } = await this.#store.list(this.#term);
     let resumed = 0;
     let tiered = 0;
     for (const s of states) {
@@ -274,10 +249,7 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
       }
       if (isEcTiered(s) && isEcTerminal(s)) tiered++;
       if (!isEcTerminal(s)) {
-        if (!this.#running.has(s.volume)) {
-          this.#launch(s);
-          resumed++;
-        }
+        if (this.#launch(s)) resumed++;
       } else if (!isEcTiered(s)) {
         await this.#forget(s);
       }
@@ -286,10 +258,8 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
   }
 
   /** Resolves once nothing runs. */
-  async idle(): Promise<void> {
-    while (this.#running.size > 0) {
-      await Promise.all([...this.#running.values()].map((r) => r.done));
-    }
+  idle(): Promise<void> {
+    return this.#inFlight.drain(EC_TIER_KIND);
   }
 
   /** Interrupts every operation between steps (states stay persisted) and waits. */
@@ -298,11 +268,13 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
     await this.idle();
   }
 
-  #launch(state: EcTierState): void {
-    this.#states.set(state.volume, state);
-    const done = (async () => {
+  #launch(state: EcTierState): boolean {
+    const term = this.#term;
+    if (term.aborted) return false;
+    const owner = { policy: state.policy, kind: EC_TIER_KIND };
+    const started = this.#inFlight.start(state.volume, owner, async () => {
       try {
-        const end = await executeEcTier(state, this.#deps, this.#ac.signal);
+        const end = await executeEcTier(state, this.#deps, term);
         await this.#opts.onFinished?.(end);
         if (!isEcTiered(end)) await this.#forget(end);
       } catch (e) {
@@ -313,16 +285,15 @@ export class EcTierRunner implements EcBindingSource, EcBindingRegistry {
             error: e,
           });
         }
-      } finally {
-        this.#running.delete(state.volume);
       }
-    })();
-    this.#running.set(state.volume, { policy: state.policy, done });
+    });
+    if (started) this.#states.set(state.volume, state);
+    return started;
   }
 
   /** A finished operation that left the volume on replicas: its annotation goes. */
   async #forget(s: EcTierState): Promise<void> {
     this.#states.delete(s.volume);
-    await this.#deps.store.clear(s.volume);
+    await this.#store.clear(s.volume);
   }
 }

@@ -12,4 +12,3 @@ export * from "./conditions.ts";
 export * from "./status.ts";
 export * from "./events.ts";
 export * from "./finalizers.ts";
-export * from "./manager.ts";

@@ -4,6 +4,7 @@
  * `couchestor_metrics_query_failures_total{policy,reason}`, and the `MetricsAvailable`
  * condition to put in the policy's status.
  */
+import { formatDuration } from "../config/duration.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { templatesFor } from "./promql.ts";
 import type { IopsResult, IopsSource } from "./source.ts";
@@ -51,8 +52,8 @@ export async function readPolicyIops(
       condition: {
         type: "MetricsAvailable",
         status: "False",
-        reason: `Metrics${result.reason}`,
-        message: `${result.message}; no volume is moved until metrics return`,
+        reason: result.reason,
+        message: `${result.message}; no volume is moved until metrics are back`,
       },
     };
   }
@@ -62,7 +63,7 @@ export async function readPolicyIops(
       type: "MetricsAvailable",
       status: "True",
       reason: "MetricsRead",
-      message: `IOPS for ${result.iops.size} volumes`,
+      message: `IOPS of ${result.iops.size} volumes over ${formatDuration(req.windowMs)}`,
     },
   };
 }

@@ -1,109 +1,106 @@
 /**
- * Runs many moves at once and answers the questions the tiering decision asks: which volumes
- * are moving, and how many moves each policy (and the operator as a whole) has in flight.
- * On start-up `resume()` picks up every unfinished move found in the store; calling it again
- * later (e.g. every reconcile) restarts any move that stopped on an error (`errors`), since
- * it only starts volumes that are not already running.
+ * The operator's runner of replica moves: starts each move in the background under the shared
+ * in-flight registry (one piece of work per volume; the budgets count it), persists it through
+ * the move store, hands the finished move to the caller (history, Events) and only then clears
+ * its annotation. `resume()` picks up every move found on PVs after a restart, and records the
+ * finished ones a crash left unrecorded.
  */
+import type { InFlight } from "../machine/inflight.ts";
+import { MemoryStateStore, type UnreadableState } from "../machine/pv_state_store.ts";
 import { executeMove, type ExecutorDeps, MoveInterrupted } from "./executor.ts";
+import { type HistoryEntry, historyEntry } from "./history.ts";
 import type { MoveState } from "./state.ts";
 import { isTerminal } from "./step.ts";
+import type { MoveStore } from "./store.ts";
 
-/** Options beyond the executor's dependencies. */
-export interface MoveRunnerOptions {
-  /** Forget a move in the store once onFinished has recorded it. Default true. */
-  clearFinished?: boolean;
+/** The in-flight registry's kind for replica moves. */
+export const MOVE_KIND = "move";
+
+/** What the runner needs beyond the executor's dependencies. */
+export interface MoveRunnerDeps extends Omit<ExecutorDeps, "store"> {
+  store: MoveStore;
+  inFlight: InFlight;
+  /** Before a new move's first action (not on resume): announce it. */
+  onStarted?: (state: MoveState) => void | Promise<void>;
+  /** Once per finished move, before its annotation is cleared: record it. */
+  onFinished?: (entry: HistoryEntry, state: MoveState) => void | Promise<void>;
 }
 
-interface Running {
-  policy: string;
-  done: Promise<void>;
-}
-
-/** Background executor of moves with in-flight accounting. */
+/** Background executor of replica moves. */
 export class MoveRunner {
-  readonly #deps: ExecutorDeps;
-  readonly #clear: boolean;
-  readonly #running = new Map<string, Running>();
-  readonly #ac = new AbortController();
-  /** Moves that ended in an unexpected error (not an interruption), newest last. */
+  readonly #d: MoveRunnerDeps;
+  /** Moves that stopped on an unexpected error (they resume on the next resume()). */
   readonly errors: { volume: string; error: unknown }[] = [];
 
-  constructor(deps: ExecutorDeps, opts: MoveRunnerOptions = {}) {
-    this.#deps = deps;
-    this.#clear = opts.clearFinished ?? true;
-  }
-
-  /** True while a move of this volume runs. */
-  isMoving(volume: string): boolean {
-    return this.#running.has(volume);
-  }
-
-  /** Moves in flight, of one policy or (without an argument) of all. */
-  inFlight(policy?: string): number {
-    if (policy === undefined) return this.#running.size;
-    let n = 0;
-    for (const r of this.#running.values()) if (r.policy === policy) n++;
-    return n;
+  constructor(deps: MoveRunnerDeps) {
+    this.#d = deps;
   }
 
   /**
-   * Starts a move in the background. Returns false (and does nothing) when the volume
-   * already moves or the runner was stopped.
+   * Starts a move in the background; false when the volume already has work in flight. It
+   * stops between steps when `signal` aborts; its persisted state lets a later leader resume.
    */
-  start(state: MoveState): boolean {
-    if (this.#ac.signal.aborted || this.#running.has(state.volume)) return false;
-    const done = this.#run(state);
-    this.#running.set(state.volume, { policy: state.policy, done });
-    return true;
-  }
-
-  async #run(state: MoveState): Promise<void> {
-    try {
-      const end = await executeMove(state, this.#deps, this.#ac.signal);
-      if (this.#clear && isTerminal(end)) await this.#deps.store.clear(end.volume);
-    } catch (e) {
-      if (!(e instanceof MoveInterrupted)) {
-        this.errors.push({ volume: state.volume, error: e });
-        this.#deps.logger.error("move stopped by an error; it resumes on restart", {
-          volume: state.volume,
-          error: e,
-        });
+  start(state: MoveState, signal: AbortSignal): boolean {
+    const d = this.#d;
+    return d.inFlight.start(state.volume, { policy: state.policy, kind: MOVE_KIND }, async () => {
+      const log = d.logger.child("migration", { policy: state.policy, volume: state.volume });
+      try {
+        if (!state.dryRun && state.phase === "Planned" && !state.addIssued) {
+          await d.onStarted?.(state);
+        }
+        const end = await executeMove(state, {
+          ...d,
+          // Dry runs must not touch any PV.
+          store: state.dryRun ? new MemoryStateStore<MoveState>() : d.store,
+        }, signal);
+        await this.#finish(end);
+      } catch (e) {
+        if (e instanceof MoveInterrupted) {
+          log.info("move interrupted; its persisted state resumes it later", {
+            phase: e.state.phase,
+          });
+        } else {
+          this.errors.push({ volume: state.volume, error: e });
+          log.error("move stopped by an error; it resumes later", { error: e });
+        }
       }
-    } finally {
-      this.#running.delete(state.volume);
+    });
+  }
+
+  /** Records a finished move (the callback, the cooldown floor), then clears its annotation. */
+  async #finish(s: MoveState): Promise<void> {
+    // Completed and dry-run moves start the cooldown; a failed or rolled-back one does not.
+    if (s.result === "Succeeded" || s.result === "Preserved" || s.result === "DryRun") {
+      this.#d.inFlight.finished(s.volume, s.finishedAt ?? s.updatedAt);
     }
+    await this.#d.onFinished?.(historyEntry(s), s);
+    if (!s.dryRun) await this.#d.store.clear(s.volume);
   }
 
   /**
-   * After a restart: starts every unfinished move in the store, and passes the finished ones
-   * not yet cleared (the operator died between finishing and recording) through onFinished
-   * again. Returns how many of each, and which states were unreadable (left untouched).
+   * On becoming leader, before any new move: resumes every unfinished move found on PVs (in
+   * the background, counted against the budgets) and records the finished ones not yet
+   * recorded (the operator died between finishing and recording).
    */
-  async resume(): Promise<
-    { resumed: number; recorded: number; unreadable: { key: string; error: string }[] }
+  async resume(signal: AbortSignal): Promise<
+    { resumed: number; recorded: number; unreadable: UnreadableState[] }
   > {
-    const { moves, unreadable } = await this.#deps.store.list(this.#ac.signal);
-    let resumed = 0;
-    let recorded = 0;
-    for (const m of moves) {
-      if (!this.start(m)) continue;
-      if (isTerminal(m)) recorded++;
-      else resumed++;
+    const { states, unreadable } = await this.#d.store.list(signal);
+    let resumed = 0, recorded = 0;
+    for (const m of states) {
+      if (isTerminal(m)) {
+        await this.#finish(m);
+        recorded++;
+      } else if (this.start(m, signal)) {
+        this.#d.logger.info("resuming move found in flight", { volume: m.volume, phase: m.phase });
+        resumed++;
+      }
     }
     return { resumed, recorded, unreadable };
   }
 
   /** Resolves once no move runs. */
-  async idle(): Promise<void> {
-    while (this.#running.size > 0) {
-      await Promise.all([...this.#running.values()].map((r) => r.done));
-    }
-  }
-
-  /** Interrupts every move between steps (their states stay persisted) and waits for them. */
-  async stop(): Promise<void> {
-    this.#ac.abort(new Error("runner stopped"));
-    await this.idle();
+  idle(): Promise<void> {
+    return this.#d.inFlight.drain(MOVE_KIND);
   }
 }

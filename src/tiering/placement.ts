@@ -61,13 +61,15 @@ export type Placement =
 /**
  * Chooses the replica to move (one not on the target tier, lowest uuid first) and the pool
  * for its replacement: `choosePool` over the Online pools of the target tier (room for the
- * volume, no replica of it, a node without its staying replicas first, then most free).
+ * volume plus the headroom, no replica of it, a node without its staying replicas first, then
+ * most free).
  */
 export function choosePlacement(
   v: Volume,
   pools: readonly Pool[],
   tiers: ReadonlyMap<string, Tier>,
   to: Tier,
+  opts: { marginRatio?: number } = {},
 ): Placement {
   const movable = v.replicas
     .filter((r) => tiers.get(r.pool) !== to)
@@ -81,7 +83,7 @@ export function choosePlacement(
     return { ok: false, reason: "UnknownTier", detail: `pool ${old.pool} matches no tier` };
   }
   const candidates = pools.filter((p) => tiers.get(p.id) === to);
-  const choice = choosePool(v, candidates, { leavingReplica: old.uuid });
+  const choice = choosePool(v, candidates, { leavingReplica: old.uuid, ...opts });
   if (!choice.pool) {
     const why = choice.rejected.map((r) => `${r.pool}: ${r.reason}`).join(", ");
     return {

@@ -1,11 +1,18 @@
 /**
  * Controller-level set-up: the sandbox API server and the Mayastor simulator (real HTTP on
- * 127.0.0.1), the StoragePolicy operator in process on a ManualClock, IOPS read by the
- * direct-scrape source from the simulator's exporter, and a driver that moves time.
+ * 127.0.0.1), the operator the product's composition root (src/app/operator.ts) builds from the
+ * sandbox's adapters, in process on a ManualClock, IOPS read by the direct-scrape source from
+ * the simulator's exporter, and a driver that moves time.
  */
 import type { StoragePolicyInput } from "../../src/api/storage_policy.ts";
 import { ManualClock } from "../../src/clock.ts";
-import { StoragePolicyOperator } from "../../src/controllers/storage-policy/wiring.ts";
+import {
+  buildOperator,
+  type LeaderSettings,
+  type Operator,
+  type OperatorAdapters,
+} from "../../src/app/operator.ts";
+import type { ReconcileSettings } from "../../src/controllers/storage-policy/reconcile.ts";
 import {
   PERSISTENT_VOLUMES,
   STORAGE_POLICIES,
@@ -62,7 +69,7 @@ export function policy(name: string, spec: Record<string, unknown> = {}): Storag
 export interface Env {
   clock: ManualClock;
   cluster: LocalCluster;
-  operator: StoragePolicyOperator;
+  operator: Operator;
   metrics: Metrics;
   scrape: ScrapeIopsSource;
   /** Aborting stops the operator. */
@@ -84,6 +91,57 @@ export interface EnvOptions {
   noOperator?: boolean;
   /** IOPS source override (default: direct scrape of the simulator). */
   iops?: (scrape: ScrapeIopsSource) => IopsSource;
+  /** Operator settings beyond the above (e.g. migrationTimeoutMs). */
+  reconcile?: Partial<ReconcileSettings>;
+}
+
+/** What makeOperator needs of a running set-up. */
+export interface OperatorParts {
+  clock: ManualClock;
+  cluster: LocalCluster;
+  iops: IopsSource;
+  metrics?: Metrics;
+}
+
+/**
+ * The product's operator over the sandbox's adapters (the simulator's REST API, the given IOPS
+ * source), built by the same composition root as `couchestor run` and the demo.
+ */
+export function makeOperator(
+  p: OperatorParts,
+  o: {
+    identity?: string;
+    leader?: LeaderSettings;
+    reconcile?: Partial<ReconcileSettings>;
+    ec?: OperatorAdapters["ec"];
+  } = {},
+): Operator {
+  const { clock, cluster } = p;
+  return buildOperator({
+    client: cluster.client,
+    backend: (diskPools) =>
+      new MayastorRestBackend({ baseUrl: cluster.sim.url, clock, logger: silentLogger, diskPools }),
+    iops: p.iops,
+    ec: o.ec,
+  }, {
+    reconcile: {
+      globalLimit: 10,
+      dryRun: false,
+      preservation: false,
+      migrationTimeoutMs: 30 * 60_000,
+      freeSpaceHeadroom: 0,
+      resyncMs: 2_000,
+      ...o.reconcile,
+    },
+    pollIntervalMs: 500,
+    identity: o.identity ?? "test-operator",
+    eventNamespace: OPERATOR_NAMESPACE,
+    leader: o.leader,
+  }, {
+    clock,
+    logger: silentLogger,
+    metrics: p.metrics ?? createMetrics({ defaultMetrics: false }),
+  });
 }
 
 /** Starts everything; the operator runs without leader election. */
@@ -101,24 +159,17 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
   for (const p of o.policies ?? []) {
     await cluster.client.create(STORAGE_POLICIES, p as unknown as KubeObject);
   }
-  const operator = new StoragePolicyOperator({
-    client: cluster.client,
-    backend: (diskPools) =>
-      new MayastorRestBackend({ baseUrl: cluster.sim.url, clock, logger: silentLogger, diskPools }),
-    iops: o.iops ? o.iops(scrape) : scrape,
-    clock,
-    logger: silentLogger,
-    metrics,
-    settings: {
-      globalLimit: o.globalLimit ?? 10,
-      dryRun: o.dryRun ?? false,
-      preservation: o.preservation ?? false,
-      pollIntervalMs: 500,
-      resyncMs: 2_000,
+  const operator = makeOperator(
+    { clock, cluster, iops: o.iops ? o.iops(scrape) : scrape, metrics },
+    {
+      reconcile: {
+        globalLimit: o.globalLimit ?? 10,
+        dryRun: o.dryRun ?? false,
+        preservation: o.preservation ?? false,
+        ...o.reconcile,
+      },
     },
-    identity: "test-operator",
-    eventNamespace: OPERATOR_NAMESPACE,
-  });
+  );
   const ac = new AbortController();
   const comp = operator.component();
   if (!o.noOperator) await comp.start(ac.signal);
@@ -181,7 +232,7 @@ export async function getPolicy(env: Env, name: string): Promise<KubeObject> {
 
 /** True when no PV carries a move annotation and no move runs. */
 export async function settled(env: Env): Promise<boolean> {
-  if (env.operator.tracker.size > 0) return false;
+  if (env.operator.inFlight.count() > 0) return false;
   const { items } = await env.cluster.client.listAll(PERSISTENT_VOLUMES);
   return items.every((pv) => pv.metadata.annotations?.[MIGRATION_ANNOTATION] === undefined);
 }

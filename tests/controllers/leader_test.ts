@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import type { StoragePolicyStatus } from "../../src/api/storage_policy.ts";
 import { runRun } from "../../src/cli/run.ts";
-import { StoragePolicyOperator } from "../../src/controllers/storage-policy/wiring.ts";
-import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import { createMetrics } from "../../src/observability/metrics.ts";
 import { OPERATOR_NAMESPACE } from "../../src/sandbox/local_cluster.ts";
-import { drive, getPolicy, MiB, policy, replicaTiers, startEnv } from "./harness.ts";
+import { drive, getPolicy, makeOperator, MiB, policy, replicaTiers, startEnv } from "./harness.ts";
 
 Deno.test("controller: with leader election a follower reconciles nothing while the leader moves volumes", async () => {
   const env = await startEnv({
@@ -22,28 +18,9 @@ Deno.test("controller: with leader election a follower reconciles nothing while 
   const { clock, cluster } = env;
   const leader = { namespace: OPERATOR_NAMESPACE, name: "sp-leader" };
   const make = (identity: string) =>
-    new StoragePolicyOperator({
-      client: cluster.client,
-      backend: (diskPools) =>
-        new MayastorRestBackend({
-          baseUrl: cluster.sim.url,
-          clock,
-          logger: silentLogger,
-          diskPools,
-        }),
-      iops: env.scrape,
-      clock,
-      logger: silentLogger,
-      metrics: createMetrics({ defaultMetrics: false }),
-      settings: {
-        globalLimit: 4,
-        dryRun: false,
-        preservation: false,
-        pollIntervalMs: 500,
-        resyncMs: 2000,
-      },
+    makeOperator({ clock, cluster, iops: env.scrape }, {
       identity,
-      eventNamespace: OPERATOR_NAMESPACE,
+      reconcile: { globalLimit: 4 },
       leader: {
         ...leader,
         leaseDurationMs: 15_000,
@@ -64,9 +41,9 @@ Deno.test("controller: with leader election a follower reconciles nothing while 
     });
     await drive(env, () => false, { maxSteps: 10 }).catch(() => {});
     assert.ok(a.leading && !b.leading);
-    assert.ok(a.reconciler.lastPass.size > 0);
-    assert.equal(b.reconciler.lastPass.size, 0, "the follower never reconciled");
-    assert.equal(b.tracker.size, 0);
+    assert.ok(a.storagePolicies.reconciler.lastPass.size > 0);
+    assert.equal(b.storagePolicies.reconciler.lastPass.size, 0, "the follower never reconciled");
+    assert.equal(b.inFlight.count(), 0);
     assert.deepEqual(replicaTiers(env, "pv-hot"), ["hot"]);
   } finally {
     ac.abort();
@@ -76,9 +53,9 @@ Deno.test("controller: with leader election a follower reconciles nothing while 
   }
 });
 
-Deno.test("couchestor run: --mayastor-api=crd exits 2 with a clear message", async () => {
+Deno.test("couchestor run: --mayastor-api (the removed legacy CRD adapter) is an unknown flag", async () => {
   let err = "";
   const code = await runRun(["--mayastor-api=crd"], { err: (t) => (err += t) });
   assert.equal(code, 2);
-  assert.match(err, /legacy MayastorVolume CRD adapter is not available.*--mayastor-api=rest/);
+  assert.match(err, /mayastor-api/);
 });

@@ -35,15 +35,15 @@ Deno.test("controller: 200 volumes turning hot at once respect the per-policy an
     }
     let peak = 0, peakA = 0, peakB = 0;
     const check = () => {
-      const t = env.operator.tracker;
-      peak = Math.max(peak, t.size);
-      peakA = Math.max(peakA, t.countFor("a"));
-      peakB = Math.max(peakB, t.countFor("b"));
+      const t = env.operator.inFlight;
+      peak = Math.max(peak, t.count());
+      peakA = Math.max(peakA, t.count("a"));
+      peakB = Math.max(peakB, t.count("b"));
       // Volumes holding two replicas right now = moves between add and retire.
       let doubled = 0;
       for (const v of sim.cluster.volumes.values()) if (v.replicas.size > 1) doubled++;
       assert.ok(doubled <= 3, `${doubled} volumes mid-move at once`);
-      assert.ok(t.size <= 3 && t.countFor("a") <= 2, `in flight ${t.size}`);
+      assert.ok(t.count() <= 3 && t.count("a") <= 2, `in flight ${t.count()}`);
     };
     const total = async () => {
       let n = 0;

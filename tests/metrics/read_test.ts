@@ -19,7 +19,7 @@ Deno.test("readPolicyIops: condition and failure counter from a real HTTP answer
     const metrics = createMetrics({ defaultMetrics: false });
     const empty = await readPolicyIops(src, { policy: "gold", windowMs: 60_000 }, metrics);
     assert.equal(empty.condition.status, "False");
-    assert.equal(empty.condition.reason, "MetricsNoData");
+    assert.equal(empty.condition.reason, "NoData");
     const fails = await metrics.metricsQueryFailures.get();
     assert.deepEqual(fails.values.map((v) => [v.labels, v.value]), [
       [{ policy: "gold", reason: "NoData" }, 1],

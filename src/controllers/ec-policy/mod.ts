@@ -1,10 +1,9 @@
 /**
- * Wiring of the ErasureCodingPolicy controller: a policy informer, the controller's work queue
- * and reconcile function, the volumes (EcStores) this node holds, and an Event recorder, as one
- * lifecycle `Component`. `ecPolicyComponents(options)` is the factory `run` plugs in.
+ * The ErasureCodingPolicy controller: a policy informer (always running), the work queue and
+ * reconcile (only while leading), the volumes (EcStores) it keeps healthy, and an Event
+ * recorder. The composition root runs its `runnables()` under the manager.
  */
 import type { ErasureCodingPolicy } from "../../api/mod.ts";
-import type { ComponentFactory, RunContext } from "../../cli/run.ts";
 import type { Clock } from "../../clock.ts";
 import type { Kernel } from "../../ec/kernels/kernel.ts";
 import { selectKernel } from "../../ec/kernels/select.ts";
@@ -14,20 +13,16 @@ import { Controller } from "../../kube/controller.ts";
 import { EventRecorder } from "../../kube/events.ts";
 import { Informer, stripManagedFields } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/resource.ts";
-import type { Component } from "../../lifecycle.ts";
+import type { Runnable } from "../../app/manager.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { ReadinessHandle } from "../../observability/readiness.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
 import { EC_STRIPES, syncRecords } from "./sync.ts";
-import { type EcBindings, EcVolume, type EcVolumeBinding } from "./volume.ts";
+import { EcVolume } from "./volume.ts";
+import type { EcBindings, EcVolumeBinding } from "../../ectier/bindings.ts";
 
-export {
-  type EcBindings,
-  type EcBindingSource,
-  type EcVolumeBinding,
-  parseVolumeBindings,
-} from "./volume.ts";
+export { parseVolumeBindings } from "./volume.ts";
 export { EC_STRIPES };
 export type { EcPolicyTimings } from "./reconcile.ts";
 
@@ -59,14 +54,11 @@ export interface EcPolicyRuntime {
   readiness?: ReadinessHandle;
 }
 
-/** The controller as a component; `volume()` gives other parts (cache L3) the open stores. */
-export class EcPolicyController implements Component {
-  readonly name = "ec-policy-controller";
+/** The controller; `volume()` gives other parts (cache L3) the open stores. */
+export class EcPolicyController {
   readonly informer: Informer<KubeObject>;
   readonly controller: Controller;
   readonly #volumes = new Map<string, Promise<EcVolume>>();
-  readonly #abort = new AbortController();
-  #loops: Promise<unknown>[] = [];
   #deps?: { kernel: Kernel; hasher: BlockHasher };
 
   constructor(private readonly opts: EcPolicyOptions, private readonly rt: EcPolicyRuntime) {
@@ -106,24 +98,31 @@ export class EcPolicyController implements Component {
     this.controller.watch(this.informer);
   }
 
-  /** Creates the codec kernel and hasher, then runs the informer and controller until stopped. */
-  async start(signal: AbortSignal): Promise<void> {
+  /** Creates the codec kernel and hasher (before any store is opened). */
+  async init(): Promise<void> {
     this.#deps = {
       kernel: this.opts.kernel ?? selectKernel().kernel,
       hasher: this.opts.hasher ?? await createBlockHasher(),
     };
-    const stop = () => this.#abort.abort(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const s = this.#abort.signal;
-    this.#loops = [this.informer.run(s), this.controller.run(s)];
-    this.informer.waitForSync(s).then(() => this.rt.readiness?.ready(), () => {});
   }
 
-  /** Stops the loops, aborts running scrubs and rebuilds, closes the stores. */
-  async stop(): Promise<void> {
-    this.#abort.abort(new Error("stopped"));
-    await Promise.allSettled(this.#loops);
+  /** The informer (always) and the reconcile loop (while leading). */
+  runnables(): Runnable[] {
+    return [
+      {
+        name: "ec-policy-informer",
+        leaderOnly: false,
+        run: (s) => {
+          this.informer.waitForSync(s).then(() => this.rt.readiness?.ready(), () => {});
+          return this.informer.run(s);
+        },
+      },
+      { name: EC_POLICY_CONTROLLER, leaderOnly: true, run: (s) => this.controller.run(s) },
+    ];
+  }
+
+  /** Closes the open stores (after the runnables stopped; scrubs and rebuilds end with them). */
+  async close(): Promise<void> {
     const vols = await Promise.allSettled(this.#volumes.values());
     for (const v of vols) if (v.status === "fulfilled") await v.value.close();
     this.#volumes.clear();
@@ -173,25 +172,4 @@ export class EcPolicyController implements Component {
     }
     return v;
   }
-}
-
-/** Factory options: as EcPolicyOptions, but the client may be built from the run context. */
-export interface EcPolicyFactoryOptions extends Omit<EcPolicyOptions, "client"> {
-  client: KubeClient | ((ctx: RunContext) => KubeClient);
-}
-
-/** The component factory `run` plugs in: one EcPolicyController per process. */
-export function ecPolicyComponents(opts: EcPolicyFactoryOptions): ComponentFactory {
-  return (ctx: RunContext) => [
-    new EcPolicyController({
-      ...opts,
-      client: typeof opts.client === "function" ? opts.client(ctx) : opts.client,
-    }, {
-      clock: ctx.clock,
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-      identity: ctx.identity,
-      readiness: ctx.readiness.register("ec-policy-controller", "policy cache not synced"),
-    }),
-  ];
 }

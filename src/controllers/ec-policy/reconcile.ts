@@ -22,14 +22,8 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { type Aggregate, aggregate, invalidStatus, readyStatus, sameStatus } from "./aggregate.ts";
 import { listPolicyStripes, syncRecords } from "./sync.ts";
 import { checkPlacement, codeParams, type PolicyProblem, validatePolicy } from "./validate.ts";
-import {
-  bindingTargets,
-  currentBindings,
-  type EcBindings,
-  type EcVolume,
-  type EcVolumeBinding,
-  type JobResult,
-} from "./volume.ts";
+import { bindingTargets, type EcVolume, type JobResult } from "./volume.ts";
+import { currentBindings, type EcBindings, type EcVolumeBinding } from "../../ectier/bindings.ts";
 
 /** The ErasureCodingPolicy resource. */
 export const EC_POLICIES: ResourceRef = {

@@ -1,6 +1,4 @@
-/** The StoragePolicy controller: reconcile, move tracking and wiring. */
+/** The StoragePolicy controller. */
+export * from "./controller.ts";
 export * from "./reconcile.ts";
 export * from "./resources.ts";
-export * from "./tracker.ts";
-export * from "./view.ts";
-export * from "./wiring.ts";

@@ -56,7 +56,6 @@ export async function attachMayastorSim(
       kube,
       sim,
       namespace: opts.namespace ?? "mayastor",
-      mode: "rest",
       logger: opts.logger,
     });
     await sync.install();

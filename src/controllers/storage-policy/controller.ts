@@ -1,83 +1,71 @@
 /**
- * Wires the StoragePolicy controller: informers on StoragePolicies, PersistentVolumes and
- * DiskPools (always running, so a follower's caches are warm), the reconcile loop and the
- * background moves (only while leading, when leader election is on), as one `Component`.
- * On becoming leader it first resumes or records every move found on PVs.
+ * The StoragePolicy controller: informers on StoragePolicies and PersistentVolumes (always
+ * running, so a follower's caches are warm; DiskPools come from the caller's informer), the work
+ * queue and the reconcile, and
+ * `lead()`, which the manager runs while this process leads: it first resumes or records every
+ * move found on PVs, then reconciles until leadership ends, then waits for its moves to stop.
  */
 import type { Clock } from "../../clock.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { Controller } from "../../kube/controller.ts";
 import { EventRecorder } from "../../kube/events.ts";
 import { Informer, stripManagedFields } from "../../kube/informer.ts";
-import { LeaderElector } from "../../kube/leader.ts";
 import { type KubeObject, objectKey } from "../../kube/resource.ts";
-import type { Component } from "../../lifecycle.ts";
-import { type DiskPoolCR, DiskPoolCRSchema, type DiskPoolSource } from "../../mayastor/diskpool.ts";
+import type { InFlight } from "../../machine/inflight.ts";
 import type { VolumeBackend } from "../../mayastor/port.ts";
 import type { IopsSource } from "../../metrics/source.ts";
-import { PvAnnotationMoveStore } from "../../migration/pv_store.ts";
+import { MoveRunner } from "../../migration/runner.ts";
+import type { MoveStore } from "../../migration/store.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
-import type { Readiness } from "../../observability/readiness.ts";
+import type { EcTierHook } from "./ec_route.ts";
+import { finishedEvent, recordOnPvAndPolicy, startedNote } from "./events.ts";
 import { type ReconcileSettings, StoragePolicyReconciler } from "./reconcile.ts";
-import {
-  DISK_POOLS,
-  PERSISTENT_VOLUMES,
-  type PersistentVolume,
-  STORAGE_POLICIES,
-} from "./resources.ts";
-import type { EcTierHook } from "./ec_tier.ts";
-import { MoveTracker } from "./tracker.ts";
-import { CONTROLLER_NAME } from "./view.ts";
+import { PERSISTENT_VOLUMES, type PersistentVolume, STORAGE_POLICIES } from "./resources.ts";
+import { CONTROLLER_NAME, recordHistory } from "./status.ts";
 
-/** Leader election settings (from --lease-*). */
-export interface LeaderSettings {
-  namespace: string;
-  name: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
-
-/** Options of the StoragePolicy operator component. */
-export interface StoragePolicyOperatorOptions {
+/** What the StoragePolicy controller is built from (the composition root hands it in). */
+export interface StoragePolicyControllerOptions {
   client: KubeClient;
-  /** Builds the Mayastor backend; gets the DiskPool source backed by the informer cache. */
-  backend: (diskPools: DiskPoolSource) => VolumeBackend;
+  /** The Mayastor backend (its pool labels come from `diskPools`). */
+  backend: VolumeBackend;
+  /** The DiskPool informer (pool changes queue every policy). */
+  diskPools: Informer<KubeObject>;
   iops: IopsSource;
+  /** Where moves persist (the PV annotation store). */
+  moveStore: MoveStore;
+  /** The operator's one registry of work in flight on volumes. */
+  inFlight: InFlight;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   settings: ReconcileSettings;
-  /** This process's identity (Lease holder, Events' reportingInstance). */
+  /** How often a running move polls the rebuild (--sync-poll-interval). */
+  pollIntervalMs: number;
+  /** This process's identity (Events' reportingInstance). */
   identity: string;
   /** Namespace of Events about cluster-scoped objects (PVs, policies). */
   eventNamespace: string;
-  /** Campaign for this Lease first; absent = act at once. */
-  leader?: LeaderSettings;
-  readiness?: Readiness;
   /** Reconcile workers (default 1). */
   concurrency?: number;
-  /** The erasure-coded cold tier (optional): its runner is resumed on becoming leader. */
+  /** The erasure-coded cold tier (optional): resumed on becoming leader. */
   ecTier?: EcTierHook;
 }
 
 /** The running parts, exposed for tests and the demo. */
-export class StoragePolicyOperator {
+export class StoragePolicyController {
   readonly policies: Informer<KubeObject>;
   readonly pvs: Informer<PersistentVolume>;
   readonly diskPools: Informer<KubeObject>;
-  readonly tracker = new MoveTracker();
   readonly reconciler: StoragePolicyReconciler;
   readonly controller: Controller;
   readonly backend: VolumeBackend;
-  readonly #o: StoragePolicyOperatorOptions;
-  #tasks: Promise<unknown>[] = [];
-  #leading = false;
+  readonly moves: MoveRunner;
+  readonly #o: StoragePolicyControllerOptions;
   /** Last generation queued per policy key (status writes must not queue a pass). */
   readonly #seenGeneration = new Map<string, number | undefined>();
 
-  constructor(o: StoragePolicyOperatorOptions) {
+  constructor(o: StoragePolicyControllerOptions) {
     this.#o = o;
     const inf = <T extends KubeObject>(resource: typeof STORAGE_POLICIES) =>
       new Informer<T>({
@@ -90,8 +78,8 @@ export class StoragePolicyOperator {
       });
     this.policies = inf(STORAGE_POLICIES);
     this.pvs = inf<PersistentVolume>(PERSISTENT_VOLUMES);
-    this.diskPools = inf(DISK_POOLS);
-    this.backend = o.backend(this.diskPoolSource());
+    this.diskPools = o.diskPools;
+    this.backend = o.backend;
     const events = new EventRecorder({
       client: o.client,
       clock: o.clock,
@@ -99,6 +87,33 @@ export class StoragePolicyOperator {
       reportingController: "storage.billyronks.io/storage-policy-controller",
       reportingInstance: o.identity,
       defaultNamespace: o.eventNamespace,
+    });
+    const sinks = { events, policies: this.policies.store, pvs: this.pvs.store };
+    this.moves = new MoveRunner({
+      backend: this.backend,
+      store: o.moveStore,
+      inFlight: o.inFlight,
+      clock: o.clock,
+      logger: o.logger,
+      metrics: o.metrics,
+      pollIntervalMs: o.pollIntervalMs,
+      onStarted: (s) =>
+        recordOnPvAndPolicy(sinks, s.volume, s.policy, {
+          type: "Normal",
+          reason: "MigrationStarted",
+          action: "Migrate",
+          note: startedNote(s),
+        }),
+      onFinished: async (entry, s) => {
+        // This move is still in flight until onFinished returns.
+        const active = Math.max(0, o.inFlight.count(s.policy) - 1);
+        await recordHistory(o.client, s.policy, entry, active, o.clock);
+        await recordOnPvAndPolicy(sinks, s.volume, s.policy, {
+          action: "Migrate",
+          ...finishedEvent(s),
+        });
+        this.controller.enqueue(s.policy);
+      },
     });
     this.controller = new Controller({
       name: CONTROLLER_NAME,
@@ -116,37 +131,21 @@ export class StoragePolicyOperator {
       pvs: this.pvs.store,
       backend: this.backend,
       iops: o.iops,
-      moveStore: new PvAnnotationMoveStore(o.client, { resource: PERSISTENT_VOLUMES }),
+      moves: this.moves,
+      inFlight: o.inFlight,
       events,
       metrics: o.metrics,
       clock: o.clock,
       logger: o.logger,
-      tracker: this.tracker,
       settings: o.settings,
-      enqueue: (p) => this.controller.enqueue(p),
       ecTier: o.ecTier,
     });
     this.#wireEvents();
   }
 
-  /** True while this process reconciles (leader, or no election). */
-  get leading(): boolean {
-    return this.#leading;
-  }
-
-  /** DiskPool CRs from the informer cache (waits for its first sync). */
-  diskPoolSource(): DiskPoolSource {
-    return {
-      listDiskPools: async (signal?: AbortSignal): Promise<DiskPoolCR[]> => {
-        await this.diskPools.waitForSync(signal);
-        const out: DiskPoolCR[] = [];
-        for (const o of this.diskPools.store.list()) {
-          const r = DiskPoolCRSchema.safeParse(o);
-          if (r.success) out.push(r.data);
-        }
-        return out;
-      },
-    };
+  /** Its own informers (always running, leader or not; the DiskPool one is the caller's). */
+  informers(): Informer<KubeObject>[] {
+    return [this.policies, this.pvs as Informer<KubeObject>];
   }
 
   /**
@@ -189,14 +188,16 @@ export class StoragePolicyOperator {
 
   /** Resumes moves in flight, then reconciles until `signal` aborts; waits for moves to stop. */
   async lead(signal: AbortSignal): Promise<void> {
-    this.#leading = true;
     const log = this.#o.logger.child(CONTROLLER_NAME);
     try {
       for (;;) {
         try {
-          const r = await this.reconciler.resumeInFlight(signal);
+          const r = await this.moves.resume(signal);
+          for (const u of r.unreadable) {
+            log.error("unreadable migration state left alone", { volume: u.key, error: u.error });
+          }
           if (r.resumed + r.recorded > 0) log.info("moves found on PVs", r);
-          const ec = await this.#o.ecTier?.runner.resume();
+          const ec = await this.#o.ecTier?.runner.resume(signal);
           if (ec && ec.resumed + ec.tiered > 0) log.info("EC tier found on PVs", ec);
           break;
         } catch (e) {
@@ -209,44 +210,7 @@ export class StoragePolicyOperator {
       this.#seenGeneration.clear(); // a new run queues every policy again
       await this.controller.run(signal);
     } finally {
-      await this.tracker.drain();
-      this.#leading = false;
+      await Promise.all([this.moves.idle(), this.#o.ecTier?.runner.idle()]);
     }
-  }
-
-  /** The Component for the lifecycle. */
-  component(): Component {
-    return {
-      name: "storage-policy-controller",
-      start: (signal) => {
-        const handle = this.#o.readiness?.register("storage-policy-controller", "caches syncing");
-        for (const inf of [this.policies, this.pvs, this.diskPools] as Informer<KubeObject>[]) {
-          this.#tasks.push(inf.run(signal));
-        }
-        Promise.all([this.policies, this.pvs, this.diskPools].map((i) => i.waitForSync(signal)))
-          .then(() => handle?.ready(), () => {});
-        if (this.#o.leader) {
-          const l = this.#o.leader;
-          const elector = new LeaderElector({
-            client: this.#o.client,
-            namespace: l.namespace,
-            name: l.name,
-            identity: this.#o.identity,
-            clock: this.#o.clock,
-            logger: this.#o.logger.child("leader"),
-            leaseDurationMs: l.leaseDurationMs,
-            renewDeadlineMs: l.renewDeadlineMs,
-            retryPeriodMs: l.retryPeriodMs,
-          });
-          this.#tasks.push(elector.run(signal, { onStartedLeading: (s) => this.lead(s) }));
-        } else {
-          this.#tasks.push(this.lead(signal));
-        }
-        return Promise.resolve();
-      },
-      stop: async () => {
-        await Promise.allSettled(this.#tasks);
-      },
-    };
   }
 }
