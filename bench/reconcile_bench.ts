@@ -7,7 +7,7 @@
  */
 import { systemClock } from "../src/clock.ts";
 import { STORAGE_POLICIES } from "../src/controllers/storage-policy/resources.ts";
-import { StoragePolicyOperator } from "../src/controllers/storage-policy/wiring.ts";
+import { buildOperator } from "../src/app/operator.ts";
 import type { KubeObject } from "../src/kube/resource.ts";
 import { MayastorRestBackend } from "../src/mayastor/rest.ts";
 import type { IopsReading, IopsSource } from "../src/metrics/source.ts";
@@ -82,7 +82,7 @@ const reading: IopsReading = {
   query: "precomputed",
 };
 const iops: IopsSource = { fetchIops: () => Promise.resolve(reading) };
-const operator = new StoragePolicyOperator({
+const operator = buildOperator({
   client: cluster.client,
   backend: (diskPools) =>
     new MayastorRestBackend({
@@ -93,15 +93,21 @@ const operator = new StoragePolicyOperator({
       pageSize: 1000,
     }),
   iops,
-  clock,
-  logger: silentLogger,
-  metrics: createMetrics({ defaultMetrics: false }),
-  settings: { globalLimit: 10, dryRun: true, preservation: false, pollIntervalMs: 1000 },
+}, {
+  reconcile: {
+    globalLimit: 10,
+    dryRun: true,
+    preservation: false,
+    migrationTimeoutMs: 30 * 60_000,
+    freeSpaceHeadroom: 0.05,
+  },
+  pollIntervalMs: 1000,
   identity: "bench",
   eventNamespace: "couchestor-system",
-});
+}, { clock, logger: silentLogger, metrics: createMetrics({ defaultMetrics: false }) });
+const controller = operator.storagePolicies;
 const ac = new AbortController();
-const informers = [operator.policies, operator.pvs, operator.diskPools];
+const informers = [controller.diskPools, ...controller.informers()];
 const runs = informers.map((i) => i.run(ac.signal));
 await Promise.all(informers.map((i) => i.waitForSync()));
 const ctx = { signal: ac.signal, retries: 0, logger: silentLogger, clock };
@@ -118,8 +124,8 @@ async function time(f: () => Promise<unknown>, reps: number): Promise<number> {
 }
 
 const REPS = 5;
-const reconcileMs = await time(() => operator.reconciler.reconcile("bench", ctx), REPS);
-await operator.tracker.drain();
+const reconcileMs = await time(() => controller.reconciler.reconcile("bench", ctx), REPS);
+await operator.inFlight.drain();
 const listMs = await time(() => operator.backend.listVolumes(), REPS);
 const states: VolumeState[] = volumes.map((v, i) => ({ name: v.name, tier: tierOf(i) }));
 const decideMs = await time(() =>
@@ -139,7 +145,7 @@ const decideMs = await time(() =>
     inFlight: { policy: 0, global: 0 },
     globalLimit: 10,
   })), REPS);
-const pass = operator.reconciler.lastPass.get("bench");
+const pass = controller.reconciler.lastPass.get("bench");
 const rssMiB = Deno.memoryUsage().rss / 1024 / 1024;
 
 console.log(`\nreconcile of one policy over ${N} volumes (median of ${REPS}):`);

@@ -75,15 +75,21 @@ function pass(): number {
   const r = planPass({
     policyName: "bench",
     spec,
+    operator: {
+      globalLimit: 50,
+      dryRun: false,
+      preservation: false,
+      migrationTimeoutMs: 30 * 60_000,
+      freeSpaceHeadroom: 0.05,
+    },
     pools,
     volumes: passVolumes,
     metrics: { at: NOW, iops },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    globalLimit: 50,
     isMoving: () => false,
   });
-  return r.starts.length + r.plan.decisions.length;
+  return r.work.length + r.plan.decisions.length;
 }
 
 /** Baseline: a plain loop that classifies the same figures into three buckets. */

@@ -15,6 +15,9 @@ import type { EcTierHook } from "../controllers/storage-policy/ec_route.ts";
 import { bindingOf } from "../ectier/executor.ts";
 import type { EcTierPorts } from "../ectier/ports.ts";
 import { EcTierRunner } from "../ectier/runner.ts";
+import type { EcTierState } from "../ectier/state.ts";
+import type { EcAction } from "../ectier/step.ts";
+import type { EcPolicyTimings } from "../controllers/ec-policy/reconcile.ts";
 import { pvEcTierStore } from "../ectier/store.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../kube/resource.ts";
@@ -48,6 +51,10 @@ export interface EcTierDeps {
   /** How often an operation polls while it waits. */
   pollIntervalMs: number;
   readiness?: ReadinessHandle;
+  /** The ErasureCodingPolicy controller's cadences (defaults: the controller's). */
+  timings?: Partial<EcPolicyTimings>;
+  /** Test hook: after each persisted state, before its action (crash injection). */
+  afterSave?: (state: EcTierState, action: EcAction) => void | Promise<void>;
 }
 
 /** The running EC tier's parts. */
@@ -56,6 +63,8 @@ export interface EcTier {
   runner: EcTierRunner;
   controller: EcPolicyController;
   cache: BuiltCache;
+  /** Reads of EC-tiered volumes through the cache. */
+  reader: EcVolumeReader;
 }
 
 /** Builds the EC tier (nothing runs until the manager runs the controller's runnables). */
@@ -79,6 +88,7 @@ export function buildEcTier(a: EcTierAdapters, d: EcTierDeps): EcTier {
     client,
     volumes: { bindings: () => runner.bindings() },
     node: d.identity,
+    timings: d.timings,
   }, {
     clock,
     logger: logger.child("ec-policy"),
@@ -111,6 +121,7 @@ export function buildEcTier(a: EcTierAdapters, d: EcTierDeps): EcTier {
     logger: logger.child("ec-tier"),
     metrics: d.metrics,
     pollIntervalMs: d.pollIntervalMs,
+    afterSave: d.afterSave,
   }, { storeRoot: a.storeRoot });
-  return { hook: { runner, ecPolicy }, runner, controller, cache };
+  return { hook: { runner, ecPolicy }, runner, controller, cache, reader };
 }

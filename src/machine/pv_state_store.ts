@@ -156,9 +156,13 @@ export class PvStateStore<S extends VolumeKeyed> implements StateStore<S> {
         return;
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 409) || attempt >= 4) throw e;
-        const before = seen.text;
         const now = await this.#refresh(volume);
-        if (now !== before) throw new StateConflict(volume, this.codec.annotation);
+        if (now !== seen.text) {
+          // Keep the stale view: every later write fails the same way until a load or list
+          // (a deliberate re-read, e.g. by a new leader's resume) adopts the other state.
+          this.#seen.set(volume, seen);
+          throw new StateConflict(volume, this.codec.annotation);
+        }
       }
     }
   }

@@ -78,7 +78,8 @@ Deno.test("config defaults match the documented ones", () => {
   assert.equal(c.kubeconfig, undefined);
   assert.equal(c.leaderElect, false);
   assert.equal(c.leaseNamespace, "couchestor-system");
-  assert.equal(c.mayastorApi, "rest");
+  assert.equal(c.freeSpaceHeadroom, 0.05);
+  assert.equal(c.ecSimulatorUrl, undefined);
   assert.equal(c.podName, undefined);
   assert.equal(c.shutdownTimeoutMs, 10_000);
 });

@@ -8,11 +8,9 @@ import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
-import {
-  EcPolicyController,
-  type EcPolicyTimings,
-  type EcVolumeBinding,
-} from "../../src/controllers/ec-policy/mod.ts";
+import { EcPolicyController, type EcPolicyTimings } from "../../src/controllers/ec-policy/mod.ts";
+import type { EcVolumeBinding } from "../../src/ectier/bindings.ts";
+import { runManager } from "../../src/app/manager.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
 
 /** Everything a test drives. */
@@ -51,6 +49,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const hasher = await createBlockHasher();
   const volumes = opts.volumes(dir);
   let ac = new AbortController();
+  let running: Promise<void> = Promise.resolve();
   const launch = async () => {
     const ctl = new EcPolicyController({
       client,
@@ -61,8 +60,14 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       hasher,
     }, { clock, logger: silentLogger, metrics, identity: "test-pod" });
     ac = new AbortController();
-    await ctl.start(ac.signal);
+    await ctl.init();
+    running = runManager({ runnables: ctl.runnables(), logger: silentLogger }, ac.signal);
     return ctl;
+  };
+  const stop = async () => {
+    ac.abort();
+    await running;
+    await h.ctl.close();
   };
   const h: Harness = {
     sb,
@@ -72,13 +77,11 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     ctl: await launch(),
     dir,
     async restart() {
-      ac.abort();
-      await h.ctl.stop();
+      await stop();
       h.ctl = await launch();
     },
     async [Symbol.asyncDispose]() {
-      ac.abort();
-      await h.ctl.stop();
+      await stop();
       client.close();
       await sb.close();
       await Deno.remove(dir, { recursive: true });

@@ -93,6 +93,8 @@ export interface EnvOptions {
   iops?: (scrape: ScrapeIopsSource) => IopsSource;
   /** Operator settings beyond the above (e.g. migrationTimeoutMs). */
   reconcile?: Partial<ReconcileSettings>;
+  /** The EC tier's data path (default: none). */
+  ec?: (cluster: LocalCluster) => OperatorAdapters["ec"];
 }
 
 /** What makeOperator needs of a running set-up. */
@@ -168,6 +170,7 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
         preservation: o.preservation ?? false,
         ...o.reconcile,
       },
+      ec: o.ec?.(cluster),
     },
   );
   const ac = new AbortController();

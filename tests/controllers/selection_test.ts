@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { StoragePolicySchema } from "../../src/api/storage_policy.ts";
 import type { PersistentVolume } from "../../src/controllers/storage-policy/resources.ts";
+import { conflicts, selectsPv } from "../../src/controllers/storage-policy/selection.ts";
 import {
-  conflicts,
   countTiers,
-  poolTierMap,
   resyncInterval,
-  selectsPv,
   toRecord,
   withFinished,
-} from "../../src/controllers/storage-policy/view.ts";
+} from "../../src/controllers/storage-policy/status.ts";
+import { poolTiers } from "../../src/tiering/placement.ts";
+import { tierSelectors } from "../../src/tiering/policy.ts";
 import type { Pool } from "../../src/model/storage.ts";
 
 const spec = (s: Record<string, unknown> = {}) =>
@@ -67,13 +67,13 @@ Deno.test("view: pool tiers follow the policy's selectors (api semantics), faste
       ],
     },
   });
-  const m = poolTierMap([
+  const m = poolTiers([
     pool("h", { "storage.billyronks.io/tier": "hot" }),
     pool("w", { "storage.billyronks.io/tier": "warm" }),
     pool("c", { "storage.billyronks.io/tier": "cold" }),
     pool("c2", { "storage.billyronks.io/tier": "cold", draining: "yes" }),
     pool("x", {}),
-  ], s);
+  ], tierSelectors(s));
   assert.deepEqual([...m], [["h", "hot"], ["w", "warm"], ["c", "cold"]]);
   assert.deepEqual(countTiers(["hot", "cold", "mixed", undefined, "cold"]), {
     watched: 5,

@@ -7,18 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { GROUP_VERSION } from "../../src/api/mod.ts";
-import { defaultComponents, runRun } from "../../src/cli/run.ts";
-import {
-  ecPolicyComponents,
-  EcPolicyController,
-  parseVolumeBindings,
-} from "../../src/controllers/ec-policy/mod.ts";
+import { runRun } from "../../src/cli/run.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
 import { DATA_BYTES_ANNOTATION } from "../../src/controllers/ec-policy/aggregate.ts";
 import { VOLUME_LABEL } from "../../src/controllers/ec-policy/records.ts";
 import { EC_STRIPES } from "../../src/controllers/ec-policy/sync.ts";
 import { STORAGE_POLICIES } from "../../src/controllers/storage-policy/resources.ts";
-import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import type { SignalSource } from "../../src/lifecycle.ts";
 import { parseManifests } from "../../src/sandbox/apiserver/mod.ts";
@@ -41,6 +35,8 @@ const POOLS: SimPoolConfig[] = [
   { id: "hot-1", node: "node-1", capacityBytes: GiB, tier: "hot" },
   { id: "warm-1", node: "node-2", capacityBytes: GiB, tier: "warm" },
   { id: "cold-1", node: "node-3", capacityBytes: GiB, tier: "cold" },
+  { id: "cold-2", node: "node-4", capacityBytes: GiB, tier: "cold" },
+  { id: "cold-3", node: "node-5", capacityBytes: GiB, tier: "cold" },
 ];
 /** The operator's pod name: its clients send `couchestor/<pod>` as User-Agent. */
 const POD = "couchestor-operator-7d9f-x1";
@@ -101,7 +97,12 @@ const permOf = (r: WriteRecord): Perm =>
 Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering + erasure coding + leader election)", async () => {
   requirePrometheus();
   const t0 = Date.now();
-  const rates: Record<string, number> = { "pv-hot": 3000, "pv-warm": 800, "pv-cold": 0 };
+  const rates: Record<string, number> = {
+    "pv-hot": 3000,
+    "pv-warm": 800,
+    "pv-cold": 0,
+    "pv-ec": 0,
+  };
   const prom = await startBackfilledPrometheus(
     backfill(Object.keys(rates), (pv) => rates[pv], t0 - 5 * 60_000, t0 + 5 * 60_000),
   );
@@ -111,6 +112,8 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       { name: "pv-hot", sizeBytes: MiB, pools: ["cold-1"] },
       { name: "pv-warm", sizeBytes: MiB, pools: ["cold-1"] },
       { name: "pv-cold", sizeBytes: MiB, pools: ["hot-1"] },
+      // Big enough for the erasure-coded tier: archived into 2+1 stripes.
+      { name: "pv-ec", sizeBytes: 2 * MiB, pools: ["hot-1"] },
     ],
     rebuildBytesPerSec: 8 * MiB,
   });
@@ -120,8 +123,6 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
     add: (sig, fn) => void listeners.set(sig, fn),
     remove: (sig) => void listeners.delete(sig),
   };
-  let ctl!: EcPolicyController;
-  let ecClient: KubeClient | undefined;
   const sb = cluster.sandbox;
   const admin = cluster.client;
   let code: Promise<number> | undefined;
@@ -131,7 +132,7 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       apiVersion: GROUP_VERSION,
       kind: "StoragePolicy",
       metadata: { name: "audit" },
-      spec: e2ePolicySpec(),
+      spec: { ...e2ePolicySpec(), ecPolicyRef: "cold", ecMinVolumeSizeBytes: 2 * MiB },
     } as KubeObject);
     await admin.create(EC_POLICIES, {
       apiVersion: GROUP_VERSION,
@@ -145,16 +146,6 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
         scrub: { interval: "1s" },
       },
     } as KubeObject);
-    const ec = ecPolicyComponents({
-      // As the operator's own clients: the same User-Agent, from the same kubeconfig.
-      client: () =>
-        ecClient = new KubeClient({
-          connection: { server: sb.httpUrl, token: sb.token },
-          userAgent: OPERATOR_AGENT,
-        }),
-      volumes: parseVolumeBindings(`pv-ec=cold:${dir}/pv-ec:4`),
-      timings: { syncIntervalMs: 200, progressIntervalMs: 200 },
-    });
     code = runRun([
       `--kubeconfig=${sb.kubeconfigPath}`,
       `--prometheus-url=${prom.url}`,
@@ -171,14 +162,11 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       `--pod-name=${POD}`,
       "--shutdown-timeout=5s",
       "--log-format=json",
+      `--ec-simulator-url=${cluster.sim.adminUrl}`,
+      `--ec-store-dir=${dir}`,
     ], {
       env: {},
       signals,
-      components: (ctx) => {
-        const cs = [...defaultComponents(ctx), ...ec(ctx)];
-        ctl = cs.find((c) => c instanceof EcPolicyController) as EcPolicyController;
-        return cs;
-      },
       log: (line) => void (logs += line + "\n"),
     });
     const status = async () =>
@@ -187,10 +175,10 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
         | undefined;
     await waitFor("three moves", async () => (await status())?.totalMigrations === 3, 25_000);
 
-    // Erasure coding: stripes recorded; a tampered record is corrected, a stale one removed.
-    const vol = await waitFor("pv-ec opened", async () => await ctl.volume("pv-ec"));
-    await vol.store.put("data", new Uint8Array(3 * 64 * 1024).fill(7));
-    ctl.controller.enqueue("cold");
+    // Erasure coding: pv-ec archived, its stripes recorded; a tampered record is corrected and
+    // a stale one removed (a change of the policy's annotations queues a reconcile at once).
+    const kick = (n: number) =>
+      admin.patch(EC_POLICIES, "cold", { metadata: { annotations: { kick: `${n}` } } });
     const stripes = async () =>
       (await admin.listAll(EC_STRIPES, { labelSelector: `${VOLUME_LABEL}=pv-ec` })).items;
     const first = await waitFor("stripes recorded", async () => {
@@ -209,7 +197,7 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       ...first[0],
       metadata: { name: "pv-ec-stale", labels: first[0].metadata.labels },
     } as KubeObject);
-    ctl.controller.enqueue("cold");
+    await kick(1);
     await waitFor("records corrected", async () => {
       const items = await stripes();
       return items.length === first.length &&
@@ -277,7 +265,6 @@ Deno.test("rbac: deploy/rbac.yaml grants exactly what the operator used (tiering
       listeners.get("SIGTERM")?.();
       await code.catch(() => {});
     }
-    ecClient?.close();
     await prom.stop();
     await cluster.close();
     await Deno.remove(dir, { recursive: true });

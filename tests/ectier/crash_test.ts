@@ -5,16 +5,8 @@
  * with no data lost (hashes compared).
  */
 import assert from "node:assert/strict";
-import { type EcTierPhase, type EcTierState, PvEcTierStore } from "../../src/ectier/mod.ts";
-import {
-  ecPolicyOf,
-  type Env,
-  POLICY,
-  PV_NAME,
-  sha256,
-  startEnv,
-  VOLUME_BYTES,
-} from "./helpers.ts";
+import { type EcTierPhase, type EcTierState, pvEcTierStore } from "../../src/ectier/mod.ts";
+import { type Env, PV_NAME, sha256, startEnv, VOLUME_BYTES } from "./helpers.ts";
 
 class Crash extends Error {}
 
@@ -32,13 +24,9 @@ async function crashingOperator(env: Env, kind: EcTierState["kind"], phase: EcTi
   return { op, crashed: () => crashed };
 }
 
-async function moveToEc(env: Env, policy = POLICY) {
+async function moveToEc(env: Env) {
   const op = await env.operator();
-  const r = await op.runner.start(
-    { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: VOLUME_BYTES, tier: "cold" },
-    policy,
-    await ecPolicyOf(env),
-  );
+  const r = await op.archive();
   assert.equal(r.started, true);
   await op.runner.idle();
   assert.equal(op.runner.state(PV_NAME)?.phase, "Done");
@@ -47,7 +35,7 @@ async function moveToEc(env: Env, policy = POLICY) {
 
 /** The operator stayed down past the operation's deadline. */
 async function expire(env: Env) {
-  const store = new PvEcTierStore(env.client);
+  const store = pvEcTierStore(env.client);
   const s = (await store.load(PV_NAME))!;
   await store.save({ ...s, deadline: s.startedAt });
 }
@@ -66,11 +54,7 @@ for (const phase of MOVE_PHASES) {
     await using env = await startEnv();
     const original = env.sim.originalHash(env.volumeUuid)!;
     const { op, crashed } = await crashingOperator(env, "ec-move", phase);
-    await op.runner.start(
-      { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: VOLUME_BYTES, tier: "cold" },
-      POLICY,
-      await ecPolicyOf(env),
-    );
+    await op.archive();
     await op.runner.idle();
     assert.ok(crashed());
     assert.ok(op.runner.errors[0]?.error instanceof Crash);
@@ -96,11 +80,7 @@ Deno.test("ec move: crash after Recorded and past the timeout; restart rolls bac
   const original = env.sim.originalHash(env.volumeUuid)!;
   const { op } = await crashingOperator(env, "ec-move", "Recorded");
   const replicasBefore = await env.sim.replicaHashes(env.volumeUuid);
-  await op.runner.start(
-    { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: VOLUME_BYTES, tier: "cold" },
-    POLICY,
-    await ecPolicyOf(env),
-  );
+  await op.archive();
   await op.runner.idle();
   const storeDir = op.runner.state(PV_NAME)!.storeDir;
   await op.stop();
@@ -136,7 +116,7 @@ for (const phase of REHYDRATE_PHASES) {
     await moveToEc(env);
     const { op, crashed } = await crashingOperator(env, "rehydrate", phase);
     await op.runner.resume();
-    const r = await op.runner.rehydrate(PV_NAME, POLICY, "hot");
+    const r = await op.restore("hot");
     assert.equal(r.started, true);
     await op.runner.idle();
     assert.ok(crashed());
@@ -163,7 +143,7 @@ Deno.test("rehydration: timed out before verification rolls back; the volume sta
   await moveToEc(env);
   const { op } = await crashingOperator(env, "rehydrate", "ReplicasCreated");
   await op.runner.resume();
-  await op.runner.rehydrate(PV_NAME, POLICY, "hot");
+  await op.restore("hot");
   await op.runner.idle();
   await op.stop();
   await expire(env);
@@ -178,7 +158,7 @@ Deno.test("rehydration: timed out before verification rolls back; the volume sta
     assert.equal(env.sim.cluster.volumes.get(env.volumeUuid)!.replicas.size, 0);
     assert.equal(await sha256(await op2.reader.read(PV_NAME, 0, VOLUME_BYTES)), original);
     // A later heat-up still works.
-    assert.equal((await op2.runner.rehydrate(PV_NAME, POLICY, "hot")).started, true);
+    assert.equal((await op2.restore("hot")).started, true);
     await op2.runner.idle();
     assert.deepEqual(Object.values(await env.sim.replicaHashes(env.volumeUuid)), [original]);
   } finally {

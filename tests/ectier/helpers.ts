@@ -1,37 +1,34 @@
 /**
  * End-to-end set-up of the EC cold tier in the sandbox: the sandbox API server with the CRDs, a
  * PersistentVolume, the Mayastor simulator over HTTP (one hot pool, eight cold pools on their
- * own nodes), an ErasureCodingPolicy 4+2 with 256 KiB stripes, and an "operator" (the
- * ErasureCodingPolicy controller, the EcTierRunner and a TieredCache over the EC L3 adapter)
- * that can be stopped and built again over the same state (a restart).
+ * own nodes), an ErasureCodingPolicy 4+2 with 256 KiB stripes, and the product's EC tier (the
+ * composition root's buildEcTier: the ErasureCodingPolicy controller, the EcTierRunner and the
+ * tiered cache over the EC L3 adapter) that can be stopped and built again over the same state
+ * (a restart). Archives and restores are placed by the product's planner rules (ecPlacer).
  */
 import { eventually as pollUntil } from "../controllers/ec_policy_helpers.ts";
-import { couchestorCrds, GROUP_VERSION } from "../../src/api/mod.ts";
-import { EcL3Backend, EcVolumeReader } from "../../src/cache/l3_ec.ts";
-import { TieredCache } from "../../src/cache/tiered.ts";
+import { couchestorCrds, type ErasureCodingPolicy, GROUP_VERSION } from "../../src/api/mod.ts";
+import type { LabelSelector } from "../../src/api/meta.ts";
+import { buildEcTier, type EcTier } from "../../src/app/ec_tier.ts";
+import { runManager } from "../../src/app/manager.ts";
 import { ManualClock, systemClock } from "../../src/clock.ts";
-import { EcPolicyController } from "../../src/controllers/ec-policy/mod.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
 import { validatePolicy } from "../../src/controllers/ec-policy/validate.ts";
-import { selectKernel } from "../../src/ec/kernels/select.ts";
-import { createBlockHasher } from "../../src/ec/store/checksum.ts";
+import { ecPlacer } from "../../src/controllers/storage-policy/ec_route.ts";
+import type { EcStartResult } from "../../src/ectier/runner.ts";
 import type { EcAction } from "../../src/ectier/step.ts";
-import {
-  bindingOf,
-  type EcTierPolicy,
-  EcTierRunner,
-  type EcTierState,
-  PvEcTierStore,
-  SimEcTierPorts,
-} from "../../src/ectier/mod.ts";
+import { type EcTierState, SimEcTierPorts } from "../../src/ectier/mod.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
+import { InFlight } from "../../src/machine/inflight.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
+import type { Tier } from "../../src/model/storage.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { type MayastorSim, startMayastorSim } from "../../src/sandbox/mayastor/server.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
+import { poolTiers } from "../../src/tiering/placement.ts";
 
 /** Volume size: 5 MiB plus an odd tail, so the last block and stripe are short. */
 export const VOLUME_BYTES = 5 * 1024 * 1024 + 12_345;
@@ -42,27 +39,33 @@ export const EC_POLICY = "ec-4-2";
 /** Cold pools (one node each, so one failure domain each). */
 export const COLD_POOLS = Array.from({ length: 8 }, (_, i) => `cold-${i + 1}`);
 
-/** The StoragePolicy as the runner reads it. */
-export const POLICY: EcTierPolicy = {
+/** The StoragePolicy the archives and restores are planned under (its name and pool selectors). */
+export const POLICY = {
   name: "tiering",
-  spec: {
-    ecPolicyRef: EC_POLICY,
-    ecMinVolumeSizeBytes: 1024 * 1024,
-    preservationMode: false,
-    hotPoolSelector: { matchLabels: { [TIER_LABEL]: "hot" } },
-    warmPoolSelector: { matchLabels: { [TIER_LABEL]: "warm" } },
-    coldPoolSelector: { matchLabels: { [TIER_LABEL]: "cold" } },
+  selectors: {
+    hot: { matchLabels: { [TIER_LABEL]: "hot" } } as LabelSelector,
+    warm: { matchLabels: { [TIER_LABEL]: "warm" } } as LabelSelector,
+    cold: { matchLabels: { [TIER_LABEL]: "cold" } } as LabelSelector,
   },
 };
 
-/** A running operator (controller + runner + cache). */
-export interface Operator {
-  ctl: EcPolicyController;
-  runner: EcTierRunner;
-  cache: TieredCache;
-  reader: EcVolumeReader;
+/** A running EC tier (the product's parts) and its runtime. */
+export interface Operator extends EcTier {
+  ctl: EcTier["controller"];
   metrics: Metrics;
+  backend: MayastorRestBackend;
+  /** Plans (ecPlacer on the simulator's pools) and starts the archive of the test volume. */
+  archive(o?: { cold?: LabelSelector; sizeBytes?: number }): Promise<EcStartResult | Unplaced>;
+  /** Plans and starts the restore of the test volume onto `to`. */
+  restore(to: Tier): Promise<EcStartResult | Unplaced>;
   stop(): Promise<void>;
+}
+
+/** A placement the planner's EC rules refused. */
+export interface Unplaced {
+  started: false;
+  reason: string;
+  message: string;
 }
 
 /** The environment. */
@@ -129,7 +132,7 @@ export async function startEnv(): Promise<Env> {
     },
   });
   const operator: Env["operator"] = (opts = {}) =>
-    buildOperator({ client, simUrl: sim.url, adminUrl: sim.adminUrl, dir, ...opts });
+    buildOperator({ client, simUrl: sim.url, adminUrl: sim.adminUrl, dir, volumeUuid, ...opts });
 
   return {
     dir,
@@ -156,70 +159,95 @@ export interface OperatorConfig {
   adminUrl: string;
   /** Environment directory (stores under `<dir>/stores`). */
   dir: string;
+  /** The test volume's uuid. */
+  volumeUuid: string;
   afterSave?: (s: EcTierState, a: EcAction) => void | Promise<void>;
 }
 
-/** Builds and starts an operator: ErasureCodingPolicy controller, EcTierRunner, cache. */
+/** Builds and starts the product's EC tier over the environment. */
 export async function buildOperator(c: OperatorConfig): Promise<Operator> {
   const { client } = c;
-  const hasher = await createBlockHasher();
-  const kernel = selectKernel().kernel;
   const metrics = createMetrics({ defaultMetrics: false });
   const ac = new AbortController();
-  // deno-lint-ignore prefer-const
-  let runner: EcTierRunner;
-  const ctl = new EcPolicyController({
-    client,
-    volumes: { bindings: () => runner.bindings() },
-    node: "node-op",
-    kernel,
-    hasher,
-    timings: { syncIntervalMs: 50, progressIntervalMs: 20, rebuildRetryMs: 50 },
-  }, { clock: systemClock, logger: silentLogger, metrics, identity: "op" });
-  const ecPolicy = async (name: string) => {
-    const raw = await client.get<KubeObject>(EC_POLICIES, name);
-    const v = validatePolicy(raw);
-    if (!v.ok) throw new Error(v.problem.message);
-    return v.policy;
-  };
-  const cache = new TieredCache({
-    l1MaxBytes: 2 << 20,
-    l3: new EcL3Backend(async (volume) => {
-      const s = runner.state(volume);
-      if (!s) return undefined;
-      return (await ctl.open(bindingOf(s), await ecPolicy(s.ecPolicy))).store;
-    }),
+  const backend = new MayastorRestBackend({
+    baseUrl: c.simUrl,
+    clock: systemClock,
+    logger: silentLogger,
   });
-  const reader = new EcVolumeReader(cache, (v) => runner.state(v)?.blockSize ?? 1 << 20);
-  runner = new EcTierRunner({
-    backend: new MayastorRestBackend({
-      baseUrl: c.simUrl,
-      clock: systemClock,
-      logger: silentLogger,
-    }),
+  const tier = buildEcTier({
     ports: new SimEcTierPorts(c.adminUrl).ports(),
-    store: new PvEcTierStore(client),
-    host: ctl,
-    ecPolicy,
-    reader,
+    storeRoot: `${c.dir}/stores`,
+    cache: { l1MaxBytes: 2 << 20 },
+  }, {
+    client,
+    backend,
+    inFlight: new InFlight(),
     clock: systemClock,
     logger: silentLogger,
     metrics,
+    identity: "node-op",
     pollIntervalMs: 20,
+    timings: { syncIntervalMs: 50, progressIntervalMs: 20, rebuildRetryMs: 50 },
     afterSave: c.afterSave,
-  }, { storeRoot: `${c.dir}/stores` });
-  await ctl.start(ac.signal);
+  });
+  await tier.controller.init();
+  const running = runManager(
+    { runnables: tier.controller.runnables(), logger: silentLogger },
+    ac.signal,
+  );
+  const place = async (
+    kind: "archive" | "restore",
+    to: Tier,
+    cold?: LabelSelector,
+    size?: number,
+  ) => {
+    const ecPolicy = await ecPolicyOf({ client });
+    const pools = await backend.listPools();
+    const tiers = poolTiers(pools, { ...POLICY.selectors, cold: cold ?? POLICY.selectors.cold });
+    const vol = (await backend.listVolumes()).find((v) => v.uuid === c.volumeUuid)!;
+    const v = { ...vol, sizeBytes: size ?? vol.sizeBytes };
+    const placer = ecPlacer(ecPolicy);
+    const placed = kind === "archive"
+      ? placer.archive(v, pools, tiers)
+      : placer.restore(v, to, pools, tiers);
+    return { placed, ecPolicy, v };
+  };
   return {
-    ctl,
-    runner,
-    cache,
-    reader,
+    ...tier,
+    ctl: tier.controller,
     metrics,
+    backend,
+    async archive(o = {}) {
+      const { placed, ecPolicy, v } = await place("archive", "cold", o.cold, o.sizeBytes);
+      if (!placed.ok) return { started: false, reason: placed.reason, message: placed.message };
+      return tier.runner.start({
+        id: crypto.randomUUID(),
+        policy: POLICY.name,
+        volume: { name: PV_NAME, uuid: c.volumeUuid, sizeBytes: v.sizeBytes, tier: "cold" },
+        ecPolicy,
+        shardPools: placed.pools,
+        triggerIOPS: 0,
+        timeoutMs: 30 * 60_000,
+      });
+    },
+    async restore(to) {
+      const { placed } = await place("restore", to);
+      if (!placed.ok) return { started: false, reason: placed.reason, message: placed.message };
+      return tier.runner.rehydrate({
+        id: crypto.randomUUID(),
+        volume: PV_NAME,
+        to,
+        targetPools: placed.pools,
+        triggerIOPS: 0,
+        timeoutMs: 30 * 60_000,
+      });
+    },
     async stop() {
-      await runner.stop();
+      await tier.runner.stop();
       ac.abort();
-      await ctl.stop();
-      cache.close();
+      await running;
+      await tier.controller.close();
+      tier.cache.close();
     },
   };
 }
@@ -242,7 +270,7 @@ export function eventually<T>(
 }
 
 /** The ErasureCodingPolicy object (validated, defaults applied). */
-export async function ecPolicyOf(env: Env) {
+export async function ecPolicyOf(env: Pick<Env, "client">): Promise<ErasureCodingPolicy> {
   const v = validatePolicy(await env.client.get<KubeObject>(EC_POLICIES, EC_POLICY));
   if (!v.ok) throw new Error(v.problem.message);
   return v.policy;

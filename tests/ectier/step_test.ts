@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { chooseEcTier } from "../../src/tiering/ec_route.ts";
 import {
-  chooseEcTier,
   chooseShardPools,
   decodeEcTierState,
   type EcAction,
@@ -212,7 +212,7 @@ Deno.test("chooseEcTier and chooseShardPools", () => {
     labels: { "openebs.io/tier": "cold", zone },
   });
   const pools = [pool("a", "n1", "z1", 10), pool("b", "n2", "z1", 50), pool("c", "n3", "z2", 5)];
-  const sel = { matchLabels: { "openebs.io/tier": "cold" } };
+  const sel = new Map(pools.map((p) => [p.id, "cold" as const]));
   assert.deepEqual(chooseShardPools(pools, sel, "zone", 2), { ok: true, pools: ["b", "c"] });
   assert.deepEqual(chooseShardPools(pools, sel, "kubernetes.io/hostname", 3), {
     ok: true,

@@ -7,14 +7,15 @@ import assert from "node:assert/strict";
 import {
   executeMove,
   type ExecutorDeps,
-  FileMoveStore,
   type HistoryEntry,
+  historyEntry,
   MoveInterrupted,
   type MoveState,
   type MoveStore,
   planMove,
 } from "../../src/migration/mod.ts";
 import type { VolumeBackend } from "../../src/mayastor/port.ts";
+import { MemoryStateStore } from "../../src/machine/pv_state_store.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { createLogger, silentLogger } from "../../src/observability/log.ts";
 import { drive, type Harness, harness } from "../mayastor/harness.ts";
@@ -60,11 +61,11 @@ class CountingBackend implements VolumeBackend {
   }
 }
 
-/** A FileMoveStore that can simulate a crash right after the n-th save hit the disk. */
+/** A move store that can simulate a crash right after the n-th save was stored. */
 class CrashingStore implements MoveStore {
   saves: MoveState[] = [];
   crashAfter?: { n: number; ac: AbortController };
-  constructor(readonly inner: FileMoveStore) {}
+  constructor(readonly inner: MoveStore) {}
   async save(s: MoveState) {
     await this.inner.save(s);
     this.saves.push(s);
@@ -96,9 +97,8 @@ interface Rig {
 
 async function rig(): Promise<Rig> {
   const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-1" } });
-  const storeDir = await Deno.makeTempDir({ prefix: "couchestor-moves-" });
   const backend = new CountingBackend(h.backend);
-  const store = new CrashingStore(new FileMoveStore(storeDir));
+  const store = new CrashingStore(new MemoryStateStore<MoveState>());
   const metrics = createMetrics({ defaultMetrics: false });
   const history: HistoryEntry[] = [];
   const v = await h.backend.getVolume(h.volume);
@@ -110,9 +110,6 @@ async function rig(): Promise<Rig> {
     logger: Deno.env.get("DEBUG_MOVES") ? createLogger({ level: "debug" }) : silentLogger,
     metrics,
     pollIntervalMs: POLL,
-    onFinished: (e) => {
-      history.push(e);
-    },
   };
   return {
     h,
@@ -122,11 +119,15 @@ async function rig(): Promise<Rig> {
     history,
     deps,
     oldReplica: v.replicas[0].uuid,
-    close: async () => {
-      await h.close();
-      await Deno.remove(storeDir, { recursive: true });
-    },
+    close: () => h.close(),
   };
+}
+
+/** Runs the move with the rig's deps and keeps its history entry (what the runner records). */
+async function execute(r: Rig, s: MoveState, signal?: AbortSignal): Promise<MoveState> {
+  const end = await executeMove(s, r.deps, signal);
+  r.history.push(historyEntry(end));
+  return end;
 }
 
 async function plan(r: Rig, over: Partial<Parameters<typeof planMove>[0]> = {}) {
@@ -173,7 +174,7 @@ Deno.test("executor: a move completes, retires only the old replica, keeps the b
   const r = await rig();
   try {
     const start = await plan(r);
-    const end = await drive(r.h.clock, executeMove(start, r.deps));
+    const end = await drive(r.h.clock, execute(r, start));
     assert.equal(end.phase, "Done");
     assert.equal(end.result, "Succeeded");
     assert.deepEqual(await pools(r), ["hot-1"]);
@@ -208,7 +209,7 @@ Deno.test("executor: a move completes, retires only the old replica, keeps the b
 Deno.test("executor: preservation ends Done with both replicas", async () => {
   const r = await rig();
   try {
-    const end = await drive(r.h.clock, executeMove(await plan(r, { preservation: true }), r.deps));
+    const end = await drive(r.h.clock, execute(r, await plan(r, { preservation: true })));
     assert.equal(end.result, "Preserved");
     assert.deepEqual(await pools(r), ["cold-1", "hot-1"]);
     assert.ok(!r.backend.calls.some((c) => c.startsWith("retire:")));
@@ -222,7 +223,7 @@ Deno.test("executor: preservation ends Done with both replicas", async () => {
 Deno.test("executor: dry-run records the move and calls nothing on the backend", async () => {
   const r = await rig();
   try {
-    const end = await executeMove(await plan(r, { dryRun: true }), r.deps);
+    const end = await execute(r, await plan(r, { dryRun: true }));
     assert.equal(end.result, "DryRun");
     assert.deepEqual(r.backend.calls, []);
     assert.deepEqual(await pools(r), ["cold-1"]);
@@ -238,7 +239,7 @@ Deno.test("executor: a stalled rebuild times out and rolls back only the new rep
   try {
     r.h.sim.faults.stallRebuilds(true);
     const start = await plan(r, { timeoutMs: 20_000 });
-    const end = await drive(r.h.clock, executeMove(start, r.deps), () => {}, 1000);
+    const end = await drive(r.h.clock, execute(r, start), () => {}, 1000);
     assert.equal(end.phase, "RolledBack");
     assert.match(end.error ?? "", /timed out/);
     assert.deepEqual(await pools(r), ["cold-1"]);
@@ -259,7 +260,7 @@ Deno.test("executor: a failing rebuild rolls back; API errors are retried", asyn
     const start = await plan(r);
     r.h.sim.faults.apiErrors(503, { count: 3 });
     r.h.sim.faults.failRebuilds(true);
-    const end = await drive(r.h.clock, executeMove(start, r.deps));
+    const end = await drive(r.h.clock, execute(r, start));
     assert.equal(end.phase, "RolledBack");
     assert.match(end.error ?? "", /faulted/);
     assert.deepEqual(await pools(r), ["cold-1"]);
@@ -279,7 +280,7 @@ async function crashAndResume(
   let crashedIn: string | undefined;
   let end: MoveState;
   try {
-    end = await drive(r.h.clock, executeMove(await plan(r), r.deps, ac.signal));
+    end = await drive(r.h.clock, execute(r, await plan(r), ac.signal));
   } catch (e) {
     assert.ok(e instanceof MoveInterrupted, String(e));
     crashedIn = e.state.phase;
@@ -288,7 +289,7 @@ async function crashAndResume(
     assert.ok(persisted);
     r.store.crashAfter = undefined;
     r.backend.abortAfterMutation = undefined;
-    end = await drive(r.h.clock, executeMove(persisted, r.deps));
+    end = await drive(r.h.clock, execute(r, persisted));
   }
   return { end, crashedIn };
 }
@@ -298,7 +299,7 @@ Deno.test("executor: crash after each persisted state, then resume", async (t) =
   const probe = await rig();
   let saves: number;
   try {
-    await drive(probe.h.clock, executeMove(await plan(probe), probe.deps));
+    await drive(probe.h.clock, execute(probe, await plan(probe)));
     saves = probe.store.saves.length;
   } finally {
     await probe.close();
@@ -354,12 +355,12 @@ Deno.test("executor: resume of a timed-out move rolls it back after a restart", 
     const ac = new AbortController();
     r.store.crashAfter = { n: 3, ac }; // crash while Rebuilding
     const start = await plan(r, { timeoutMs: 10_000 });
-    await assert.rejects(drive(r.h.clock, executeMove(start, r.deps, ac.signal)), MoveInterrupted);
+    await assert.rejects(drive(r.h.clock, execute(r, start, ac.signal)), MoveInterrupted);
     await r.h.clock.advance(60_000); // the operator was down past the deadline
     const persisted = await r.store.inner.load("pv-1");
     assert.ok(persisted && persisted.phase !== "Done");
     r.store.crashAfter = undefined;
-    const end = await drive(r.h.clock, executeMove(persisted, r.deps));
+    const end = await drive(r.h.clock, execute(r, persisted));
     assert.equal(end.phase, "RolledBack");
     assert.deepEqual(await pools(r), ["cold-1"]);
     await contentIntact(r);
@@ -380,7 +381,7 @@ Deno.test("executor: crash after each persisted state of a rollback, then resume
   const probe = await run();
   let saves: number;
   try {
-    await drive(probe.r.h.clock, executeMove(probe.start, probe.r.deps));
+    await drive(probe.r.h.clock, execute(probe.r, probe.start));
     saves = probe.r.store.saves.length;
   } finally {
     await probe.r.close();
@@ -391,12 +392,12 @@ Deno.test("executor: crash after each persisted state of a rollback, then resume
       try {
         let end: MoveState;
         try {
-          end = await drive(r.h.clock, executeMove(start, r.deps, ac.signal));
+          end = await drive(r.h.clock, execute(r, start, ac.signal));
         } catch (e) {
           assert.ok(e instanceof MoveInterrupted);
           r.store.crashAfter = undefined;
           const persisted = await r.store.inner.load("pv-1");
-          end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+          end = await drive(r.h.clock, execute(r, persisted!));
         }
         assert.equal(end.phase, "RolledBack", end.error ?? "");
         assert.deepEqual(await pools(r), ["cold-1"]);
@@ -417,11 +418,11 @@ Deno.test("executor: crash right after the rollback removed the new replica", as
     const start = await plan(r, { timeoutMs: 5_000 });
     const ac = new AbortController();
     r.backend.abortAfterMutation = { n: 2, ac }; // add, then the rollback's retire
-    await assert.rejects(drive(r.h.clock, executeMove(start, r.deps, ac.signal)), MoveInterrupted);
+    await assert.rejects(drive(r.h.clock, execute(r, start, ac.signal)), MoveInterrupted);
     r.backend.abortAfterMutation = undefined;
     const persisted = await r.store.inner.load("pv-1");
     assert.equal(persisted?.phase, "RollingBack");
-    const end = await drive(r.h.clock, executeMove(persisted!, r.deps));
+    const end = await drive(r.h.clock, execute(r, persisted!));
     assert.equal(end.phase, "RolledBack");
     assert.deepEqual(await pools(r), ["cold-1"]);
     assert.equal(r.backend.calls.filter((c) => c.startsWith("retire:")).length, 1);
@@ -443,19 +444,13 @@ Deno.test("executor: a store that fails a few times is retried; nothing runs ahe
         if (failures-- > 0) return Promise.reject(new Error("etcd leader changed"));
         return inner.save(s);
       },
-      load: (v) => inner.load(v),
-      list: () => inner.list(),
-      clear: (v) => inner.clear(v),
     };
-    const end = await drive(r.h.clock, executeMove(await plan(r), r.deps));
+    const end = await drive(r.h.clock, execute(r, await plan(r)));
     assert.equal(end.phase, "Done");
     // The first state was retried three times before any backend change happened.
     assert.deepEqual(mutationsAtSave.slice(0, 4), [0, 0, 0, 0]);
     r.deps.store = {
       save: () => Promise.reject(new Error("gone")),
-      load: (v) => inner.load(v),
-      list: () => inner.list(),
-      clear: (v) => inner.clear(v),
     };
     r.deps.maxSaveAttempts = 2;
     const other = await r.h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-2"] });
@@ -464,7 +459,8 @@ Deno.test("executor: a store that fails a few times is retried; nothing runs ahe
     await assert.rejects(
       drive(
         r.h.clock,
-        executeMove(
+        execute(
+          r,
           await plan(r, {
             volume: "pv-2",
             volumeUuid: other,
@@ -472,7 +468,6 @@ Deno.test("executor: a store that fails a few times is retried; nothing runs ahe
             oldPool: "cold-2",
             replicas: [v.replicas[0].uuid],
           }),
-          r.deps,
         ),
       ),
       /gone/,

@@ -1,7 +1,7 @@
 /**
- * PvAnnotationMoveStore against the sandbox API server (real HTTP, real PersistentVolumes), driving
- * moves on the Mayastor simulator: annotations written before each step, last-migration
- * stamped with the final state, stop and resume from the PVs alone.
+ * The move runner and the PV move store against the sandbox API server (real HTTP, real
+ * PersistentVolumes), driving moves on the Mayastor simulator: annotations written before each
+ * step, last-migration stamped with the final state, stop and resume from the PVs alone.
  */
 import assert from "node:assert/strict";
 import { KubeClient } from "../../src/kube/client.ts";
@@ -11,10 +11,11 @@ import {
   executeMove,
   MIGRATION_ANNOTATION,
   MoveRunner,
-  MoveStoreError,
   planMove,
+  pvMoveStore,
 } from "../../src/migration/mod.ts";
-import { PvAnnotationMoveStore } from "../../src/migration/pv_store.ts";
+import { InFlight } from "../../src/machine/inflight.ts";
+import { UnreadableStateError } from "../../src/machine/pv_state_store.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { LAST_MIGRATION_ANNOTATION, lastMigrationFrom } from "../../src/tiering/cooldown.ts";
@@ -35,12 +36,12 @@ function pvObject(name: string, handle: string): KubeObject {
   };
 }
 
-Deno.test("PvAnnotationMoveStore: moves persisted on PersistentVolumes in the sandbox API server", async (t) => {
+Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the sandbox API server", async (t) => {
   const sb = await startSandbox({ tls: false });
   const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-a" } });
   try {
     const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
-    const store = new PvAnnotationMoveStore(client);
+    const store = pvMoveStore(client);
     const second = await h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-1"] });
     await client.create(PV, pvObject("pv-a", h.volume));
     await client.create(PV, pvObject("pv-b", second));
@@ -67,6 +68,7 @@ Deno.test("PvAnnotationMoveStore: moves persisted on PersistentVolumes in the sa
     const deps = {
       backend: h.backend,
       store,
+      inFlight: new InFlight(),
       clock: h.clock,
       logger: silentLogger,
       pollIntervalMs: 500,
@@ -100,21 +102,27 @@ Deno.test("PvAnnotationMoveStore: moves persisted on PersistentVolumes in the sa
 
     await t.step("stop mid-move, resume from the PVs with a new runner", async () => {
       const runner = new MoveRunner(deps);
-      assert.ok(runner.start(await plan("pv-b", second)));
+      const leading = new AbortController();
+      assert.ok(runner.start(await plan("pv-b", second), leading.signal));
       for (let i = 0; i < 3; i++) {
         await h.clock.advance(500);
         await new Promise((r) => setTimeout(r, 10));
       }
-      await runner.stop();
+      leading.abort(); // leadership ends: the move stops between steps
+      await drive(h.clock, runner.idle());
       const listed = await store.list();
-      assert.equal(listed.moves.length, 1);
-      assert.notEqual(listed.moves[0].phase, "Done");
-      const fresh = new MoveRunner({ ...deps, store: new PvAnnotationMoveStore(client) });
-      assert.equal((await fresh.resume()).resumed, 1);
+      assert.equal(listed.states.length, 1);
+      assert.notEqual(listed.states[0].phase, "Done");
+      const fresh = new MoveRunner({
+        ...deps,
+        inFlight: new InFlight(),
+        store: pvMoveStore(client),
+      });
+      assert.equal((await fresh.resume(new AbortController().signal)).resumed, 1);
       await drive(h.clock, fresh.idle());
       const v = (await h.backend.getVolume(second))!;
       assert.deepEqual(v.replicas.map((r) => r.pool), ["hot-1"]);
-      assert.deepEqual((await store.list()).moves, []);
+      assert.deepEqual((await store.list()).states, []);
       const ann = (await client.get(PV, "pv-b")).metadata.annotations ?? {};
       assert.ok(ann[LAST_MIGRATION_ANNOTATION]);
     });
@@ -125,9 +133,9 @@ Deno.test("PvAnnotationMoveStore: moves persisted on PersistentVolumes in the sa
       });
       const listed = await store.list();
       assert.deepEqual(listed.unreadable.map((u) => u.key), ["pv-a"]);
-      await assert.rejects(store.load("pv-a"), MoveStoreError);
+      await assert.rejects(store.load("pv-a"), UnreadableStateError);
       const runner = new MoveRunner(deps);
-      const r = await runner.resume();
+      const r = await runner.resume(new AbortController().signal);
       assert.equal(r.unreadable.length, 1);
       assert.equal(r.resumed, 0);
       const raw = (await client.get(PV, "pv-a")).metadata.annotations?.[MIGRATION_ANNOTATION];

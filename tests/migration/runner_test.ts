@@ -1,10 +1,12 @@
 /** MoveRunner against the Mayastor simulator: concurrent moves, accounting, stop and resume. */
 import assert from "node:assert/strict";
+import { InFlight } from "../../src/machine/inflight.ts";
+import { MemoryStateStore } from "../../src/machine/pv_state_store.ts";
 import {
-  type ExecutorDeps,
-  FileMoveStore,
   type HistoryEntry,
   MoveRunner,
+  type MoveRunnerDeps,
+  type MoveState,
   planMove,
 } from "../../src/migration/mod.ts";
 import { silentLogger } from "../../src/observability/log.ts";
@@ -13,7 +15,8 @@ import { drive, harness } from "../mayastor/harness.ts";
 
 Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsewhere", async () => {
   const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-0" } });
-  const dir = await Deno.makeTempDir({ prefix: "couchestor-runner-" });
+  // One store outlives both "operators", as the PV annotations do.
+  const store = new MemoryStateStore<MoveState>();
   try {
     const uuids = [h.volume];
     for (let i = 1; i < 3; i++) {
@@ -21,9 +24,10 @@ Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsew
     }
     const history: HistoryEntry[] = [];
     const metrics = createMetrics({ defaultMetrics: false });
-    const deps = (): ExecutorDeps => ({
+    const deps = (): MoveRunnerDeps => ({
       backend: h.backend,
-      store: new FileMoveStore(dir),
+      store,
+      inFlight: new InFlight(),
       clock: h.clock,
       logger: silentLogger,
       metrics,
@@ -53,36 +57,37 @@ Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsew
       });
     }));
 
-    const first = new MoveRunner(deps());
-    for (const p of plans) assert.ok(first.start(p));
-    assert.equal(first.start(plans[0]), false, "a volume moves once at a time");
-    assert.equal(first.inFlight(), 3);
-    assert.equal(first.inFlight("gold"), 2);
-    assert.equal(first.inFlight("silver"), 1);
-    assert.ok(first.isMoving("pv-1"));
+    const d1 = deps();
+    const first = new MoveRunner(d1);
+    const leading = new AbortController();
+    for (const p of plans) assert.ok(first.start(p, leading.signal));
+    assert.equal(first.start(plans[0], leading.signal), false, "a volume moves once at a time");
+    assert.equal(d1.inFlight.count(), 3);
+    assert.equal(d1.inFlight.count("gold"), 2);
+    assert.equal(d1.inFlight.count("silver"), 1);
+    assert.ok(d1.inFlight.has("pv-1"));
     assert.equal((await metrics.activeMigrations.get()).values[0].value, 3);
-    // Let them get going (until one is past Planned), then stop the "operator".
-    const store = new FileMoveStore(dir);
+    // Let them get going (until one is past Planned), then end the "operator"'s leadership.
     for (let i = 0; i < 400; i++) {
-      const { moves } = await store.list();
-      if (moves.some((m) => m.phase !== "Planned")) break;
+      const { states } = await store.list();
+      if (states.some((m) => m.phase !== "Planned")) break;
       await h.clock.advance(100);
       await new Promise((r) => setTimeout(r, 5));
     }
-    await first.stop();
-    assert.equal(first.inFlight(), 0);
-    assert.equal(first.start(plans[0]), false, "a stopped runner starts nothing");
-    const persisted = await new FileMoveStore(dir).list();
-    assert.equal(persisted.moves.length, 3);
-    assert.ok(persisted.moves.some((m) => m.phase !== "Planned"));
+    leading.abort();
+    await drive(h.clock, first.idle());
+    assert.equal(d1.inFlight.count(), 0);
+    const persisted = await store.list();
+    assert.equal(persisted.states.length, 3);
+    assert.ok(persisted.states.some((m) => m.phase !== "Planned"));
 
     const second = new MoveRunner(deps());
-    const r = await second.resume();
+    const r = await second.resume(new AbortController().signal);
     assert.equal(r.resumed, 3);
     await drive(h.clock, second.idle());
     assert.equal(history.length, 3);
     assert.ok(history.every((e) => e.result === "Succeeded"));
-    assert.deepEqual((await new FileMoveStore(dir).list()).moves, [], "finished moves cleared");
+    assert.deepEqual((await store.list()).states, [], "finished moves cleared");
     for (const uuid of uuids) {
       const v = (await h.backend.getVolume(uuid))!;
       assert.equal(v.replicas.length, 1);
@@ -93,6 +98,5 @@ Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsew
     assert.equal((await metrics.activeMigrations.get()).values[0].value, 0);
   } finally {
     await h.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

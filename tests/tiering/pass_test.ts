@@ -1,17 +1,21 @@
 /**
- * planPass alone (pure), and the whole loop against real parts: the Mayastor simulator with
- * workload profiles, its io-engine exporter scraped by ScrapeIopsSource, planPass every 30 s,
- * and a MoveRunner executing the moves over the REST API.
+ * planPass, the planner the StoragePolicy controller runs (pure): decisions, placement with
+ * per-pass capacity reservation and headroom, the operator's timeout default, preservation,
+ * and the routing of cold volumes to the erasure-coded tier. The whole loop against real parts
+ * is the controller tests' (tests/controllers/).
  */
 import assert from "node:assert/strict";
 import { TIER_LABEL_KEY } from "../../src/api/meta.ts";
-import { ScrapeIopsSource } from "../../src/metrics/scrape.ts";
-import { FileMoveStore, MoveRunner } from "../../src/migration/mod.ts";
 import type { Pool, Volume } from "../../src/model/storage.ts";
-import { silentLogger } from "../../src/observability/log.ts";
 import { formatLastMigration, LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
-import { planPass, type TieringSpecFields } from "../../src/tiering/mod.ts";
-import { harness } from "../mayastor/harness.ts";
+import {
+  type EcPlacer,
+  type OperatorSettings,
+  type PassInput,
+  type PlannedMove,
+  planPass,
+  type TieringSpecFields,
+} from "../../src/tiering/mod.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
 const spec: TieringSpecFields = {
@@ -35,6 +39,14 @@ function pool(id: string, tier: string, free: number): Pool {
     labels: { [TIER_LABEL_KEY]: tier },
   };
 }
+const OPERATOR: OperatorSettings = {
+  globalLimit: 10,
+  dryRun: false,
+  preservation: false,
+  migrationTimeoutMs: 30 * 60_000,
+  freeSpaceHeadroom: 0,
+};
+
 function vol(uuid: string, pool: string, size = 10): Volume {
   return {
     uuid,
@@ -49,7 +61,7 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
   const r = planPass({
     policyName: "gold",
     spec: { ...spec, maxConcurrentMigrations: 5 },
-    flags: { preservation: true },
+    operator: { ...OPERATOR, preservation: true },
     pools: [pool("hot-1", "hot", 25), pool("cold-1", "cold", 100)],
     volumes: [
       { pv: "a", volume: vol("ua", "cold-1") },
@@ -68,7 +80,6 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
     },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    globalLimit: 10,
     isMoving: () => false,
   });
   assert.deepEqual(r.plan.decisions.map((d) => d.reason), [
@@ -79,116 +90,146 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
     "Demote",
   ]);
   // hot-1 has room for two 10-byte volumes: the third promotion finds no pool.
-  assert.deepEqual(r.starts.map((s) => [s.volume, s.targetPool]), [
+  assert.deepEqual(moves(r.work).map((s) => [s.pv.pv, s.targetPool]), [
     ["a", "hot-1"],
     ["b", "hot-1"],
     ["e", "cold-1"],
   ]);
-  assert.deepEqual(r.unplaced.map((u) => [u.decision.volume, u.placement.reason]), [
-    ["c", "NoTargetPool"],
-  ]);
-  const a = r.starts[0];
-  assert.equal(a.phase, "Planned");
+  assert.deepEqual(r.held.map((u) => [u.decision.volume, u.reason]), [["c", "NoTargetPool"]]);
+  const a = moves(r.work)[0];
   assert.equal(a.preservation, true);
-  assert.equal(a.triggerIOPS, 5000);
-  assert.equal(a.deadline - a.startedAt, 600_000);
+  assert.equal(a.decision.iops, 5000);
+  assert.equal(a.timeoutMs, 600_000);
   assert.equal(r.settings.policy.warmTier, false);
 });
 
-Deno.test("the loop on real parts: hot volumes promoted, idle demoted, limits and cooldown held", async () => {
-  const h = await harness({
-    volume: { pools: ["cold-1"], pvName: "pv-hot-a", profile: { kind: "steady", iops: 5000 } },
+function moves(work: PassResultWork): PlannedMove[] {
+  return work.filter((w): w is PlannedMove => w.kind === "move");
+}
+type PassResultWork = ReturnType<typeof planPass>["work"];
+
+/** A pass over cold-bound volumes on hot-1 with two cold pools. */
+function coldPass(o: Partial<PassInput> & { coldFree: [number, number] }) {
+  return planPass({
+    policyName: "gold",
+    spec,
+    operator: OPERATOR,
+    pools: [
+      pool("hot-1", "hot", 0),
+      pool("cold-1", "cold", o.coldFree[0]),
+      pool("cold-2", "cold", o.coldFree[1]),
+    ],
+    volumes: [
+      { pv: "a", volume: vol("ua", "hot-1") },
+      { pv: "b", volume: vol("ub", "hot-1") },
+    ],
+    metrics: { at: NOW, iops: new Map([["a", 1], ["b", 2]]) },
+    now: NOW,
+    inFlight: { policy: 0, global: 0 },
+    isMoving: () => false,
+    ...o,
   });
-  const dir = await Deno.makeTempDir({ prefix: "couchestor-loop-" });
-  try {
-    const MiB = 1024 * 1024;
-    const uuids: Record<string, string> = { "pv-hot-a": h.volume };
-    uuids["pv-hot-b"] = await h.sim.addVolume({
-      sizeBytes: MiB,
-      pools: ["cold-2"],
-      pvName: "pv-hot-b",
-      profile: { kind: "steady", iops: 2500 },
-    });
-    uuids["pv-idle"] = await h.sim.addVolume({
-      sizeBytes: MiB,
-      pools: ["hot-1"],
-      pvName: "pv-idle",
-      profile: { kind: "idle" },
-    });
-    uuids["pv-middle"] = await h.sim.addVolume({
-      sizeBytes: MiB,
-      pools: ["hot-2"],
-      pvName: "pv-middle",
-      profile: { kind: "steady", iops: 400 },
-    });
-    const annotations: Record<string, Record<string, string>> = {};
-    const finished: { pv: string; at: number; result: string }[] = [];
-    const store = new FileMoveStore(dir);
-    const runner = new MoveRunner({
-      backend: h.backend,
-      store,
-      clock: h.clock,
-      logger: silentLogger,
-      pollIntervalMs: 1000,
-      onFinished: (e, s) => {
-        // What the controller does: stamp the cooldown on the PV, keep the history.
-        annotations[s.volume] = {
-          [LAST_MIGRATION_ANNOTATION]: formatLastMigration(s.finishedAt!),
-        };
-        finished.push({ pv: s.volume, at: s.finishedAt!, result: e.result });
-      },
-    });
-    const source = new ScrapeIopsSource({ targets: [h.sim.metricsUrl], clock: h.clock });
-    const start = h.clock.now();
-    let maxInFlight = 0;
-    for (let t = 0; t <= 300_000; t += 500) {
-      if (t % 10_000 === 0) await source.scrapeOnce();
-      if (t % 30_000 === 0) {
-        const reading = await source.fetchIops({ windowMs: 60_000 });
-        const pools = await h.backend.listPools();
-        const volumes = await Promise.all(
-          Object.entries(uuids).map(async ([pv, uuid]) => ({
-            pv,
-            annotations: annotations[pv],
-            volume: (await h.backend.getVolume(uuid))!,
-          })),
-        );
-        const pass = planPass({
-          policyName: "gold",
-          spec,
-          pools,
-          volumes,
-          metrics: reading.ok ? reading : undefined,
-          now: h.clock.now(),
-          inFlight: { policy: runner.inFlight("gold"), global: runner.inFlight() },
-          globalLimit: 4,
-          isMoving: (pv) => runner.isMoving(pv),
-        });
-        for (const s of pass.starts) assert.ok(runner.start(s));
-        if (t === 0) assert.equal(pass.plan.counts.NoMetrics, 4, "no rate before two scrapes");
-      }
-      maxInFlight = Math.max(maxInFlight, runner.inFlight("gold"));
-      await h.clock.advance(500);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    await runner.stop();
-    const where = async (pv: string) =>
-      (await h.backend.getVolume(uuids[pv]))!.replicas.map((r) => r.pool.split("-")[0]);
-    assert.deepEqual(await where("pv-hot-a"), ["hot"]);
-    assert.deepEqual(await where("pv-hot-b"), ["hot"]);
-    assert.deepEqual(await where("pv-idle"), ["cold"]);
-    assert.deepEqual(await where("pv-middle"), ["hot"], "within the band: stays");
-    assert.equal(maxInFlight, 1, "maxConcurrentMigrations");
-    // Hottest first, then the idle one; each moved once (cooldown 5 m, run 5 m).
-    assert.deepEqual(finished.map((f) => f.pv), ["pv-hot-a", "pv-hot-b", "pv-idle"]);
-    assert.ok(finished.every((f) => f.result === "Succeeded"));
-    assert.ok(finished[0].at - start < 120_000);
-    for (const uuid of Object.values(uuids)) {
-      const hashes = Object.values(await h.sim.replicaHashes(uuid));
-      assert.deepEqual(hashes, [h.sim.originalHash(uuid)]);
-    }
-  } finally {
-    await h.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+}
+
+Deno.test("planPass: two cold moves onto a pool with room for one: the second goes to the next pool or waits", () => {
+  // cold-1 has the most room but only for one 10-byte volume; cold-2 has room for one too.
+  const spread = coldPass({ spec: { ...spec, maxConcurrentMigrations: 2 }, coldFree: [15, 12] });
+  assert.deepEqual(moves(spread.work).map((m) => [m.pv.pv, m.targetPool]), [
+    ["a", "cold-1"],
+    ["b", "cold-2"],
+  ]);
+  // Only cold-1 has room: the second move is held, not placed on the same pool.
+  const wait = coldPass({ spec: { ...spec, maxConcurrentMigrations: 2 }, coldFree: [15, 5] });
+  assert.deepEqual(moves(wait.work).map((m) => [m.pv.pv, m.targetPool]), [["a", "cold-1"]]);
+  assert.deepEqual(wait.held.map((h) => [h.decision.volume, h.reason]), [["b", "NoTargetPool"]]);
+});
+
+Deno.test("planPass: the free-space headroom is kept on every target pool", () => {
+  // 10% of a 100-byte pool = 10 bytes kept free: 15 free is not enough for a 10-byte volume.
+  const r = coldPass({
+    spec: { ...spec, maxConcurrentMigrations: 2 },
+    operator: { ...OPERATOR, freeSpaceHeadroom: 0.1 },
+    coldFree: [15, 25],
+  });
+  assert.deepEqual(moves(r.work).map((m) => [m.pv.pv, m.targetPool]), [["a", "cold-2"]]);
+  assert.equal(r.held[0].reason, "NoTargetPool");
+  assert.match(r.held[0].detail, /cold-1: no-capacity/);
+});
+
+Deno.test("planPass: a policy without migrationTimeout takes the operator's; its own wins", () => {
+  const op = { ...OPERATOR, migrationTimeoutMs: 120_000 };
+  const none = coldPass({
+    spec: { ...spec, migrationTimeout: undefined },
+    operator: op,
+    coldFree: [90, 90],
+  });
+  assert.equal(moves(none.work)[0].timeoutMs, 120_000);
+  const own = coldPass({
+    spec: { ...spec, migrationTimeout: "7m" },
+    operator: op,
+    coldFree: [90, 90],
+  });
+  assert.equal(moves(own.work)[0].timeoutMs, 420_000);
+});
+
+Deno.test("planPass: cold volumes big enough go to the EC tier through the caller's placer; its space counts", () => {
+  const placed: string[] = [];
+  const ec: EcPlacer = {
+    archive: (v, pools, tiers) => {
+      placed.push(v.uuid);
+      const cold = pools.filter((p) =>
+        tiers.get(p.id) === "cold" && p.usedBytes + 5 <= p.capacityBytes
+      );
+      return cold.length >= 2
+        ? { ok: true, pools: cold.map((p) => p.id), bytesPerPool: 5 }
+        : { ok: false, reason: "NotEnoughColdPools", message: `${cold.length} cold pools` };
+    },
+    restore: () => ({ ok: false, reason: "NoTargetPool", message: "none" }),
+  };
+  const r = coldPass({
+    spec: { ...spec, maxConcurrentMigrations: 2, ecPolicyRef: "ec", ecMinVolumeSizeBytes: 10 },
+    coldFree: [7, 7],
+    ec,
+  });
+  assert.deepEqual(r.work.map((w) => [w.kind, w.pv.pv]), [["ec-archive", "a"]]);
+  // The first archive took 5 bytes on both cold pools: the second finds no room.
+  assert.deepEqual(r.held.map((h) => [h.decision.volume, h.reason]), [["b", "NotEnoughColdPools"]]);
+  assert.deepEqual(placed, ["ua", "ub"]);
+  // Below ecMinVolumeSizeBytes: a cold replica instead.
+  const small = coldPass({
+    spec: { ...spec, ecPolicyRef: "ec", ecMinVolumeSizeBytes: 11 },
+    coldFree: [50, 50],
+    ec,
+  });
+  assert.deepEqual(small.work.map((w) => w.kind), ["move"]);
+  // No EC tier in this operator: a cold replica (the controller says why in EcTierReady).
+  const none = coldPass({
+    spec: { ...spec, ecPolicyRef: "ec", ecMinVolumeSizeBytes: 10 },
+    coldFree: [50, 50],
+  });
+  assert.deepEqual(none.work.map((w) => w.kind), ["move"]);
+});
+
+Deno.test("planPass: preservation never adds a second copy on a tier the volume already has", () => {
+  const v: Volume = {
+    ...vol("ua", "cold-1"),
+    replicaCount: 2,
+    replicas: [
+      { uuid: "r1", pool: "cold-1", node: "node-cold-1", state: "Online" },
+      { uuid: "r2", pool: "hot-1", node: "node-hot-1", state: "Online" },
+    ],
+  };
+  const r = planPass({
+    policyName: "gold",
+    spec,
+    operator: { ...OPERATOR, preservation: true },
+    pools: [pool("hot-1", "hot", 90), pool("hot-2", "hot", 90), pool("cold-1", "cold", 90)],
+    volumes: [{ pv: "a", volume: v }],
+    metrics: { at: NOW, iops: new Map([["a", 5000]]) },
+    now: NOW,
+    inFlight: { policy: 0, global: 0 },
+    isMoving: () => false,
+  });
+  assert.deepEqual(r.work, []);
+  assert.deepEqual(r.held.map((h) => h.reason), ["AlreadyOnTier"]);
 });

@@ -94,7 +94,9 @@ Deno.test("cooldown annotation: parse, format, remaining", () => {
   assert.equal(cooldownRemaining(ms, 1000, ms + 4000), 0);
 });
 
-Deno.test("policySettings: spec fields, durations, flags", () => {
+Deno.test("policySettings: spec fields, durations, the operator's switches and timeout", () => {
+  const op = { dryRun: true, preservation: false, migrationTimeoutMs: 120_000 };
+  const tiers = new Map([["n", "hot"], ["s", "warm"], ["h", "cold"]] as const);
   const s = policySettings(
     "gold",
     {
@@ -111,8 +113,9 @@ Deno.test("policySettings: spec fields, durations, flags", () => {
       warmPoolSelector: { matchLabels: { tier: "ssd" } },
       coldPoolSelector: { matchLabels: { tier: "hdd" } },
     },
+    tiers,
     new Set(["hot", "cold"]),
-    { dryRun: true },
+    op,
   );
   assert.equal(s.policy.cooldownMs, 86_400_000);
   assert.equal(s.samplingWindowMs, 3_600_000);
@@ -122,15 +125,40 @@ Deno.test("policySettings: spec fields, durations, flags", () => {
   assert.equal(s.dryRun, true);
   assert.equal(s.preservation, false);
   assert.deepEqual(Object.keys(s.selectors), ["hot", "warm", "cold"]);
+  assert.equal(s.maxMetricsAgeMs, 3_600_000 + 60_000);
+  // Without a migrationTimeout of its own the policy takes the operator's (--migration-timeout).
+  const own = { ...spec0(), migrationTimeout: undefined };
+  assert.equal(policySettings("g", own, tiers, new Set(), op).migrationTimeoutMs, 120_000);
+  // No warm pool: no warm band, even with a warm watermark.
+  const noWarm = new Map([["n", "hot"], ["h", "cold"]] as const);
+  assert.equal(policySettings("g", spec0(), noWarm, new Set(), op).policy.warmTier, false);
   assert.throws(
     () =>
-      policySettings("x", {
-        highWatermarkIOPS: 1,
-        lowWatermarkIOPS: 0,
-        samplingWindow: "soon",
-        cooldownPeriod: "1h",
-        maxConcurrentMigrations: 1,
-      }, new Set()),
+      policySettings(
+        "x",
+        {
+          highWatermarkIOPS: 1,
+          lowWatermarkIOPS: 0,
+          samplingWindow: "soon",
+          cooldownPeriod: "1h",
+          maxConcurrentMigrations: 1,
+        },
+        new Map(),
+        new Set(),
+        op,
+      ),
     /samplingWindow/,
   );
 });
+
+function spec0() {
+  return {
+    highWatermarkIOPS: 5000,
+    warmWatermarkIOPS: 2000,
+    lowWatermarkIOPS: 500,
+    samplingWindow: "1h",
+    cooldownPeriod: "24h",
+    maxConcurrentMigrations: 2,
+    migrationTimeout: "15m",
+  };
+}

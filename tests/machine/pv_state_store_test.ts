@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { PERSISTENT_VOLUMES } from "../../src/controllers/storage-policy/resources.ts";
 import { KubeClient } from "../../src/kube/client.ts";
-import { PvAnnotationMoveStore } from "../../src/migration/pv_store.ts";
+import { pvMoveStore } from "../../src/migration/store.ts";
+import { StateConflict } from "../../src/machine/pv_state_store.ts";
 import { MIGRATION_ANNOTATION, type MoveState, planMove } from "../../src/migration/state.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { mayastorPv } from "../../src/sandbox/local_cluster.ts";
@@ -27,14 +28,14 @@ function planned(volume: string): MoveState {
   });
 }
 
-Deno.test("PvAnnotationMoveStore: states survive in PV annotations; last-migration is stamped only when a move completes", async () => {
+Deno.test("PV state store: states survive in PV annotations; last-migration is stamped only when a move completes", async () => {
   const sb = await startSandbox({ tls: false });
   const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
   try {
     for (const name of ["pv-a", "pv-b", "pv-c"]) {
       await client.create(PERSISTENT_VOLUMES, mayastorPv({ name, sizeBytes: 1, pools: [] }, name));
     }
-    const store = new PvAnnotationMoveStore(client);
+    const store = pvMoveStore(client);
     const a = planned("pv-a");
     await store.save(a);
     await store.save({ ...planned("pv-b"), phase: "Rebuilding", addIssued: true });
@@ -45,8 +46,8 @@ Deno.test("PvAnnotationMoveStore: states survive in PV annotations; last-migrati
     assert.equal(pvA.metadata.annotations?.[LAST_MIGRATION_ANNOTATION], undefined);
 
     // A fresh store (a restarted operator) lists what is in flight.
-    const again = new PvAnnotationMoveStore(client);
-    const { moves, unreadable } = await again.list();
+    const again = pvMoveStore(client);
+    const { states: moves, unreadable } = await again.list();
     assert.deepEqual(moves.map((m) => `${m.volume}:${m.phase}`).sort(), [
       "pv-a:Planned",
       "pv-b:Rebuilding",
@@ -76,6 +77,40 @@ Deno.test("PvAnnotationMoveStore: states survive in PV annotations; last-migrati
     const l2 = await store.list();
     assert.deepEqual(l2.unreadable.map((u) => u.key), ["pv-c"]);
     await assert.rejects(store.load("pv-c"), /not JSON/);
+  } finally {
+    client.close();
+    await sb.close();
+  }
+});
+
+Deno.test("PV state store: writes are conditional; another writer's state is never overwritten", async () => {
+  const sb = await startSandbox({ tls: false });
+  const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
+  try {
+    await client.create(
+      PERSISTENT_VOLUMES,
+      mayastorPv({ name: "pv-a", sizeBytes: 1, pools: [] }, "pv-a"),
+    );
+    const mine = pvMoveStore(client);
+    const a = planned("pv-a");
+    await mine.save(a);
+    // Someone changes another part of the PV: the next write retries on the new version.
+    await client.patch(PERSISTENT_VOLUMES, "pv-a", { metadata: { labels: { team: "db" } } });
+    await mine.save({ ...a, phase: "ReplicaAdded", addIssued: true, newReplica: "r-new" });
+    assert.equal((await mine.load("pv-a"))?.phase, "ReplicaAdded");
+    // Another operator (a new leader) takes the move over and writes its own state.
+    const theirs = pvMoveStore(client);
+    const cur = (await theirs.load("pv-a"))!;
+    await theirs.save({ ...cur, phase: "Rebuilding", rebuildProgress: 40 });
+    // The stale writer's next save is refused and leaves the successor's state alone.
+    await assert.rejects(
+      mine.save({ ...a, phase: "RollingBack", error: "stale" }),
+      StateConflict,
+    );
+    await assert.rejects(mine.clear("pv-a"), StateConflict);
+    const now = await pvMoveStore(client).load("pv-a");
+    assert.equal(now?.phase, "Rebuilding");
+    assert.equal(now?.rebuildProgress, 40);
   } finally {
     client.close();
     await sb.close();
