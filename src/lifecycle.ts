@@ -20,6 +20,15 @@ export interface Component {
   stopPhase?: StopPhase;
 }
 
+/** A long-running part of the operator as the manager (src/app/manager.ts) runs it. */
+export interface Runnable {
+  name: string;
+  /** True: runs only while this process leads; false: always (caches that only read). */
+  leaderOnly: boolean;
+  /** Runs until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
 /** Stop hooks run phase by phase, hooks of one phase concurrently. */
 export type StopPhase = "drain" | "release" | "close";
 

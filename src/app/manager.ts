@@ -5,16 +5,10 @@
  * when an elector is given, and get a signal that aborts the moment leadership is lost.
  */
 import type { LeaderElector } from "../kube/leader.ts";
+import type { Runnable } from "../lifecycle.ts";
 import type { Logger } from "../observability/log.ts";
 
-/** A long-running part of the operator. */
-export interface Runnable {
-  name: string;
-  /** True: runs only while this process leads; false: always. */
-  leaderOnly: boolean;
-  /** Runs until `signal` aborts. */
-  run(signal: AbortSignal): Promise<void>;
-}
+export type { Runnable };
 
 /** What runManager runs. */
 export interface ManagerOptions {

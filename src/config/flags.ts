@@ -3,7 +3,7 @@
  * the typed `Config`. Every flag has an environment-variable twin and a default.
  */
 import { z } from "zod";
-import { isDuration, parseDuration } from "./duration.ts";
+import { formatDuration, isDuration, parseDuration } from "./duration.ts";
 import { parseListenAddr } from "./listen.ts";
 
 /** One command-line flag and its environment twin. */
@@ -338,13 +338,15 @@ export const ConfigSchema = z.object(shape()).superRefine((c, ctx) => {
       code: "custom",
       path: ["ecStoreDir"],
       message: "set with --ec-simulator-url (the EC tier's stores need a directory)",
+      params: { crossField: true },
     });
   }
   if (c.leaseRenewDeadlineMs >= c.leaseDurationMs) {
     ctx.addIssue({
       code: "custom",
       path: ["leaseRenewDeadlineMs"],
-      message: "shorter than --lease-duration",
+      message: `shorter than --lease-duration (${formatDuration(c.leaseDurationMs)})`,
+      params: { crossField: true },
     });
   }
 });

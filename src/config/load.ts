@@ -95,9 +95,10 @@ export function loadConfig(args: string[], env: Env): LoadResult {
     if (seen.has(key) || !(key in FLAGS)) continue;
     seen.add(key);
     const spec: FlagSpec = FLAGS[key];
-    const allowed = issue.code === "custom" && issue.message.startsWith("shorter than")
-      ? `${issue.message} (${text.leaseDurationMs})`
-      : spec.allowed;
+    // Cross-field rules (ConfigSchema's superRefine) say what they need in their own words.
+    const crossField = issue.code === "custom" &&
+      (issue as { params?: { crossField?: boolean } }).params?.crossField === true;
+    const allowed = crossField ? issue.message : spec.allowed;
     messages.push(describeError(spec, sources[key], text[key], allowed));
   }
   return { kind: "error", messages };

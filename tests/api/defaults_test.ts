@@ -26,7 +26,7 @@ Deno.test("StoragePolicy: zod fills the documented defaults", () => {
     warmPoolSelector: { matchLabels: { [TIER_LABEL_KEY]: "warm" } },
     coldPoolSelector: { matchLabels: { [TIER_LABEL_KEY]: "cold" } },
     maxConcurrentMigrations: 2,
-    migrationTimeout: "30m",
+    // No migrationTimeout default: unset, the operator's --migration-timeout applies.
     enabled: true,
     dryRun: false,
     preservationMode: false,

@@ -34,7 +34,11 @@ const BAD: BadCase[] = [
   { args: ["--log-level=verbose"], mentions: ["--log-level=verbose", "debug, info, warn, error"] },
   { env: { LOG_FORMAT: "yaml" }, mentions: ["LOG_FORMAT=yaml", "text, json", "--log-format"] },
   { env: { DRY_RUN: "maybe" }, mentions: ["DRY_RUN=maybe", "true or false", "--dry-run"] },
-  { args: ["--mayastor-api=grpc"], mentions: ["--mayastor-api=grpc", "rest", "crd"] },
+  { args: ["--free-space-headroom=2"], mentions: ["--free-space-headroom=2", "0 and 0.9"] },
+  {
+    args: ["--ec-simulator-url=http://127.0.0.1:1/sim"],
+    mentions: ["--ec-store-dir", "--ec-simulator-url"],
+  },
   { args: ["--mayastor-rest-url=nope"], mentions: ["--mayastor-rest-url=nope", "URL"] },
   { args: ["--lease-namespace=Bad_NS"], mentions: ["--lease-namespace=Bad_NS", "namespace"] },
   { env: { POD_NAMESPACE: "-x" }, mentions: ["POD_NAMESPACE=-x", "--namespace"] },
@@ -144,8 +148,10 @@ Deno.test("run --help lists every flag with its default and env var", () => {
       "kubeconfig",
       "leader-elect",
       "lease-namespace",
-      "mayastor-api",
       "mayastor-rest-url",
+      "free-space-headroom",
+      "ec-simulator-url",
+      "ec-store-dir",
     ]
   ) assert.ok(help.includes(`--${f}`), f);
 });

@@ -7,11 +7,18 @@ Deno.test("demo: runs briefly with Prometheus, prints the kubeconfig and the tab
     throw new Error(`prometheus not found; install it with: ${PROMETHEUS_INSTALL}`);
   }
   let text = "";
-  const code = await runDemo(["--duration", "12s"], {
-    out: (t) => (text += t),
+  const ac = new AbortController();
+  // --duration only caps a failing run: the test stops it like Ctrl-C once IOPS are shown.
+  const run = runDemo(["--duration", "90s"], {
+    out: (t) => {
+      text += t;
+      if (/pvc-db-orders\s+\d+\s+(hot|cold|mixed)/.test(text)) ac.abort();
+    },
     err: (t) => (text += t),
     isTty: false,
+    signal: ac.signal,
   });
+  const code = await run;
   assert.equal(code, 0, text);
   const kc = /kubeconfig: (\S+)/.exec(text)?.[1];
   assert.ok(kc, "kubeconfig path printed");

@@ -13,7 +13,7 @@ import { Controller } from "../../kube/controller.ts";
 import { EventRecorder } from "../../kube/events.ts";
 import { Informer, stripManagedFields } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/resource.ts";
-import type { Runnable } from "../../app/manager.ts";
+import type { Runnable } from "../../lifecycle.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { ReadinessHandle } from "../../observability/readiness.ts";
