@@ -6,7 +6,8 @@
  * Run: deno run -A bench/tiering_bench.ts   (or deno bench -A bench/tiering_bench.ts)
  */
 import type { Pool, Tier, Volume } from "../src/model/storage.ts";
-import { planPass, type TieringSpecFields } from "../src/tiering/mod.ts";
+import { planPass } from "../src/tiering/pass.ts";
+import { type TieringSpecFields } from "../src/tiering/policy.ts";
 
 const VOLUMES = 10_000;
 const POOLS = 30;

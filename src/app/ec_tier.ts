@@ -8,7 +8,7 @@ import type { ErasureCodingPolicy } from "../api/mod.ts";
 import { buildTieredCache, type BuiltCache, type CacheConfig } from "../cache/config.ts";
 import { EcL3Backend, EcVolumeReader } from "../cache/l3_ec.ts";
 import type { Clock } from "../clock.ts";
-import { EcPolicyController } from "../controllers/ec-policy/mod.ts";
+import { EcPolicyController } from "../controllers/ec-policy/controller.ts";
 import { EC_POLICIES } from "../controllers/ec-policy/reconcile.ts";
 import { validatePolicy } from "../controllers/ec-policy/validate.ts";
 import type { EcTierHook } from "../controllers/storage-policy/ec_route.ts";

@@ -8,7 +8,10 @@ import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
-import { EcPolicyController, type EcPolicyTimings } from "../../src/controllers/ec-policy/mod.ts";
+import {
+  EcPolicyController,
+  type EcPolicyTimings,
+} from "../../src/controllers/ec-policy/controller.ts";
 import type { EcVolumeBinding } from "../../src/ectier/bindings.ts";
 import { runManager } from "../../src/app/manager.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";

@@ -13,7 +13,7 @@ import {
   type Observations,
   recordStripesFor,
   runsOf,
-} from "../../src/controllers/ec-policy/records.ts";
+} from "../../src/controllers/ec-policy/ecstripe_records.ts";
 import {
   checkPlacement,
   codeParams,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { ECStripe, ErasureCodingPolicy } from "../../src/api/mod.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
-import { EC_STRIPES } from "../../src/controllers/ec-policy/sync.ts";
+import { EC_STRIPES } from "../../src/controllers/ec-policy/ecstripe_writer.ts";
 import type { EcVolumeBinding } from "../../src/ectier/bindings.ts";
 import type { KubeEvent } from "../../src/kube/events.ts";
 import { BuiltinResources } from "../../src/kube/resource.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { GROUP_VERSION, type StoragePolicyStatus } from "../../src/api/mod.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
 import { STORAGE_POLICIES } from "../../src/controllers/storage-policy/resources.ts";
-import { SimEcTierPorts } from "../../src/ectier/mod.ts";
+import { SimEcTierPorts } from "../../src/ectier/sim.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { sha256Hex } from "../../src/sandbox/mayastor/datastore.ts";
 import { drive, MiB, policy, POOLS, startEnv } from "./harness.ts";

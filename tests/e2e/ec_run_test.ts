@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { StoragePolicyStatus } from "../../src/api/storage_policy.ts";
 import type { ErasureCodingPolicyStatus } from "../../src/api/mod.ts";
 import { EC_POLICIES } from "../../src/controllers/ec-policy/reconcile.ts";
-import { EC_STRIPES } from "../../src/controllers/ec-policy/mod.ts";
+import { EC_STRIPES } from "../../src/controllers/ec-policy/controller.ts";
 import { STORAGE_POLICIES } from "../../src/controllers/storage-policy/resources.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { startLocalCluster } from "../../src/sandbox/local_cluster.ts";

@@ -5,7 +5,8 @@
  * with no data lost (hashes compared).
  */
 import assert from "node:assert/strict";
-import { type EcTierPhase, type EcTierState, pvEcTierStore } from "../../src/ectier/mod.ts";
+import { type EcTierPhase, type EcTierState } from "../../src/ectier/state.ts";
+import { pvEcTierStore } from "../../src/ectier/store.ts";
 import { type Env, PV_NAME, sha256, startEnv, VOLUME_BYTES } from "./helpers.ts";
 
 class Crash extends Error {}

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { blockKey } from "../../src/cache/l3_ec.ts";
-import { EC_STRIPES } from "../../src/controllers/ec-policy/mod.ts";
-import { VOLUME_LABEL } from "../../src/controllers/ec-policy/records.ts";
+import { EC_STRIPES } from "../../src/controllers/ec-policy/controller.ts";
+import { VOLUME_LABEL } from "../../src/controllers/ec-policy/ecstripe_records.ts";
 import { loadManifest } from "../../src/ec/store/manifest.ts";
-import { blockCount, EC_TIER_ANNOTATION } from "../../src/ectier/mod.ts";
+import { blockCount } from "../../src/ectier/executor.ts";
+import { EC_TIER_ANNOTATION } from "../../src/ectier/state.ts";
 import type { KubeObject } from "../../src/kube/resource.ts";
 import { BuiltinResources } from "../../src/kube/resource.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";

@@ -8,18 +8,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { chooseEcTier } from "../../src/tiering/ec_route.ts";
+import { chooseShardPools } from "../../src/ectier/decide.ts";
 import {
-  chooseShardPools,
   decodeEcTierState,
-  type EcAction,
-  type EcObservation,
-  ecStep,
-  type EcStepResult,
   type EcTierState,
   encodeEcTierState,
   planEcMove,
   planRehydration,
-} from "../../src/ectier/mod.ts";
+} from "../../src/ectier/state.ts";
+import {
+  type EcAction,
+  type EcObservation,
+  ecStep,
+  type EcStepResult,
+} from "../../src/ectier/step.ts";
 import type { Pool, Volume } from "../../src/model/storage.ts";
 
 const CFG = { pollMs: 100, preservation: false };

@@ -4,16 +4,10 @@
  * a crash-and-resume from every persisted state and after every backend call.
  */
 import assert from "node:assert/strict";
-import {
-  executeMove,
-  type ExecutorDeps,
-  type HistoryEntry,
-  historyEntry,
-  MoveInterrupted,
-  type MoveState,
-  type MoveStore,
-  planMove,
-} from "../../src/migration/mod.ts";
+import { executeMove, type ExecutorDeps, MoveInterrupted } from "../../src/migration/executor.ts";
+import { type HistoryEntry, historyEntry } from "../../src/migration/history.ts";
+import { type MoveState, planMove } from "../../src/migration/state.ts";
+import { type MoveStore } from "../../src/migration/store.ts";
 import type { VolumeBackend } from "../../src/mayastor/port.ts";
 import { MemoryStateStore } from "../../src/machine/pv_state_store.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";

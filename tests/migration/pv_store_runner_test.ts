@@ -6,14 +6,10 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../src/kube/client.ts";
 import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
-import {
-  decodeMoveState,
-  executeMove,
-  MIGRATION_ANNOTATION,
-  MoveRunner,
-  planMove,
-  pvMoveStore,
-} from "../../src/migration/mod.ts";
+import { decodeMoveState, MIGRATION_ANNOTATION, planMove } from "../../src/migration/state.ts";
+import { executeMove } from "../../src/migration/executor.ts";
+import { MoveRunner } from "../../src/migration/runner.ts";
+import { pvMoveStore } from "../../src/migration/store.ts";
 import { InFlight } from "../../src/machine/inflight.ts";
 import { UnreadableStateError } from "../../src/machine/pv_state_store.ts";
 import { silentLogger } from "../../src/observability/log.ts";

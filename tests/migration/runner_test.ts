@@ -2,13 +2,9 @@
 import assert from "node:assert/strict";
 import { InFlight } from "../../src/machine/inflight.ts";
 import { MemoryStateStore } from "../../src/machine/pv_state_store.ts";
-import {
-  type HistoryEntry,
-  MoveRunner,
-  type MoveRunnerDeps,
-  type MoveState,
-  planMove,
-} from "../../src/migration/mod.ts";
+import { type HistoryEntry } from "../../src/migration/history.ts";
+import { MoveRunner, type MoveRunnerDeps } from "../../src/migration/runner.ts";
+import { type MoveState, planMove } from "../../src/migration/state.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { drive, harness } from "../mayastor/harness.ts";

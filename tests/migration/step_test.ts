@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { type Action, type Observation, safeToRetire, step } from "../../src/migration/step.ts";
 import {
-  type Action,
   decodeMoveState,
   encodeMoveState,
   type MoveState,
-  type Observation,
   planMove,
-  safeToRetire,
-  step,
-} from "../../src/migration/mod.ts";
+} from "../../src/migration/state.ts";
 import type { Replica, Volume } from "../../src/model/storage.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { appendHistory, historyEntry, planMove, resultLabel } from "../../src/migration/mod.ts";
+import { appendHistory, historyEntry, resultLabel } from "../../src/migration/history.ts";
+import { planMove } from "../../src/migration/state.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { classify } from "../../src/tiering/bands.ts";
 import {
-  classify,
   decide,
   type DecideInput,
   type DecisionReason,
   type TieringPolicy,
   type VolumeState,
-} from "../../src/tiering/mod.ts";
+} from "../../src/tiering/decide.ts";
 import type { Tier } from "../../src/model/storage.ts";
 
 const NOW = Date.UTC(2026, 0, 1, 12);

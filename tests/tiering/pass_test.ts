@@ -10,12 +10,11 @@ import type { Pool, Volume } from "../../src/model/storage.ts";
 import { formatLastMigration, LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 import {
   type EcPlacer,
-  type OperatorSettings,
   type PassInput,
   type PlannedMove,
   planPass,
-  type TieringSpecFields,
-} from "../../src/tiering/mod.ts";
+} from "../../src/tiering/pass.ts";
+import { type OperatorSettings, type TieringSpecFields } from "../../src/tiering/policy.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
 const spec: TieringSpecFields = {

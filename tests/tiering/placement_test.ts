@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import {
   availableTiers,
   choosePlacement,
-  policySettings,
   poolTiers,
   volumeTier,
-} from "../../src/tiering/mod.ts";
+} from "../../src/tiering/placement.ts";
+import { policySettings } from "../../src/tiering/policy.ts";
 import {
   cooldownRemaining,
   formatLastMigration,

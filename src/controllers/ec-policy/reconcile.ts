@@ -20,7 +20,7 @@ import { updateStatusWithRetry } from "../../kube/status.ts";
 import type { Store } from "../../kube/store.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import { type Aggregate, aggregate, invalidStatus, readyStatus, sameStatus } from "./aggregate.ts";
-import { listPolicyStripes, syncRecords } from "./sync.ts";
+import { listPolicyStripes, syncRecords } from "./ecstripe_writer.ts";
 import { checkPlacement, codeParams, type PolicyProblem, validatePolicy } from "./validate.ts";
 import { bindingTargets, type EcVolume, type JobResult } from "./volume.ts";
 import { currentBindings, type EcBindings, type EcVolumeBinding } from "../../ectier/bindings.ts";

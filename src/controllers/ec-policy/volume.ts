@@ -22,7 +22,7 @@ import {
   recordStripesFor,
   type ShardProblem,
   shardsPerStripe,
-} from "./records.ts";
+} from "./ecstripe_records.ts";
 import { codeParams } from "./validate.ts";
 import type { EcVolumeBinding } from "../../ectier/bindings.ts";
 

@@ -8,7 +8,7 @@ import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { ResourceRef } from "../../kube/resource.ts";
 import { DATA_BYTES_ANNOTATION, sameStatus } from "./aggregate.ts";
-import { type DesiredRecord, POLICY_LABEL, VOLUME_LABEL } from "./records.ts";
+import { type DesiredRecord, POLICY_LABEL, VOLUME_LABEL } from "./ecstripe_records.ts";
 
 /** The ECStripe resource. */
 export const EC_STRIPES: ResourceRef = {

@@ -18,7 +18,7 @@ import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { ReadinessHandle } from "../../observability/readiness.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
-import { EC_STRIPES, syncRecords } from "./sync.ts";
+import { EC_STRIPES, syncRecords } from "./ecstripe_writer.ts";
 import { EcVolume } from "./volume.ts";
 import type { EcBindings, EcVolumeBinding } from "../../ectier/bindings.ts";
 
