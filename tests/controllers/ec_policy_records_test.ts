@@ -19,7 +19,6 @@ import {
   codeParams,
   validatePolicy,
 } from "../../src/controllers/ec-policy/validate.ts";
-import { parseVolumeBindings } from "../../src/controllers/ec-policy/volume.ts";
 import type { Stripe } from "../../src/ec/store/manifest.ts";
 
 function policy(spec: Record<string, unknown>): ErasureCodingPolicy {
@@ -254,12 +253,3 @@ Deno.test("ec-policy aggregate: counts weigh records by stripes; status and last
   assert.equal(st.lastScrubTime, "2026-01-01T00:00:00Z");
 });
 
-Deno.test("ec-policy bindings: volume=policy:dir[:targets] lists parse, bad entries say why", () => {
-  assert.deepEqual(parseVolumeBindings("pv-1=cold:/data/ec/pv-1, pv-2=cold:/data/ec/pv-2:7"), [
-    { volume: "pv-1", policy: "cold", dir: "/data/ec/pv-1" },
-    { volume: "pv-2", policy: "cold", dir: "/data/ec/pv-2", targets: 7 },
-  ]);
-  assert.deepEqual(parseVolumeBindings(""), []);
-  assert.throws(() => parseVolumeBindings("pv-1:/x"), /pv-1:\/x: expected volume=policy:dir/);
-  assert.throws(() => parseVolumeBindings("pv-1=cold:/x:0"), /targets must be a positive integer/);
-});

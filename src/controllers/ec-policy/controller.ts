@@ -22,7 +22,6 @@ import { EC_STRIPES, syncRecords } from "./ecstripe_writer.ts";
 import { EcVolume } from "./volume.ts";
 import type { EcBindings, EcVolumeBinding } from "../../ectier/bindings.ts";
 
-export { parseVolumeBindings } from "./volume.ts";
 export { EC_STRIPES };
 export type { EcPolicyTimings } from "./reconcile.ts";
 

@@ -29,28 +29,6 @@ import type { EcVolumeBinding } from "../../ectier/bindings.ts";
 /** File beside the store's manifest holding the shard checksums the ECStripes publish. */
 export const CHECKSUM_SIDECAR = "ecstripe-checksums.json";
 
-/**
- * Parses a binding list as a flag would carry it: `volume=policy:dir[:targets]`, comma
- * separated (a dir may not contain commas). Throws naming the bad entry.
- */
-export function parseVolumeBindings(text: string): EcVolumeBinding[] {
-  const out: EcVolumeBinding[] = [];
-  for (const raw of text.split(",")) {
-    const entry = raw.trim();
-    if (!entry) continue;
-    const m = /^([^=]+)=([^:]+):(.+?)(?::(\d+))?$/.exec(entry);
-    if (!m) throw new Error(`${entry}: expected volume=policy:dir[:targets]`);
-    const b: EcVolumeBinding = { volume: m[1], policy: m[2], dir: m[3] };
-    if (m[4] !== undefined) {
-      const n = Number(m[4]);
-      if (!(n >= 1)) throw new Error(`${entry}: targets must be a positive integer`);
-      b.targets = n;
-    }
-    out.push(b);
-  }
-  return out;
-}
-
 /** Collaborators of a volume. */
 export interface EcVolumeDeps {
   kernel: Kernel;
