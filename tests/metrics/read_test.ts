@@ -19,14 +19,17 @@ Deno.test("readPolicyIops: condition and failure counter from a real HTTP answer
     const metrics = createMetrics({ defaultMetrics: false });
     const empty = await readPolicyIops(src, { policy: "gold", windowMs: 60_000 }, metrics);
     assert.equal(empty.condition.status, "False");
-    assert.equal(empty.condition.reason, "MetricsNoData");
+    assert.equal(empty.condition.reason, "NoData");
     const fails = await metrics.metricsQueryFailures.get();
     assert.deepEqual(fails.values.map((v) => [v.labels, v.value]), [
       [{ policy: "gold", reason: "NoData" }, 1],
     ]);
     body = {
       status: "success",
-      data: { resultType: "vector", result: [{ metric: { pv_name: "a" }, value: [1, "5"] }] },
+      data: {
+        resultType: "vector",
+        result: [{ metric: { pv_name: "a" }, value: [Date.now() / 1000, "5"] }],
+      },
     };
     const ok = await readPolicyIops(src, {
       policy: "gold",

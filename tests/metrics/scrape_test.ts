@@ -222,3 +222,48 @@ Deno.test("scrape: the Mayastor simulator's exporter, across an io-engine restar
     await h.close();
   }
 });
+
+Deno.test("scrape: NaN, negative, stale-stamped and implausible counters leave the volume without a reading", async () => {
+  const ex = exporter();
+  const clock = new ManualClock();
+  try {
+    const src = new ScrapeIopsSource({
+      targets: [ex.url],
+      clock,
+      logger: silentLogger,
+      maxPlausibleIops: 1_000_000,
+    });
+    const page = (good: number, bad: string, stamp = "") =>
+      [
+        `volume_num_read_ops{node="n1",pv_name="good"} ${good}`,
+        `volume_num_read_ops{node="n1",pv_name="bad"} ${bad}${stamp}`,
+      ].join("\n") + "\n";
+    const cases: [string, (i: number) => string, string][] = [
+      ["NaN", () => "NaN", "NotFinite"],
+      ["negative", () => "-5", "Negative"],
+      ["stamped 1970", (i) => `${i * 100} 1000`, "Stale"],
+      ["implausible rate", (i) => `${i * 1e12}`, "Implausible"],
+    ];
+    let i = 0;
+    for (const [name, bad, reason] of cases) {
+      for (let k = 0; k < 2; k++) {
+        i++;
+        ex.set({}, page(i * 100, bad(i)));
+        await src.scrapeOnce();
+        await clock.advance(10_000);
+      }
+      const r = await src.fetchIops({ windowMs: 30_000, at: clock.now() - 10_000 });
+      assert.ok(r.ok, `${name}: ${JSON.stringify(r)}`);
+      assert.ok(Math.abs(r.iops.get("good")! - 10) < 1e-9, `${name}: good ${r.iops.get("good")}`);
+      assert.equal(r.iops.has("bad"), false, name);
+      assert.equal(r.rejected!.get("bad")?.reason, reason, name);
+    }
+    // Only bad values: nothing trustworthy, a failed read.
+    ex.set({}, `volume_num_read_ops{node="n1",pv_name="bad"} NaN\n`);
+    await src.scrapeOnce();
+    const only = await src.fetchIops({ windowMs: 30_000 });
+    assert.equal(!only.ok && only.reason, "ImplausibleData");
+  } finally {
+    await ex.close();
+  }
+});
