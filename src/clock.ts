@@ -124,6 +124,14 @@ export class ManualClock implements Clock {
     return p;
   }
 
+  /**
+   * Moves time forward without waking anyone, as a process stopped (SIGSTOP) and continued
+   * sees it: code that runs before the next `advance`/`runUntil` finds its timers overdue.
+   */
+  jump(ms: number): void {
+    this.#now += Math.max(0, ms);
+  }
+
   /** Moves time forward and wakes every sleeper whose deadline has passed, in order. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
@@ -183,6 +191,22 @@ export class ManualClock implements Clock {
       }
       this.#wakeThrough(next);
     }
+  }
+
+  /**
+   * Runs the system for `ms` of simulated time: like `advance`, but settling (woken work and
+   * held I/O) before each deadline, and once more at the end.
+   */
+  async runFor(ms: number): Promise<void> {
+    const target = this.#now + Math.max(0, ms);
+    for (;;) {
+      await this.settle();
+      const next = this.nextDeadline;
+      if (next === undefined || next > target) break;
+      this.#wakeThrough(next);
+    }
+    this.#now = target;
+    await this.settle();
   }
 
   /** Sets the time to `at` and wakes every sleeper due by then. */

@@ -8,6 +8,7 @@ export * from "./informer.ts";
 export * from "./workqueue.ts";
 export * from "./controller.ts";
 export * from "./leader.ts";
+export * from "./fence.ts";
 export * from "./conditions.ts";
 export * from "./status.ts";
 export * from "./events.ts";

@@ -2,15 +2,12 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { Readiness } from "../../src/observability/readiness.ts";
+import { eventually } from "../support/poll.ts";
 import { fetchKubeVersion, kubeApiCheck, resolveKubeTarget } from "../../src/startup/kube_api.ts";
 
 /** Waits (briefly, real time) until `cond` holds; the work under test does real network I/O. */
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await eventually(what, cond, { timeoutMs: ms });
 }
 
 function versionServer(port = 0, seen: Headers[] = []): Deno.HttpServer<Deno.NetAddr> {
