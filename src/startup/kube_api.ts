@@ -4,6 +4,7 @@
  * replaces the transport later, the readiness contract stays.
  */
 import type { Clock } from "../clock.ts";
+import { formatDuration } from "../config/duration.ts";
 import { loadKubeconfigFile, SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
 import type { Component } from "../lifecycle.ts";
 import type { Logger } from "../observability/log.ts";
@@ -113,7 +114,11 @@ function reasonOf(e: unknown): string {
   return String(e);
 }
 
-/** A component that is ready once the Kubernetes API answered `GET /version`. */
+/**
+ * A component that is ready once the Kubernetes API answered `GET /version`. Until then every
+ * attempt is logged (the URL and the error) and `/readyz` says what is wrong; attempts back off
+ * exponentially from retryMs to maxRetryMs.
+ */
 export function kubeApiCheck(opts: KubeApiCheckOptions): Component {
   const name = "kubernetes-api";
   let loop: Promise<void> = Promise.resolve();
@@ -124,27 +129,46 @@ export function kubeApiCheck(opts: KubeApiCheckOptions): Component {
       const log = opts.logger.child(name);
       let delay = opts.retryMs ?? 250;
       loop = (async () => {
-        while (!signal.aborted) {
-          const attempt = new AbortController();
-          const onAbort = () => attempt.abort(signal.reason);
+        for (let attempt = 1; !signal.aborted; attempt++) {
+          const attemptCtl = new AbortController();
+          const onAbort = () => attemptCtl.abort(signal.reason);
           signal.addEventListener("abort", onAbort, { once: true });
-          const timeout = opts.clock.sleep(opts.requestTimeoutMs ?? 5000, attempt.signal).then(
-            () => attempt.abort(new Error("request timed out")),
+          const timeout = opts.clock.sleep(opts.requestTimeoutMs ?? 5000, attemptCtl.signal).then(
+            () => attemptCtl.abort(new Error("request timed out")),
             () => {},
           );
+          let server: string | undefined;
           try {
             const target = await opts.resolve();
-            const version = await fetchKubeVersion(target, attempt.signal);
+            server = target.server;
+            const version = await fetchKubeVersion(target, attemptCtl.signal);
             handle.ready();
-            log.info("kubernetes API reachable", { server: target.server, version });
+            log.info("kubernetes API reachable", { server, version, attempts: attempt });
             return;
           } catch (e) {
-            const reason = reasonOf(e);
-            handle.notReady(reason);
-            log.debug("kubernetes API not reachable yet", { reason, retryInMs: delay });
+            if (signal.aborted) return;
+            const error = reasonOf(e);
+            const retry = `retrying in ${formatDuration(delay)}`;
+            if (server === undefined) {
+              // No target: the kubeconfig (or service account) itself is the problem.
+              handle.notReady(`${error}; ${retry}`);
+              log.error("cannot find the Kubernetes API server; retrying", {
+                error,
+                attempt,
+                retryInMs: delay,
+              });
+            } else {
+              handle.notReady(`API server ${server} not reachable: ${error}; ${retry}`);
+              log.warn("kubernetes API not reachable; retrying", {
+                server,
+                error,
+                attempt,
+                retryInMs: delay,
+              });
+            }
           } finally {
             signal.removeEventListener("abort", onAbort);
-            attempt.abort();
+            attemptCtl.abort();
             await timeout;
           }
           try {
