@@ -292,6 +292,11 @@ export const FLAGS = {
     flag: "mayastor-rest-url",
     env: "MAYASTOR_REST_URL",
     kind: "string",
+    // The chart names the service `{{ .Release.Name }}-api-rest`, http on 8081
+    // (openebs/mayastor-extensions chart/templates/mayastor/apis/api-rest-service.yaml), and
+    // OpenEBS installs as release `openebs` in namespace `openebs` (openebs/openebs
+    // charts/README.md: `helm install openebs --namespace openebs openebs/openebs`). The README
+    // table and deploy/deployment.yaml take this value (tests/config/defaults_agree_test.ts).
     default: "http://openebs-api-rest.openebs.svc:8081",
     placeholder: "url",
     allowed: "an http:// or https:// URL",
