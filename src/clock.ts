@@ -12,8 +12,9 @@ export interface Clock {
    */
   monotonic?(): number;
   /**
-   * Marks I/O in flight that one of this clock's timers guards (a request timeout): a manual
-   * clock settling before a jump waits for it first. Returns `work` unchanged.
+   * Marks I/O in flight whose outcome the next timer may depend on (a request a timeout guards,
+   * a scrape a loop waits for): a manual clock settling before a jump waits for it first (for a
+   * bounded real time). Returns `work` unchanged; the system clock does nothing with it.
    */
   hold?<T>(work: Promise<T>): Promise<T>;
 }

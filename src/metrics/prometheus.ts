@@ -3,8 +3,7 @@
  * (`GET /api/v1/query?query=…&time=…`) answering for every volume at once.
  */
 import { z } from "zod";
-import type { Clock } from "../clock.ts";
-import { systemClock } from "../clock.ts";
+import { type Clock, holdWhile, systemClock } from "../clock.ts";
 import { DEFAULT_IOPS_TEMPLATES, renderQuery } from "./promql.ts";
 import { DEFAULT_MAX_PLAUSIBLE_IOPS, judgeSample, VolumeTally } from "./sample.ts";
 import {
@@ -127,12 +126,12 @@ export class PrometheusIopsSource implements IopsSource {
     let status: number;
     let text: string;
     try {
-      const res = await this.#fetch(url, {
-        signal: combined,
-        headers: { accept: "application/json" },
-      });
+      const res = await holdWhile(
+        this.#clock,
+        this.#fetch(url, { signal: combined, headers: { accept: "application/json" } }),
+      );
       status = res.status;
-      text = await res.text();
+      text = await holdWhile(this.#clock, res.text());
     } catch (e) {
       if (timeout.aborted) {
         return fail("Timeout", `Prometheus did not answer within ${this.#timeoutMs}ms`);

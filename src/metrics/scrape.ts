@@ -3,7 +3,7 @@
  * keeps each counter's samples over a retention window and computes rates like `rate()`
  * does (without extrapolation), treating a drop as a counter reset (an io-engine restart).
  */
-import type { Clock } from "../clock.ts";
+import { type Clock, holdWhile } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { parseExposition } from "./exposition.ts";
 import { DEFAULT_MAX_PLAUSIBLE_IOPS, judgeValue, type Rejection, VolumeTally } from "./sample.ts";
@@ -182,8 +182,11 @@ export class ScrapeIopsSource implements IopsSource {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let text: string;
     try {
-      const res = await (this.#opts.fetch ?? fetch)(url, { signal: combined });
-      text = await res.text();
+      const res = await holdWhile(
+        this.#opts.clock,
+        (this.#opts.fetch ?? fetch)(url, { signal: combined }),
+      );
+      text = await holdWhile(this.#opts.clock, res.text());
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
     } catch (e) {
       state.lastOk = false;

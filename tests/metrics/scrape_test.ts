@@ -178,15 +178,14 @@ Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
     const ac = new AbortController();
     const src = new ScrapeIopsSource({ targets: [ex.url], clock });
     const loop = src.run(5000, ac.signal);
-    const roundsReach = async (n: number) => {
-      while (src.rounds < n) await new Promise((r) => setTimeout(r, 2));
-    };
+    // Each scrape is held I/O on the clock: settling lets it finish before time moves on.
     for (let i = 1; i <= 3; i++) {
-      await roundsReach(i);
+      await clock.settle();
+      assert.equal(src.rounds, i);
       ex.set({ "pv-a": [i * 50, 0] });
-      await clock.advance(5000);
+      await clock.runFor(5000);
     }
-    await roundsReach(4);
+    assert.equal(src.rounds, 4);
     ac.abort();
     await loop;
     assert.equal(src.rounds, 4);
