@@ -55,7 +55,10 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** Pause between attempts (default 2 s). */
   retryPeriodMs?: number;
-  /** Bound on releasing the Lease at shutdown (default renewDeadline, as client-go's release). */
+  /**
+   * Bound on releasing the Lease at shutdown: client-go uses RenewDeadline; the default here is
+   * that, capped at 5 s, so it fits inside the default 10 s --shutdown-timeout.
+   */
   releaseTimeoutMs?: number;
   /** This process's nonce (default a random UUID; tests pass one to play two processes). */
   nonce?: string;
@@ -98,7 +101,7 @@ export class LeaderElector implements WriteFence {
       leaseDurationMs: 15_000,
       renewDeadlineMs,
       retryPeriodMs: 2_000,
-      releaseTimeoutMs: renewDeadlineMs,
+      releaseTimeoutMs: Math.min(renewDeadlineMs, 5_000),
       nonce: crypto.randomUUID(),
       ...opts,
     };
