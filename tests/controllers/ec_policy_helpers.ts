@@ -121,7 +121,8 @@ export function eventually<T>(
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   ms = 10_000,
 ): Promise<T> {
-  return poll(what, fn, { timeoutMs: ms, everyMs: 20 });
+  // Any falsy value ("", 0 too) is "not yet" here.
+  return poll(what, async () => (await fn()) || undefined, { timeoutMs: ms, everyMs: 20 });
 }
 
 /** The value of one sample line of the metrics text, or undefined. */
