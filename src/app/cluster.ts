@@ -26,12 +26,23 @@ export function restBaseUrl(url: string): string {
   return u.endsWith("/v0") ? u : `${u}/v0`;
 }
 
-/** Where the Kubernetes API is: --kubeconfig, else the pod's service account. */
-export async function connectionFor(config: Config, env: Env): Promise<ConnectionConfig> {
-  if (config.kubeconfig) return await loadKubeconfigFile(config.kubeconfig);
+/**
+ * Where the Kubernetes API is: --kubeconfig, else the pod's service account. The one place the
+ * operator's connection settings come from (the startup check and the client use it alike).
+ */
+export async function connectionFor(
+  kubeconfig: string | undefined,
+  env: Env,
+): Promise<ConnectionConfig> {
+  if (kubeconfig) return await loadKubeconfigFile(kubeconfig);
+  if (!env.KUBERNETES_SERVICE_HOST) {
+    throw new Error(
+      "no --kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST is not set)",
+    );
+  }
   return await inClusterConfig({
-    host: env.KUBERNETES_SERVICE_HOST ?? "",
-    port: env.KUBERNETES_SERVICE_PORT ?? "",
+    host: env.KUBERNETES_SERVICE_HOST,
+    port: env.KUBERNETES_SERVICE_PORT ?? "443",
   });
 }
 
@@ -67,7 +78,7 @@ export async function clusterAdapters(
   rt: { clock: Clock; logger: Logger },
 ): Promise<OperatorAdapters> {
   const client = new KubeClient({
-    connection: await connectionFor(config, env),
+    connection: await connectionFor(config.kubeconfig, env),
     clock: rt.clock,
     userAgent: `couchestor/${identityOf(config)}`,
   });
@@ -80,7 +91,11 @@ export async function clusterAdapters(
         logger: rt.logger,
         diskPools,
       }),
-    iops: new PrometheusIopsSource({ baseUrl: config.prometheusUrl, clock: rt.clock }),
+    iops: new PrometheusIopsSource({
+      baseUrl: config.prometheusUrl,
+      clock: rt.clock,
+      maxPlausibleIops: config.maxPlausibleIops,
+    }),
     ec: config.ecSimulatorUrl
       ? { ports: new SimEcTierPorts(config.ecSimulatorUrl).ports(), storeRoot: config.ecStoreDir! }
       : undefined,

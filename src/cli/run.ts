@@ -22,8 +22,8 @@ import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { type RunningServers, startServers } from "../observability/server.ts";
 import { Watchdog } from "../observability/watchdog.ts";
-import { kubeApiCheck, resolveKubeTarget } from "../startup/kube_api.ts";
-import { clusterAdapters, identityOf, operatorSettings } from "../app/cluster.ts";
+import { kubeApiCheck } from "../startup/kube_api.ts";
+import { clusterAdapters, connectionFor, identityOf, operatorSettings } from "../app/cluster.ts";
 import { buildOperator } from "../app/operator.ts";
 import { VERSION } from "../version.ts";
 
@@ -46,7 +46,7 @@ export type ComponentFactory = (ctx: RunContext) => Component[];
 /** The operator's components: the Kubernetes API startup check, then the operator. */
 export const defaultComponents: ComponentFactory = (ctx) => [
   kubeApiCheck({
-    resolve: () => resolveKubeTarget(ctx.config.kubeconfig, ctx.env, Deno.readTextFile),
+    resolve: () => connectionFor(ctx.config.kubeconfig, ctx.env),
     readiness: ctx.readiness,
     clock: ctx.clock,
     logger: ctx.logger,

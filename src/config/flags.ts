@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { formatDuration, isDuration, parseDuration } from "./duration.ts";
 import { parseListenAddr } from "./listen.ts";
+import { DEFAULT_MAX_PLAUSIBLE_IOPS } from "../metrics/sample.ts";
 
 /** One command-line flag and its environment twin. */
 export interface FlagSpec {
@@ -18,6 +19,8 @@ export interface FlagSpec {
   default: string;
   /** How help shows the default when `default` is "" (e.g. "in-cluster config"). */
   defaultLabel?: string;
+  /** Given explicitly (flag or env), the value may not be empty (`--pod-name=` is an error). */
+  nonEmpty?: boolean;
   /** Placeholder in help, e.g. "url" or "duration". */
   placeholder: string;
   /** What values are accepted, worded to follow "must be" in error messages. */
@@ -80,6 +83,17 @@ export const FLAGS = {
     allowed: "an http:// or https:// URL",
     help: "Prometheus HTTP API base URL that volume IOPS are queried from",
     schema: httpUrl,
+  },
+  maxPlausibleIops: {
+    flag: "max-plausible-iops",
+    env: "MAX_PLAUSIBLE_IOPS",
+    kind: "string",
+    default: String(DEFAULT_MAX_PLAUSIBLE_IOPS),
+    placeholder: "n",
+    allowed: "an integer >= 1 and <= 1000000000000",
+    help:
+      "A volume whose IOPS reading is above this is treated as having no reading (bad data, not a hot volume)",
+    schema: positiveInt(1, 1_000_000_000_000),
   },
   maxConcurrentMigrations: {
     flag: "max-concurrent-migrations",
@@ -248,6 +262,7 @@ export const FLAGS = {
     kind: "string",
     default: "",
     defaultLabel: "host name",
+    nonEmpty: true,
     placeholder: "name",
     allowed: "a non-empty name",
     help: "This replica's identity in the Lease and in Events",
@@ -267,6 +282,11 @@ export const FLAGS = {
     flag: "mayastor-rest-url",
     env: "MAYASTOR_REST_URL",
     kind: "string",
+    // The chart names the service `{{ .Release.Name }}-api-rest`, http on 8081
+    // (openebs/mayastor-extensions chart/templates/mayastor/apis/api-rest-service.yaml), and
+    // OpenEBS installs as release `openebs` in namespace `openebs` (openebs/openebs
+    // charts/README.md: `helm install openebs --namespace openebs openebs/openebs`). The README
+    // table and deploy/deployment.yaml take this value (tests/config/defaults_agree_test.ts).
     default: "http://openebs-api-rest.openebs.svc:8081",
     placeholder: "url",
     allowed: "an http:// or https:// URL",

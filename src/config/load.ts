@@ -70,9 +70,15 @@ export function loadConfig(args: string[], env: Env): LoadResult {
 
   const text: Record<string, string> = {};
   const sources: Record<string, Source> = {};
+  const emptyErrors: string[] = [];
   for (const [key, spec] of Object.entries(FLAGS) as [ConfigKey, FlagSpec][]) {
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
+    if (spec.nonEmpty && (fromFlag ?? fromEnv) === "") {
+      // An explicit empty value is a mistake (e.g. POD_NAME from a missing fieldRef), not "unset".
+      emptyErrors.push(describeError(spec, fromFlag !== undefined ? "flag" : "env", ""));
+      continue;
+    }
     if (fromFlag !== undefined) {
       text[key] = String(fromFlag);
       sources[key] = "flag";
@@ -85,6 +91,7 @@ export function loadConfig(args: string[], env: Env): LoadResult {
     }
   }
 
+  if (emptyErrors.length > 0) return { kind: "error", messages: emptyErrors };
   const parsed = ConfigSchema.safeParse(text);
   if (parsed.success) return { kind: "ok", config: parsed.data };
 

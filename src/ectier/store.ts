@@ -29,6 +29,8 @@ export const ecTierCodec: StateCodec<EcTierState> = {
 };
 
 /** The EC tier store on PersistentVolumes. */
-export function pvEcTierStore(client: Pick<KubeClient, "get" | "patch" | "listAll">): EcTierStore {
+export function pvEcTierStore(
+  client: Pick<KubeClient, "get" | "patch" | "listAll" | "confirmLeadership">,
+): EcTierStore {
   return new PvStateStore(client, ecTierCodec);
 }

@@ -3,8 +3,9 @@
  * @kubernetes/client-node because importing that library alone costs ~90 MB
  * of RSS (FACTS.md), more than the operator's whole budget allows.
  */
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, holdWhile, systemClock } from "../clock.ts";
 import { ApiError } from "./errors.ts";
+import type { WriteFence } from "./fence.ts";
 import type { ConnectionConfig } from "./kubeconfig.ts";
 import {
   apiVersionOf,
@@ -140,6 +141,7 @@ export class KubeClient {
   readonly #maxRetries: number;
   readonly #maxRetryWaitMs: number;
   #token?: { value: string; readAt: number };
+  readonly #fences = new Set<WriteFence>();
 
   constructor(opts: KubeClientOptions) {
     this.#conn = opts.connection;
@@ -170,6 +172,54 @@ export class KubeClient {
   /** Releases the HTTP connection pool. */
   close(): void {
     this.#http?.close();
+  }
+
+  /**
+   * Gates every mutating request (POST, PUT, PATCH, DELETE) on `fence`: a refused one throws
+   * NotLeaderError without being sent. The LeaderElector installs itself here when it runs.
+   * With several fences (several electors sharing one client, as tests do) a write goes out
+   * when any of them leads. Returns the function that removes the fence.
+   */
+  fenceWrites(fence: WriteFence): () => void {
+    this.#fences.add(fence);
+    return () => void this.#fences.delete(fence);
+  }
+
+  /** True when writes are gated on leadership. */
+  get fenced(): boolean {
+    return this.#fences.size > 0;
+  }
+
+  /**
+   * Gives leadership up at once (a conditional write on state this process owns failed with
+   * 409). False when no fence is installed (no leader election: nothing to give up).
+   */
+  stepDown(reason: string): boolean {
+    for (const f of this.#fences) f.stepDown(reason);
+    return this.#fences.size > 0;
+  }
+
+  /**
+   * Reads the Lease and tells whether this process still holds it, stepping down when not;
+   * always true without leader election.
+   */
+  async confirmLeadership(signal?: AbortSignal): Promise<boolean> {
+    if (this.#fences.size === 0) return true;
+    for (const f of this.#fences) if (await f.confirm(signal)) return true;
+    return false;
+  }
+
+  /** Throws the first fence's NotLeaderError unless some fence lets the write out. */
+  #checkFences(method: string, path: string): void {
+    let refused: unknown;
+    for (const f of this.#fences) {
+      try {
+        return f.check(method, path);
+      } catch (e) {
+        refused ??= e;
+      }
+    }
+    if (refused) throw refused;
   }
 
   /** Reads one object. */
@@ -401,6 +451,8 @@ export class KubeClient {
     };
     const token = await this.#bearer();
     if (token) headers.authorization = `Bearer ${token}`;
+    // As late as possible before sending: the fence is judged at the instant the write leaves.
+    if (method !== "GET") this.#checkFences(method, path);
     if (o.body !== undefined) headers["content-type"] = o.contentType ?? "application/json";
     // Watches are long-lived by design; only plain requests get the timeout.
     const timeout = new AbortController();
@@ -418,13 +470,15 @@ export class KubeClient {
     }
     let resp: Response;
     try {
-      resp = await fetch(url, {
+      const sent = fetch(url, {
         method,
         headers,
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
         signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals),
         client: this.#http,
       });
+      // The request timeout above is a clock timer: a manual clock must let the answer arrive.
+      resp = await (o.stream ? sent : holdWhile(this.#clock, sent));
     } catch (e) {
       stopTimer.abort();
       if (e instanceof ApiError) throw e;
@@ -433,17 +487,19 @@ export class KubeClient {
       throw new ApiError(0, "Transport", `${method} ${url}: ${transportHint(e, this.#conn)}`);
     }
     if (!resp.ok) {
-      const text = await resp.text().finally(() => stopTimer.abort());
+      const text = await holdWhile(this.#clock, resp.text()).finally(() => stopTimer.abort());
       throw ApiError.fromResponse(resp.status, text, resp.headers.get("retry-after"));
     }
     if (o.stream) return { text: "", body: resp.body ?? undefined };
     // Read the body before the timer stops, so a stalled body also times out.
-    return { text: await resp.text().finally(() => stopTimer.abort()) };
+    return { text: await holdWhile(this.#clock, resp.text()).finally(() => stopTimer.abort()) };
   }
 }
 
 function transportHint(e: unknown, conn: ConnectionConfig): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  // fetch says only "fetch failed"; the cause says why (connection refused, TLS, DNS …).
+  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";
+  const msg = (e instanceof Error ? e.message : String(e)) + cause;
   if (conn.insecureSkipTlsVerify && /certificate|tls|ssl/i.test(msg)) {
     // Deno's fetch has no per-client switch to skip verification.
     return `${msg} (kubeconfig asks insecure-skip-tls-verify: run Deno with ` +

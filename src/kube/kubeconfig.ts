@@ -68,10 +68,78 @@ export interface UnresolvedConnection extends ConnectionConfig {
   clientKeyFile?: string;
 }
 
-function decodeBase64(b64: string): string {
-  const bin = atob(b64.replace(/\s+/g, ""));
+/**
+ * A kubeconfig that can't be used, naming where: the file, the context, the field (as a path
+ * like `users[0].user.client-key-data`) and what to do about it.
+ */
+export class KubeconfigError extends Error {
+  override readonly name = "KubeconfigError";
+
+  constructor(
+    readonly file: string | undefined,
+    readonly context: string | undefined,
+    readonly field: string | undefined,
+    problem: string,
+  ) {
+    const where = [
+      `kubeconfig ${file ?? "(text)"}`,
+      context !== undefined ? `context "${context}"` : undefined,
+      field,
+    ].filter((x) => x !== undefined).join(": ");
+    super(`${where}: ${problem}`);
+  }
+}
+
+/** Where in the document a field sits, for errors. */
+interface Site {
+  file?: string;
+  context?: string;
+}
+
+function decodeBase64(b64: string, site: Site, field: string): string {
+  let bin: string;
+  try {
+    bin = atob(b64.replace(/\s+/g, ""));
+  } catch {
+    throw new KubeconfigError(
+      site.file,
+      site.context,
+      field,
+      "is not valid base64 (it must hold the PEM text base64-encoded, e.g. `base64 -w0 ca.crt`)",
+    );
+  }
   const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
   return new TextDecoder().decode(bytes);
+}
+
+/** `a.b[0].c` from a zod issue path. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)
+    .join("");
+}
+
+/** Parses the YAML and the schema, with errors that name the file and the field. */
+function parseDocument(text: string, site: Site): Kubeconfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new KubeconfigError(site.file, undefined, undefined, `is not valid YAML: ${msg}`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new KubeconfigError(site.file, undefined, undefined, "is not a kubeconfig (no mapping)");
+  }
+  const r = KubeconfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const current = (raw as Record<string, unknown>)["current-context"];
+  throw new KubeconfigError(
+    site.file,
+    typeof current === "string" ? current : undefined,
+    fieldPath(issue.path),
+    issue.message,
+  );
 }
 
 function joinPath(dir: string, p: string): string {
@@ -84,25 +152,53 @@ function joinPath(dir: string, p: string): string {
  */
 export function resolveKubeconfig(
   text: string,
-  opts: { context?: string; baseDir?: string } = {},
+  opts: { context?: string; baseDir?: string; file?: string } = {},
 ): UnresolvedConnection {
-  const doc = KubeconfigSchema.parse(parseYaml(text));
+  const file = opts.file;
+  const doc = parseDocument(text, { file });
   const ctxName = opts.context ?? doc["current-context"];
-  if (!ctxName) throw new Error("kubeconfig has no current-context and none was given");
-  const ctx = doc.contexts.find((c) => c.name === ctxName);
-  if (!ctx) throw new Error(`kubeconfig has no context named "${ctxName}"`);
-  const cluster = doc.clusters.find((c) => c.name === ctx.context.cluster)?.cluster;
-  if (!cluster) throw new Error(`kubeconfig has no cluster named "${ctx.context.cluster}"`);
-  const user = ctx.context.user
-    ? doc.users.find((u) => u.name === ctx.context.user)?.user
-    : undefined;
-  if (ctx.context.user && !user) {
-    throw new Error(`kubeconfig has no user named "${ctx.context.user}"`);
+  const fail = (field: string | undefined, problem: string): never => {
+    throw new KubeconfigError(file, ctxName, field, problem);
+  };
+  if (!ctxName) {
+    return fail(
+      "current-context",
+      "is not set and no context was given (kubectl config use-context NAME)",
+    );
+  }
+  const ci = doc.contexts.findIndex((c) => c.name === ctxName);
+  if (ci < 0) return fail("contexts", `has no context named "${ctxName}"`);
+  const ctx = doc.contexts[ci].context;
+  const ki = doc.clusters.findIndex((c) => c.name === ctx.cluster);
+  if (ki < 0) {
+    return fail(
+      `contexts[${ci}].context.cluster`,
+      `names cluster "${ctx.cluster}", which clusters does not have`,
+    );
+  }
+  const cluster = doc.clusters[ki].cluster;
+  const ui = ctx.user ? doc.users.findIndex((u) => u.name === ctx.user) : -1;
+  if (ctx.user && ui < 0) {
+    return fail(
+      `contexts[${ci}].context.user`,
+      `names user "${ctx.user}", which users does not have`,
+    );
+  }
+  const user = ui >= 0 ? doc.users[ui].user : undefined;
+  const site = { file, context: ctxName };
+  const kf = `clusters[${ki}].cluster`;
+  const uf = `users[${ui}].user`;
+  if (!/^https?:\/\/[^/]/.test(cluster.server)) {
+    fail(`${kf}.server`, `"${cluster.server}" is not an http:// or https:// URL`);
   }
   const dir = opts.baseDir ?? "";
   const out: UnresolvedConnection = { server: cluster.server.replace(/\/+$/, "") };
   if (cluster["certificate-authority-data"]) {
-    out.caData = decodeBase64(cluster["certificate-authority-data"]);
+    out.caData = decodeBase64(
+      cluster["certificate-authority-data"],
+      site,
+      `${kf}.certificate-authority-data`,
+    );
   } else if (cluster["certificate-authority"]) {
     out.caFile = joinPath(dir, cluster["certificate-authority"]);
   }
@@ -110,13 +206,18 @@ export function resolveKubeconfig(
   if (user?.token) out.token = user.token;
   else if (user?.tokenFile) out.tokenFile = joinPath(dir, user.tokenFile);
   if (user?.["client-certificate-data"]) {
-    out.clientCertData = decodeBase64(user["client-certificate-data"]);
+    out.clientCertData = decodeBase64(
+      user["client-certificate-data"],
+      site,
+      `${uf}.client-certificate-data`,
+    );
   } else if (user?.["client-certificate"]) {
     out.clientCertFile = joinPath(dir, user["client-certificate"]);
   }
-  if (user?.["client-key-data"]) out.clientKeyData = decodeBase64(user["client-key-data"]);
-  else if (user?.["client-key"]) out.clientKeyFile = joinPath(dir, user["client-key"]);
-  if (ctx.context.namespace) out.namespace = ctx.context.namespace;
+  if (user?.["client-key-data"]) {
+    out.clientKeyData = decodeBase64(user["client-key-data"], site, `${uf}.client-key-data`);
+  } else if (user?.["client-key"]) out.clientKeyFile = joinPath(dir, user["client-key"]);
+  if (ctx.namespace) out.namespace = ctx.namespace;
   return out;
 }
 
@@ -124,12 +225,25 @@ export function resolveKubeconfig(
 export async function resolveFiles(
   c: UnresolvedConnection,
   readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
+  site: Site = {},
 ): Promise<ConnectionConfig> {
   const { caFile, clientCertFile, clientKeyFile, ...rest } = c;
   const out: ConnectionConfig = { ...rest };
-  if (caFile) out.caData = await readTextFile(caFile);
-  if (clientCertFile) out.clientCertData = await readTextFile(clientCertFile);
-  if (clientKeyFile) out.clientKeyData = await readTextFile(clientKeyFile);
+  const read = async (path: string, field: string) => {
+    try {
+      return await readTextFile(path);
+    } catch (e) {
+      throw new KubeconfigError(
+        site.file,
+        site.context,
+        field,
+        `cannot read ${path}: ${errText(e)}`,
+      );
+    }
+  };
+  if (caFile) out.caData = await read(caFile, "certificate-authority");
+  if (clientCertFile) out.clientCertData = await read(clientCertFile, "client-certificate");
+  if (clientKeyFile) out.clientKeyData = await read(clientKeyFile, "client-key");
   return out;
 }
 
@@ -139,13 +253,21 @@ export async function loadKubeconfigFile(
   opts: { context?: string; readTextFile?: (path: string) => Promise<string> } = {},
 ): Promise<ConnectionConfig> {
   const readTextFile = opts.readTextFile ?? Deno.readTextFile;
-  const text = await readTextFile(path);
+  let text: string;
+  try {
+    text = await readTextFile(path);
+  } catch (e) {
+    throw new KubeconfigError(path, undefined, undefined, `cannot read the file: ${errText(e)}`);
+  }
   const slash = path.lastIndexOf("/");
   const baseDir = slash >= 0 ? path.slice(0, slash) : ".";
-  return await resolveFiles(
-    resolveKubeconfig(text, { context: opts.context, baseDir }),
-    readTextFile,
-  );
+  const unresolved = resolveKubeconfig(text, { context: opts.context, baseDir, file: path });
+  const context = opts.context ?? parseYaml(text)?.["current-context"];
+  return await resolveFiles(unresolved, readTextFile, { file: path, context });
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Where a pod finds its service account (the standard paths). */

@@ -1,16 +1,29 @@
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it:
- * candidates poll every retryPeriod; a Lease is free when its holder is empty
- * or has not renewed for leaseDuration as observed on *our* clock (no clock
- * skew trust); the leader renews every retryPeriod and, if it cannot renew
- * within renewDeadline of its last success, aborts its leadership signal at
- * once. Writes carry the resourceVersion, so two candidates never both win.
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it
+ * (`tools/leaderelection/leaderelection.go`): candidates poll every retryPeriod; a Lease is free
+ * when its holder is empty or has not renewed for leaseDuration as observed on *our* clock (no
+ * clock-skew trust); the leader renews every retryPeriod and, if it cannot renew within
+ * renewDeadline of its last success, aborts its leadership signal at once. Writes carry the
+ * resourceVersion, so two candidates never both win.
+ *
+ * Beyond client-go: the elector is the process's write fence (fence.ts). Leadership is judged
+ * on monotonic time at the instant of every write, not only in the renew loop, so a leader
+ * that was paused (SIGSTOP, a long GC) past its deadline refuses its own writes the moment it
+ * wakes. And the holder is this *process*, not only this identity: client-go's `IsLeader()`
+ * compares the identity alone (two replicas given one name both lead, which is why its example
+ * defaults the identity to a fresh UUID, `examples/leader-election/main.go`); here the Lease
+ * also carries a per-process nonce, and a valid Lease naming our identity with another nonce is
+ * someone else's.
  */
-import type { Clock } from "../clock.ts";
+import { type Clock, monotonicNow } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "./client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
-import { BuiltinResources, type KubeObject, microTime } from "./resource.ts";
+import { NotLeaderError, type WriteFence } from "./fence.ts";
+import { BuiltinResources, type KubeObject, microTime, resourcePath } from "./resource.ts";
+
+/** Annotation on the Lease naming the process (not only the identity) that holds it. */
+export const HOLDER_NONCE_ANNOTATION = "storage.billyronks.io/leader-nonce";
 
 /** The Lease spec fields used for election. */
 export interface LeaseSpec {
@@ -32,7 +45,7 @@ export interface LeaderElectorOptions {
   /** Namespace and name of the Lease. */
   namespace: string;
   name: string;
-  /** This candidate's identity (the pod name). */
+  /** This candidate's identity (the pod name); must not be empty. */
   identity: string;
   clock: Clock;
   logger: Logger;
@@ -42,6 +55,13 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** Pause between attempts (default 2 s). */
   retryPeriodMs?: number;
+  /**
+   * Bound on releasing the Lease at shutdown: client-go uses RenewDeadline; the default here is
+   * that, capped at 5 s, so it fits inside the default 10 s --shutdown-timeout.
+   */
+  releaseTimeoutMs?: number;
+  /** This process's nonce (default a random UUID; tests pass one to play two processes). */
+  nonce?: string;
 }
 
 /** What the elector calls as leadership comes and goes. */
@@ -54,27 +74,51 @@ export interface LeaderCallbacks {
   onNewLeader?(identity: string): void;
 }
 
-/** Campaigns for and holds one Lease. */
-export class LeaderElector {
+/** The Lease record as last observed, and when (monotonic) it was first seen like this. */
+interface Observed {
+  key: string;
+  atMono: number;
+  holder: string;
+  nonce: string;
+  durationMs: number;
+}
+
+/** Campaigns for and holds one Lease; while it runs, gates every write of its client. */
+export class LeaderElector implements WriteFence {
   readonly #o: Required<LeaderElectorOptions>;
-  #observed?: { key: string; at: number; holder: string; durationMs: number };
+  readonly #leasePath: string;
+  readonly #leasesPath: string;
+  #observed?: Observed;
   #leading = false;
+  /** Monotonic time the last successful acquire/renew request was sent. */
+  #lastRenewMono = -Infinity;
+  #leadership?: AbortController;
+  #warnedTwin = false;
 
   constructor(opts: LeaderElectorOptions) {
+    const renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.#o = {
       leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
+      renewDeadlineMs,
       retryPeriodMs: 2_000,
+      releaseTimeoutMs: Math.min(renewDeadlineMs, 5_000),
+      nonce: crypto.randomUUID(),
       ...opts,
     };
+    // client-go's NewLeaderElector refuses an empty identity ("Lock identity is empty").
+    if (this.#o.identity.trim() === "") {
+      throw new Error("leader election needs a non-empty identity");
+    }
     if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) {
       throw new Error("leaseDuration must be greater than renewDeadline");
     }
+    this.#leasePath = resourcePath(BuiltinResources.leases, opts.namespace, opts.name);
+    this.#leasesPath = resourcePath(BuiltinResources.leases, opts.namespace);
   }
 
-  /** True while this candidate holds the Lease. */
+  /** True while this process holds the Lease and its last renewal is within the deadline. */
   isLeader(): boolean {
-    return this.#leading;
+    return this.#leading && this.#sinceRenew() < this.#o.renewDeadlineMs;
   }
 
   /** The holder last seen on the Lease. */
@@ -82,12 +126,59 @@ export class LeaderElector {
     return this.#observed?.holder || undefined;
   }
 
+  /** This process's nonce, as written on the Lease it holds. */
+  get nonce(): string {
+    return this.#o.nonce;
+  }
+
+  /** WriteFence: refuses a write (other than the Lease's own) unless leadership is certain. */
+  check(method: string, path: string): void {
+    if (path === this.#leasePath || (method === "POST" && path === this.#leasesPath)) return;
+    const request = `${method} ${path}`;
+    if (!this.#leading) {
+      throw new NotLeaderError(request, `${this.#o.identity} does not hold Lease ${this.#o.name}`);
+    }
+    const since = this.#sinceRenew();
+    if (since >= this.#o.renewDeadlineMs) {
+      const why = `last renewal ${
+        Math.round(since)
+      } ms ago, renew deadline ${this.#o.renewDeadlineMs} ms`;
+      this.stepDown(why);
+      throw new NotLeaderError(request, why);
+    }
+  }
+
+  /** WriteFence: gives leadership up at once; the campaign goes on (and may win again). */
+  stepDown(reason: string): void {
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.#o.logger.warn("stepping down", { identity: this.#o.identity, reason });
+    this.#leadership?.abort(new NotLeaderError("leadership", reason));
+  }
+
+  /** WriteFence: reads the Lease; true when this process holds it, else steps down. */
+  async confirm(signal?: AbortSignal): Promise<boolean> {
+    const { client, namespace, name } = this.#o;
+    let lease: Lease;
+    try {
+      lease = await client.get<Lease>(BuiltinResources.leases, name, { namespace, signal });
+    } catch (e) {
+      this.stepDown(`cannot read Lease ${name} to confirm leadership: ${errText(e)}`);
+      return false;
+    }
+    if (this.#ours(lease)) return this.isLeader();
+    this.stepDown(`Lease ${name} is held by ${holderOf(lease) || "nobody"} (another process)`);
+    return false;
+  }
+
   /**
    * Campaigns until `signal` aborts: acquire, lead (callbacks), and after a
    * loss campaign again. On abort while leading, the leader's work is stopped
-   * and awaited, then the Lease is released.
+   * and awaited, then the Lease is released (within releaseTimeoutMs).
+   * From the first call on, the client's writes are gated on this elector.
    */
   async run(signal: AbortSignal, cb: LeaderCallbacks): Promise<void> {
+    this.#o.client.fenceWrites(this);
     while (!signal.aborted) {
       const acquiredAt = await this.#acquire(signal, cb);
       if (acquiredAt === undefined) return;
@@ -95,11 +186,19 @@ export class LeaderElector {
     }
   }
 
-  /** Polls until we hold the Lease; returns the time the winning request was sent. */
+  #mono(): number {
+    return monotonicNow(this.#o.clock);
+  }
+
+  #sinceRenew(): number {
+    return this.#mono() - this.#lastRenewMono;
+  }
+
+  /** Polls until we hold the Lease; returns the monotonic time the winning request was sent. */
   async #acquire(signal: AbortSignal, cb: LeaderCallbacks): Promise<number | undefined> {
     const { clock, retryPeriodMs } = this.#o;
     while (!signal.aborted) {
-      const sentAt = clock.now();
+      const sentAt = this.#mono();
       if (await this.#tryAcquireOrRenew(signal, cb)) return sentAt;
       try {
         await clock.sleep(retryPeriodMs, signal);
@@ -111,47 +210,59 @@ export class LeaderElector {
   }
 
   async #lead(acquiredAt: number, signal: AbortSignal, cb: LeaderCallbacks): Promise<void> {
-    const { clock, logger, renewDeadlineMs, retryPeriodMs, identity } = this.#o;
+    const { logger, identity } = this.#o;
+    this.#lastRenewMono = acquiredAt;
     this.#leading = true;
     logger.info("became leader", { identity, lease: this.#o.name });
     const leadership = new AbortController();
+    this.#leadership = leadership;
     const onOuterAbort = () => leadership.abort(signal.reason);
     signal.addEventListener("abort", onOuterAbort, { once: true });
     // Start the leader's work without awaiting it: renewal must go on beside it.
     const work = Promise.resolve().then(() => cb.onStartedLeading(leadership.signal)).catch(
       (e) => logger.error("leader work failed", { error: e }),
     );
-    let lastRenew = acquiredAt;
-    while (!leadership.signal.aborted) {
-      const remaining = lastRenew + renewDeadlineMs - clock.now();
-      if (remaining <= 0) break;
+    await this.#renewLoop(leadership.signal, cb);
+    const lost = !signal.aborted;
+    const wasLeading = this.#leading;
+    this.#leading = false;
+    leadership.abort(new Error("leadership lost"));
+    signal.removeEventListener("abort", onOuterAbort);
+    if (lost && wasLeading) logger.warn("leadership lost: could not renew in time", { identity });
+    await work;
+    if (!lost) await this.#release();
+    cb.onStoppedLeading?.();
+    // After a loss, campaign again only after a retry period (a step-down is not undone at once).
+    if (lost) await this.#o.clock.sleep(this.#o.retryPeriodMs, signal).catch(() => {});
+  }
+
+  /** Renews every retryPeriod until the deadline passes without success or `signal` aborts. */
+  async #renewLoop(signal: AbortSignal, cb: LeaderCallbacks): Promise<void> {
+    const { clock, renewDeadlineMs, retryPeriodMs } = this.#o;
+    while (!signal.aborted) {
+      const remaining = renewDeadlineMs - this.#sinceRenew();
+      if (remaining <= 0) return;
       try {
-        await clock.sleep(Math.min(retryPeriodMs, remaining), leadership.signal);
+        await clock.sleep(Math.min(retryPeriodMs, remaining), signal);
       } catch {
-        break;
+        return;
       }
-      const left = lastRenew + renewDeadlineMs - clock.now();
-      if (left <= 0) break;
+      const left = renewDeadlineMs - this.#sinceRenew();
+      if (left <= 0) return;
       // The renewal may not outlive the deadline: abort it when the deadline passes.
       const attempt = new AbortController();
       const stopTimer = new AbortController();
       clock.sleep(left, stopTimer.signal).then(() => attempt.abort(), () => {});
-      const sentAt = clock.now();
-      const ok = await this.#tryAcquireOrRenew(
-        AbortSignal.any([attempt.signal, leadership.signal]),
-        cb,
-      );
+      const sentAt = this.#mono();
+      const ok = await this.#tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]), cb);
       stopTimer.abort();
-      if (ok) lastRenew = sentAt;
+      if (ok && !signal.aborted) this.#lastRenewMono = sentAt;
     }
-    const lost = !signal.aborted;
-    this.#leading = false;
-    leadership.abort(new Error("leadership lost"));
-    signal.removeEventListener("abort", onOuterAbort);
-    if (lost) logger.warn("leadership lost: could not renew in time", { identity });
-    await work;
-    if (!lost) await this.#release();
-    cb.onStoppedLeading?.();
+  }
+
+  /** True when the Lease names this identity *and* this process's nonce. */
+  #ours(lease: Lease): boolean {
+    return holderOf(lease) === this.#o.identity && nonceOf(lease) === this.#o.nonce;
   }
 
   /** One attempt to take or keep the Lease; false when someone else validly holds it. */
@@ -170,7 +281,7 @@ export class LeaderElector {
       }
       try {
         const created = await client.create<Lease>(res, {
-          metadata: { name, namespace },
+          metadata: { name, namespace, annotations: { [HOLDER_NONCE_ANNOTATION]: this.#o.nonce } },
           spec: {
             holderIdentity: identity,
             leaseDurationSeconds: durationSec,
@@ -190,18 +301,26 @@ export class LeaderElector {
     }
     this.#observe(lease, cb);
     const spec = lease.spec ?? {};
-    const holder = spec.holderIdentity ?? "";
+    const holder = holderOf(lease);
+    const ours = this.#ours(lease);
     const obs = this.#observed!;
-    if (holder && holder !== identity && obs.at + obs.durationMs > clock.now()) return false;
+    if (holder && !ours && obs.atMono + obs.durationMs > this.#mono()) {
+      if (holder === identity) this.#warnTwin(obs.nonce);
+      return false;
+    }
     const next: Lease = {
       ...lease,
+      metadata: {
+        ...lease.metadata,
+        annotations: { ...lease.metadata.annotations, [HOLDER_NONCE_ANNOTATION]: this.#o.nonce },
+      },
       spec: {
         ...spec,
         holderIdentity: identity,
         leaseDurationSeconds: durationSec,
         renewTime: microTime(now),
-        acquireTime: holder === identity ? spec.acquireTime ?? microTime(now) : microTime(now),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
+        acquireTime: ours ? spec.acquireTime ?? microTime(now) : microTime(now),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
     };
     try {
@@ -214,32 +333,65 @@ export class LeaderElector {
     }
   }
 
+  /** Says once that another process holds the Lease under our identity. */
+  #warnTwin(nonce: string): void {
+    if (this.#warnedTwin) return;
+    this.#warnedTwin = true;
+    this.#o.logger.error(
+      "the Lease is held under this identity by another process: two replicas share one " +
+        "--pod-name; this one waits until that Lease expires",
+      {
+        identity: this.#o.identity,
+        lease: this.#o.name,
+        theirNonce: nonce,
+        ourNonce: this.#o.nonce,
+      },
+    );
+  }
+
   /** Notes a change of the Lease record and when we saw it (our clock decides expiry). */
   #observe(lease: Lease, cb: LeaderCallbacks): void {
     const s = lease.spec ?? {};
-    const key = `${s.holderIdentity ?? ""}|${s.renewTime ?? ""}|${s.leaseDurationSeconds ?? ""}`;
+    const nonce = nonceOf(lease);
+    const key = `${s.holderIdentity ?? ""}|${nonce}|${s.renewTime ?? ""}|${
+      s.leaseDurationSeconds ?? ""
+    }`;
     if (this.#observed?.key === key) return;
     const holder = s.holderIdentity ?? "";
     const prevHolder = this.#observed?.holder;
     this.#observed = {
       key,
-      at: this.#o.clock.now(),
+      atMono: this.#mono(),
       holder,
+      nonce,
       durationMs: (s.leaseDurationSeconds ?? 15) * 1000,
     };
     if (holder && holder !== prevHolder) cb.onNewLeader?.(holder);
   }
 
-  /** Gives the Lease up so a successor needn't wait for it to expire (as client-go does). */
+  /**
+   * Gives the Lease up so a successor needn't wait for it to expire (as client-go does), within
+   * releaseTimeoutMs: a hung API server cannot hold shutdown up (client-go bounds its release by
+   * RenewDeadline, `release()` in leaderelection.go).
+   */
   async #release(): Promise<void> {
-    const { client, namespace, name, identity, clock, logger } = this.#o;
+    const { client, namespace, name, identity, clock, logger, releaseTimeoutMs } = this.#o;
     const res = BuiltinResources.leases;
+    const bound = new AbortController();
+    const stopTimer = new AbortController();
+    clock.sleep(releaseTimeoutMs, stopTimer.signal).then(
+      () => bound.abort(new Error(`lease release took longer than ${releaseTimeoutMs} ms`)),
+      () => {},
+    );
     try {
-      const lease = await client.get<Lease>(res, name, { namespace });
-      if ((lease.spec?.holderIdentity ?? "") !== identity) return;
+      const lease = await client.get<Lease>(res, name, { namespace, signal: bound.signal });
+      if (!this.#ours(lease)) return;
       const now = microTime(clock.now());
+      const annotations = { ...lease.metadata.annotations };
+      delete annotations[HOLDER_NONCE_ANNOTATION];
       await client.update<Lease>(res, {
         ...lease,
+        metadata: { ...lease.metadata, annotations },
         spec: {
           ...lease.spec,
           holderIdentity: "",
@@ -247,10 +399,26 @@ export class LeaderElector {
           acquireTime: now,
           renewTime: now,
         },
-      });
+      }, { signal: bound.signal });
       logger.info("lease released", { identity, lease: name });
     } catch (e) {
-      logger.warn("lease release failed", { error: e });
+      logger.warn("lease release failed", {
+        error: bound.signal.aborted ? bound.signal.reason : e,
+      });
+    } finally {
+      stopTimer.abort();
     }
   }
+}
+
+function holderOf(lease: Lease): string {
+  return lease.spec?.holderIdentity ?? "";
+}
+
+function nonceOf(lease: Lease): string {
+  return lease.metadata.annotations?.[HOLDER_NONCE_ANNOTATION] ?? "";
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

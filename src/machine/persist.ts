@@ -1,6 +1,8 @@
 /** Persisting a state machine's next state before acting on it, with retries (moves, EC tier). */
 import type { Clock } from "../clock.ts";
+import { isNotLeader } from "../kube/fence.ts";
 import type { Logger } from "../observability/log.ts";
+import { StateConflict } from "./pv_state_store.ts";
 
 /** How to retry one save. */
 export interface PersistOptions {
@@ -30,6 +32,8 @@ export async function persistWithRetry(
     try {
       return await save();
     } catch (e) {
+      // Not the leader any more, or another writer owns the state: retrying cannot help.
+      if (isNotLeader(e) || e instanceof StateConflict) throw e;
       if (i >= attempts || o.signal?.aborted) throw e;
       o.log.warn(`cannot persist ${o.what}; retrying`, { attempt: i, error: e });
       try {

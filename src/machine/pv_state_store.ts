@@ -2,13 +2,16 @@
  * Persisted machine states on PersistentVolume annotations (one annotation per machine kind:
  * `storage.billyronks.io/migration`, `storage.billyronks.io/ec-tier`), so a restarted operator
  * (any replica, any node) finds all work in flight. Every write is a merge patch conditional on
- * the resourceVersion this process last read or wrote: a write that lost a race answers 409;
- * when the annotation still holds what this process last wrote (someone changed another part of
- * the PV) the write is retried on the new version, otherwise another writer owns the state and
- * `StateConflict` is thrown, so a stale leader never overwrites its successor's work.
+ * the resourceVersion this process last read or wrote: a write that lost a race answers 409.
+ * Then, when the Lease is no longer ours, this process steps down (the fence's `writeOwned`);
+ * when it still is and the annotation holds what this process last wrote (someone changed
+ * another part of the PV) the write is retried on the new version; otherwise another writer
+ * changed the state and `StateConflict` is thrown: it is reported and left alone, never
+ * overwritten.
  */
 import type { KubeClient } from "../kube/client.ts";
 import { ApiError, isNotFound } from "../kube/errors.ts";
+import { writeOwned } from "../kube/fence.ts";
 import { BuiltinResources, type KubeObject } from "../kube/resource.ts";
 
 /** A state persisted per volume. */
@@ -75,7 +78,7 @@ export class PvStateStore<S extends VolumeKeyed> implements StateStore<S> {
   readonly #seen = new Map<string, Seen>();
 
   constructor(
-    readonly client: Pick<KubeClient, "get" | "patch" | "listAll">,
+    readonly client: Pick<KubeClient, "get" | "patch" | "listAll" | "confirmLeadership">,
     readonly codec: StateCodec<S>,
   ) {}
 
@@ -149,9 +152,16 @@ export class PvStateStore<S extends VolumeKeyed> implements StateStore<S> {
     for (let attempt = 0;; attempt++) {
       const seen = this.#seen.get(volume) ?? {};
       try {
-        const out = await this.client.patch(PV, volume, {
-          metadata: { ...(seen.rv ? { resourceVersion: seen.rv } : {}), annotations },
-        });
+        // A 409 while the Lease is no longer ours steps down (NotLeaderError): the new leader
+        // owns the state now. While it still is ours, the 409 is judged below.
+        const out = await writeOwned(
+          this.client,
+          `${this.codec.annotation} on ${volume}`,
+          () =>
+            this.client.patch(PV, volume, {
+              metadata: { ...(seen.rv ? { resourceVersion: seen.rv } : {}), annotations },
+            }),
+        );
         this.#seen.set(volume, { rv: out.metadata.resourceVersion, text });
         return;
       } catch (e) {

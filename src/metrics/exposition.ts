@@ -2,6 +2,7 @@
  * A forgiving parser of the Prometheus text exposition format (0.0.4): what exporters serve
  * on `/metrics`. A line it cannot read is skipped and counted, never fatal.
  */
+import { parseSampleValue } from "./sample.ts";
 
 /** One sample line: metric name, labels, value and optional timestamp. */
 export interface ExpositionSample {
@@ -57,7 +58,7 @@ export function parseSampleLine(line: string): ExpositionSample | undefined {
   }
   const rest = line.slice(i).trim().split(/\s+/);
   if (rest.length < 1 || rest.length > 2 || rest[0] === "") return undefined;
-  const value = parseValue(rest[0]);
+  const value = parseSampleValue(rest[0]);
   if (value === undefined) return undefined;
   const sample: ExpositionSample = { name, labels, value };
   if (rest.length === 2) {
@@ -111,12 +112,4 @@ function parseLabels(line: string, i: number, out: Record<string, string>): numb
     if (line[i] === "}") return i + 1;
     return -1;
   }
-}
-
-function parseValue(s: string): number | undefined {
-  if (s === "NaN") return NaN;
-  if (s === "+Inf" || s === "Inf") return Infinity;
-  if (s === "-Inf") return -Infinity;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return undefined;
-  return Number(s);
 }

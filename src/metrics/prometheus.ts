@@ -3,12 +3,22 @@
  * (`GET /api/v1/query?query=…&time=…`) answering for every volume at once.
  */
 import { z } from "zod";
-import type { Clock } from "../clock.ts";
-import { systemClock } from "../clock.ts";
+import { type Clock, holdWhile, systemClock } from "../clock.ts";
 import { DEFAULT_IOPS_TEMPLATES, renderQuery } from "./promql.ts";
-import { iopsFailure, type IopsQuery, type IopsResult, type IopsSource } from "./source.ts";
+import { DEFAULT_MAX_PLAUSIBLE_IOPS, judgeSample, VolumeTally } from "./sample.ts";
+import {
+  iopsFailure,
+  type IopsQuery,
+  type IopsResult,
+  type IopsSource,
+  resultOfTally,
+} from "./source.ts";
 
-/** One sample value as Prometheus encodes it: [unix seconds, "decimal string"]. */
+/**
+ * One sample value as Prometheus encodes it: [unix seconds, "float as text"]. The text is kept
+ * as received and parsed strictly later (sample.ts), so a bad value rejects one volume, not the
+ * whole answer.
+ */
 const SampleValue = z.tuple([z.number(), z.string()]);
 
 /** An instant-vector element. */
@@ -53,11 +63,13 @@ export interface PrometheusSourceOptions {
   clock?: Clock;
   /** HTTP client; the global fetch by default (injected for custom TLS/auth). */
   fetch?: typeof fetch;
+  /** Values above this many IOPS are rejected as implausible (default 10,000,000). */
+  maxPlausibleIops?: number;
 }
 
 /** Outcome of one template: series found, none, or a failure that stops the read. */
 type TemplateOutcome =
-  | { kind: "series"; iops: Map<string, number> }
+  | { kind: "series"; tally: VolumeTally }
   | { kind: "empty" }
   | { kind: "failed"; result: IopsResult };
 
@@ -68,6 +80,7 @@ export class PrometheusIopsSource implements IopsSource {
   readonly #label: string;
   readonly #clock: Clock;
   readonly #fetch: typeof fetch;
+  readonly #maxIops: number;
 
   constructor(opts: PrometheusSourceOptions) {
     this.#base = opts.baseUrl.replace(/\/+$/, "");
@@ -75,6 +88,7 @@ export class PrometheusIopsSource implements IopsSource {
     this.#label = opts.volumeLabel ?? "pv_name";
     this.#clock = opts.clock ?? systemClock;
     this.#fetch = opts.fetch ?? fetch;
+    this.#maxIops = opts.maxPlausibleIops ?? DEFAULT_MAX_PLAUSIBLE_IOPS;
   }
 
   /** Tries each template in order; the first returning any series wins. */
@@ -90,15 +104,20 @@ export class PrometheusIopsSource implements IopsSource {
         return iopsFailure("QueryError", (e as Error).message);
       }
       lastQuery = query;
-      const outcome = await this.#runQuery(query, at, q.signal);
+      const outcome = await this.#runQuery(query, at, q.windowMs, q.signal);
       if (outcome.kind === "failed") return outcome.result;
-      if (outcome.kind === "series") return { ok: true, iops: outcome.iops, at, query };
+      if (outcome.kind === "series") return resultOfTally(outcome.tally, at, query);
     }
     // Every template answered with no series: no volume is known, which is not "all idle".
     return iopsFailure("NoData", `no series for any IOPS query (last: ${lastQuery})`);
   }
 
-  async #runQuery(query: string, at: number, signal?: AbortSignal): Promise<TemplateOutcome> {
+  async #runQuery(
+    query: string,
+    at: number,
+    windowMs: number,
+    signal?: AbortSignal,
+  ): Promise<TemplateOutcome> {
     const url = `${this.#base}/api/v1/query?query=${encodeURIComponent(query)}&time=${
       (at / 1000).toFixed(3)
     }`;
@@ -107,12 +126,12 @@ export class PrometheusIopsSource implements IopsSource {
     let status: number;
     let text: string;
     try {
-      const res = await this.#fetch(url, {
-        signal: combined,
-        headers: { accept: "application/json" },
-      });
+      const res = await holdWhile(
+        this.#clock,
+        this.#fetch(url, { signal: combined, headers: { accept: "application/json" } }),
+      );
       status = res.status;
-      text = await res.text();
+      text = await holdWhile(this.#clock, res.text());
     } catch (e) {
       if (timeout.aborted) {
         return fail("Timeout", `Prometheus did not answer within ${this.#timeoutMs}ms`);
@@ -140,15 +159,15 @@ export class PrometheusIopsSource implements IopsSource {
     if (r.data.resultType !== "vector") {
       return fail("QueryError", `query returned a ${r.data.resultType}, not a vector: ${query}`);
     }
-    const iops = new Map<string, number>();
+    const tally = new VolumeTally(this.#maxIops);
+    const limits = { maxValue: this.#maxIops, at, windowMs };
     for (const s of r.data.result) {
       const name = s.metric[this.#label];
-      const v = Number(s.value[1]);
-      // NaN/Inf (e.g. a rate over a single sample) carry no usable value: unknown, not 0.
-      if (!name || !Number.isFinite(v) || v < 0) continue;
-      iops.set(name, (iops.get(name) ?? 0) + v);
+      if (!name) continue;
+      // NaN/Inf (e.g. a rate over a single sample), "", "0x0", 1e12, a 1970 stamp: no reading.
+      tally.add(name, judgeSample(s.value[1], limits, s.value[0] * 1000));
     }
-    return iops.size > 0 ? { kind: "series", iops } : { kind: "empty" };
+    return tally.empty ? { kind: "empty" } : { kind: "series", tally };
   }
 }
 

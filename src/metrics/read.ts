@@ -7,7 +7,8 @@
 import { formatDuration } from "../config/duration.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { templatesFor } from "./promql.ts";
-import type { IopsResult, IopsSource } from "./source.ts";
+import { summarizeRejections } from "./sample.ts";
+import type { IopsResult, IopsSource, Rejection } from "./source.ts";
 
 /** The `MetricsAvailable` status condition (lastTransitionTime is the status writer's job). */
 export interface MetricsAvailableCondition {
@@ -27,12 +28,20 @@ export interface PolicyIopsRequest {
   signal?: AbortSignal;
 }
 
+/** A policy's read: the result, the condition, and why each rejected volume has no reading. */
+export interface PolicyIopsRead {
+  result: IopsResult;
+  condition: MetricsAvailableCondition;
+  /** pv_name → rejection (empty when none); a volume here must not move on this pass. */
+  rejected: ReadonlyMap<string, Rejection>;
+}
+
 /** Reads a policy's IOPS; never throws, counts failures, and says what the condition is. */
 export async function readPolicyIops(
   source: IopsSource,
   req: PolicyIopsRequest,
   metrics?: Metrics,
-): Promise<{ result: IopsResult; condition: MetricsAvailableCondition }> {
+): Promise<PolicyIopsRead> {
   let result: IopsResult;
   try {
     result = await source.fetchIops({
@@ -45,10 +54,12 @@ export async function readPolicyIops(
     // Sources do not throw by contract; a bug in one must still not move volumes.
     result = { ok: false, reason: "Unreachable", message: `source failed: ${String(e)}` };
   }
+  const rejected = result.rejected ?? new Map<string, Rejection>();
   if (!result.ok) {
     metrics?.metricsQueryFailures.inc({ policy: req.policy, reason: result.reason });
     return {
       result,
+      rejected,
       condition: {
         type: "MetricsAvailable",
         status: "False",
@@ -57,13 +68,15 @@ export async function readPolicyIops(
       },
     };
   }
+  const skipped = rejected.size > 0 ? `; ${summarizeRejections(rejected)}, not moved` : "";
   return {
     result,
+    rejected,
     condition: {
       type: "MetricsAvailable",
       status: "True",
       reason: "MetricsRead",
-      message: `IOPS of ${result.iops.size} volumes over ${formatDuration(req.windowMs)}`,
+      message: `IOPS of ${result.iops.size} volumes over ${formatDuration(req.windowMs)}${skipped}`,
     },
   };
 }

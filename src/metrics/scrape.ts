@@ -3,10 +3,17 @@
  * keeps each counter's samples over a retention window and computes rates like `rate()`
  * does (without extrapolation), treating a drop as a counter reset (an io-engine restart).
  */
-import type { Clock } from "../clock.ts";
+import { type Clock, holdWhile } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { parseExposition } from "./exposition.ts";
-import { iopsFailure, type IopsQuery, type IopsResult, type IopsSource } from "./source.ts";
+import { DEFAULT_MAX_PLAUSIBLE_IOPS, judgeValue, type Rejection, VolumeTally } from "./sample.ts";
+import {
+  iopsFailure,
+  type IopsQuery,
+  type IopsResult,
+  type IopsSource,
+  resultOfTally,
+} from "./source.ts";
 
 /** How to scrape and what to count. */
 export interface ScrapeSourceOptions {
@@ -24,6 +31,8 @@ export interface ScrapeSourceOptions {
   logger?: Logger;
   /** HTTP client; the global fetch by default. */
   fetch?: typeof fetch;
+  /** A rate above this many IOPS is rejected as implausible (default 10,000,000). */
+  maxPlausibleIops?: number;
 }
 
 /** What one scrape of one target produced. */
@@ -48,6 +57,12 @@ interface Series {
   pv: string;
   /** [ms, value] pairs, oldest first. */
   samples: [number, number][];
+  /** Why the latest scraped value was not kept (NaN, negative); cleared by a good one. */
+  rejection?: Rejection;
+  /** When that value was scraped (a rejection is forgotten after the retention, too). */
+  rejectedAt?: number;
+  /** The exporter's own timestamp on the latest sample, when it sent one. */
+  stampedAt?: number;
 }
 
 interface TargetState {
@@ -129,11 +144,17 @@ export class ScrapeIopsSource implements IopsSource {
           : `every exporter failed its last scrape (${this.#opts.targets.join(", ")})`,
       );
     }
-    const sums = new Map<string, number>();
+    const maxValue = this.#opts.maxPlausibleIops ?? DEFAULT_MAX_PLAUSIBLE_IOPS;
+    const limits = { maxValue, at, windowMs: q.windowMs };
+    const tally = new VolumeTally(maxValue);
     const unknown = new Set<string>();
     for (const s of this.#series.values()) {
       const inWindow = s.samples.filter(([t]) => t >= from && t <= at);
-      if (inWindow.length === 0) continue;
+      if (inWindow.length === 0 && !s.rejection) continue;
+      if (s.rejection) {
+        tally.add(s.pv, { ok: false, rejection: s.rejection });
+        continue;
+      }
       const t = this.#targets.get(s.target);
       const last = s.samples[s.samples.length - 1][0];
       // A series its target no longer serves (or a target that failed) leaves the sum
@@ -144,13 +165,13 @@ export class ScrapeIopsSource implements IopsSource {
         unknown.add(s.pv);
         continue;
       }
-      sums.set(s.pv, (sums.get(s.pv) ?? 0) + rate);
+      tally.add(s.pv, judgeValue(rate, rate.toFixed(2), limits, s.stampedAt));
     }
-    for (const pv of unknown) sums.delete(pv);
-    if (sums.size === 0) {
+    for (const pv of unknown) tally.iops.delete(pv);
+    if (tally.empty) {
       return iopsFailure("NoData", "no volume has two fresh samples in the window yet");
     }
-    return { ok: true, iops: sums, at, query: `scrape:${[...this.#counters].join("+")}` };
+    return resultOfTally(tally, at, `scrape:${[...this.#counters].join("+")}`);
   }
 
   async #scrape(url: string, at: number, signal?: AbortSignal): Promise<TargetScrape> {
@@ -161,8 +182,11 @@ export class ScrapeIopsSource implements IopsSource {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let text: string;
     try {
-      const res = await (this.#opts.fetch ?? fetch)(url, { signal: combined });
-      text = await res.text();
+      const res = await holdWhile(
+        this.#opts.clock,
+        (this.#opts.fetch ?? fetch)(url, { signal: combined }),
+      );
+      text = await holdWhile(this.#opts.clock, res.text());
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
     } catch (e) {
       state.lastOk = false;
@@ -181,7 +205,7 @@ export class ScrapeIopsSource implements IopsSource {
     }
     let kept = 0;
     for (const s of parsed.samples) {
-      if (!this.#counters.has(s.name) || !Number.isFinite(s.value)) continue;
+      if (!this.#counters.has(s.name)) continue;
       const pv = s.labels[this.#label];
       if (!pv) continue;
       const key = seriesKey(url, s.name, s.labels);
@@ -192,6 +216,15 @@ export class ScrapeIopsSource implements IopsSource {
       }
       const lastT = series.samples.at(-1)?.[0];
       if (lastT !== undefined && lastT >= at) continue; // one sample per series per instant
+      // A counter is finite and never negative; one that is not says nothing about the volume.
+      const judged = judgeValue(s.value, String(s.value), { maxValue: Infinity, at, windowMs: 0 });
+      if (!judged.ok) {
+        series.rejection = judged.rejection;
+        series.rejectedAt = at;
+        continue;
+      }
+      series.rejection = undefined;
+      series.stampedAt = s.timestampMs;
       series.samples.push([at, s.value]);
       kept++;
     }
@@ -206,7 +239,8 @@ export class ScrapeIopsSource implements IopsSource {
       let i = 0;
       while (i < s.samples.length && s.samples[i][0] < oldest) i++;
       if (i > 0) s.samples.splice(0, i);
-      if (s.samples.length === 0) this.#series.delete(key);
+      if ((s.rejectedAt ?? -Infinity) < oldest) s.rejection = undefined;
+      if (s.samples.length === 0 && !s.rejection) this.#series.delete(key);
     }
   }
 }

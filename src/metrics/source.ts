@@ -2,6 +2,9 @@
  * IopsSource: the port through which tiering reads volume IOPS. Adapters: the
  * Prometheus HTTP API client (prometheus.ts) and the direct exporter scraper (scrape.ts).
  */
+import { type Rejection, summarizeRejections, type VolumeTally } from "./sample.ts";
+
+export type { Rejection, RejectionReason } from "./sample.ts";
 
 /** Why an IOPS read failed; no tiering decision is made on any of these. */
 export type IopsFailureReason =
@@ -10,7 +13,9 @@ export type IopsFailureReason =
   | "HttpError"
   | "QueryError"
   | "MalformedResponse"
-  | "NoData";
+  | "NoData"
+  /** Series came back but every value was rejected (unparseable, non-finite, implausible…). */
+  | "ImplausibleData";
 
 /** IOPS per volume (PersistentVolume name), read at one instant over one window. */
 export interface IopsReading {
@@ -21,6 +26,12 @@ export interface IopsReading {
   at: number;
   /** The query (or source description) that produced the series. */
   query: string;
+  /**
+   * pv_name → why its value was not used. Such a volume is absent from `iops` (no reading,
+   * never 0); the controller shows the reason on the volume. Both sources here always set it
+   * (empty when nothing was rejected); absent means the same as empty.
+   */
+  rejected?: Map<string, Rejection>;
 }
 
 /** A failed IOPS read, with a machine-readable reason and a message for people. */
@@ -28,6 +39,8 @@ export interface IopsFailure {
   ok: false;
   reason: IopsFailureReason;
   message: string;
+  /** With `ImplausibleData`: every volume whose value was rejected, and why. */
+  rejected?: Map<string, Rejection>;
 }
 
 /** Result of one IOPS read: never thrown, never defaulted to 0. */
@@ -54,6 +67,25 @@ export interface IopsSource {
 }
 
 /** Builds a failure result. */
-export function iopsFailure(reason: IopsFailureReason, message: string): IopsFailure {
-  return { ok: false, reason, message };
+export function iopsFailure(
+  reason: IopsFailureReason,
+  message: string,
+  rejected?: Map<string, Rejection>,
+): IopsFailure {
+  return rejected ? { ok: false, reason, message, rejected } : { ok: false, reason, message };
+}
+
+/**
+ * The result of a tally: a reading of the accepted volumes (rejections beside them), or, when
+ * every value was rejected, an `ImplausibleData` failure (nothing trustworthy to act on).
+ */
+export function resultOfTally(tally: VolumeTally, at: number, query: string): IopsResult {
+  if (tally.iops.size === 0 && tally.rejected.size > 0) {
+    return iopsFailure(
+      "ImplausibleData",
+      `every value was rejected: ${summarizeRejections(tally.rejected)} (query: ${query})`,
+      tally.rejected,
+    );
+  }
+  return { ok: true, iops: tally.iops, at, query, rejected: tally.rejected };
 }

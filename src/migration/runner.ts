@@ -6,7 +6,12 @@
  * finished ones a crash left unrecorded.
  */
 import type { InFlight } from "../machine/inflight.ts";
-import { MemoryStateStore, type UnreadableState } from "../machine/pv_state_store.ts";
+import { isNotLeader } from "../kube/fence.ts";
+import {
+  MemoryStateStore,
+  StateConflict,
+  type UnreadableState,
+} from "../machine/pv_state_store.ts";
 import { executeMove, type ExecutorDeps, MoveInterrupted } from "./executor.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
 import type { MoveState } from "./state.ts";
@@ -58,6 +63,14 @@ export class MoveRunner {
         if (e instanceof MoveInterrupted) {
           log.info("move interrupted; its persisted state resumes it later", {
             phase: e.state.phase,
+          });
+        } else if (isNotLeader(e)) {
+          log.info("not leading any more; the leader resumes the move from its PV", {
+            error: e,
+          });
+        } else if (e instanceof StateConflict) {
+          log.error("the move's state on the PV was changed by another writer; left alone", {
+            error: e,
           });
         } else {
           this.errors.push({ volume: state.volume, error: e });

@@ -28,6 +28,8 @@ export const moveCodec: StateCodec<MoveState> = {
 };
 
 /** The move store on PersistentVolumes. */
-export function pvMoveStore(client: Pick<KubeClient, "get" | "patch" | "listAll">): MoveStore {
+export function pvMoveStore(
+  client: Pick<KubeClient, "get" | "patch" | "listAll" | "confirmLeadership">,
+): MoveStore {
   return new PvStateStore(client, moveCodec);
 }

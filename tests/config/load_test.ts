@@ -50,6 +50,10 @@ const BAD: BadCase[] = [
   { args: ["--no-such-flag"], mentions: ["--no-such-flag", "run --help"] },
   { args: ["--dry-run=yes"], mentions: ["--dry-run", "does not take an argument"] },
   { args: ["stray"], mentions: ['unexpected argument "stray"'] },
+  { args: ["--pod-name="], mentions: ["--pod-name=: must be a non-empty name", "POD_NAME"] },
+  { env: { POD_NAME: "" }, mentions: ["POD_NAME=: must be a non-empty name", "--pod-name"] },
+  { args: ["--max-plausible-iops=0"], mentions: ["--max-plausible-iops=0", "integer >= 1"] },
+  { env: { MAX_PLAUSIBLE_IOPS: "1e7" }, mentions: ["MAX_PLAUSIBLE_IOPS=1e7", "integer"] },
 ];
 
 for (const c of BAD) {
@@ -71,6 +75,7 @@ Deno.test("config defaults match the documented ones", () => {
   const c = r.config;
   assert.equal(c.prometheusUrl, "http://prometheus-operated.monitoring.svc:9090");
   assert.equal(c.maxConcurrentMigrations, 2);
+  assert.equal(c.maxPlausibleIops, 10_000_000);
   assert.equal(c.migrationTimeoutMs, 30 * 60_000);
   assert.equal(c.syncPollIntervalMs, 10_000);
   assert.equal(c.dryRun, false);

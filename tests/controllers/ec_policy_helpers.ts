@@ -1,4 +1,5 @@
 /** Shared set-up for ec-policy controller tests: a sandbox API server, CRDs, a controller. */
+import { eventually as poll } from "../support/poll.ts";
 import { couchestorCrds, type CustomResourceDefinition, GROUP_VERSION } from "../../src/api/mod.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { selectKernel } from "../../src/ec/kernels/select.ts";
@@ -121,23 +122,13 @@ export async function createPolicy(
 }
 
 /** Polls `fn` (real time, 20 ms steps) until it returns a truthy value; fails after `ms`. */
-export async function eventually<T>(
+export function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   ms = 10_000,
 ): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${last ?? ""}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Any falsy value ("", 0 too) is "not yet" here.
+  return poll(what, async () => (await fn()) || undefined, { timeoutMs: ms, everyMs: 20 });
 }
 
 /** The value of one sample line of the metrics text, or undefined. */

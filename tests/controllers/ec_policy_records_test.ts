@@ -252,4 +252,3 @@ Deno.test("ec-policy aggregate: counts weigh records by stripes; status and last
   assert.equal(st.conditions![0].reason, "StripesFailed");
   assert.equal(st.lastScrubTime, "2026-01-01T00:00:00Z");
 });
-

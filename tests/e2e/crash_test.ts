@@ -192,6 +192,14 @@ Deno.test("e2e crash safety: SIGKILL at every migration step; a restarted operat
         return r.length === 1 && poolOf(r[0]).startsWith("hot");
       }, 20_000);
     }
+    // The restarted process has the killed one's --pod-name but not its Lease nonce: it leads
+    // (and finds the last move) once that Lease expired (src/kube/leader.ts).
+    const last = op;
+    await waitFor(
+      "the last move found after restart",
+      () => resumedIn(last.logs(), POINTS.length - 1),
+      20_000,
+    );
     assert.equal(await op.stop(), 0);
     allLogs.push(op.logs());
     assert.ok(resumedIn(op.logs(), POINTS.length - 1), "last move resumed after restart");

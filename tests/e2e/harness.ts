@@ -2,6 +2,7 @@
  * End-to-end helpers: the operator as a child process (`deno run -A main.ts run …`) against
  * the sandbox and the simulator, a real Prometheus over backfilled history, and polling.
  */
+import { eventually } from "../support/poll.ts";
 import {
   findBinary,
   freePort,
@@ -138,26 +139,13 @@ export function startOperator(o: {
 }
 
 /** Polls `f` every `everyMs` until it returns a value other than undefined/false. */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   f: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
   everyMs = 100,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return eventually(what, f, { timeoutMs, everyMs });
 }
 
 /** Sum of a metric's samples whose labels include `labels`, from Prometheus text. */

@@ -3,10 +3,12 @@
  * a client from its kubeconfig, a small test CRD (Widget), and helpers over the
  * server's write log and fault injection.
  */
+import type { Clock } from "../../src/clock.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeconfigFile } from "../../src/kube/kubeconfig.ts";
 import { BuiltinResources, type ResourceRef } from "../../src/kube/resource.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
+import { eventually } from "../support/poll.ts";
 
 /** The test CRD: widgets.test.couchestor.io, namespaced, with a status subresource. */
 export const WIDGETS: ResourceRef = {
@@ -37,6 +39,10 @@ export interface TestEnv {
   writeMark(): number;
   /** Successful writes after `mark`, oldest first. */
   writesSince(mark: number): WriteEntry[];
+  /** Every write request that reached the server after `mark` (refused ones too). */
+  writeAttemptsSince(mark: number): (WriteEntry & { code: number })[];
+  /** A client of its own (as another process would have), with this User-Agent and clock. */
+  newClient(userAgent: string, clock?: Clock): Promise<KubeClient>;
   faults: {
     /** Ends every open watch stream. */
     dropWatches(): void;
@@ -65,6 +71,7 @@ export async function startEnv(
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
   });
   const client = new KubeClient({ connection: await loadKubeconfigFile(sb.kubeconfigPath) });
+  const extra: KubeClient[] = [];
   await client.create(BuiltinResources.customResourceDefinitions, {
     metadata: { name: "widgets.test.couchestor.io" },
     spec: {
@@ -109,6 +116,16 @@ export async function startEnv(
     writeMark: () => sb.writes.lastSeq,
     writesSince: (mark) =>
       sb.writes.list({ since: mark }).filter((w) => w.code < 300 && w.resourceVersion !== ""),
+    writeAttemptsSince: (mark) => sb.writes.list({ since: mark }),
+    newClient: async (userAgent, clock) => {
+      const c = new KubeClient({
+        connection: await loadKubeconfigFile(sb.kubeconfigPath),
+        userAgent,
+        clock,
+      });
+      extra.push(c);
+      return c;
+    },
     faults: {
       dropWatches: () => void sb.faults.closeWatches(),
       compact: () => void sb.faults.compact(),
@@ -120,20 +137,17 @@ export async function startEnv(
     },
     close: async () => {
       client.close();
+      for (const c of extra) c.close();
       await sb.close();
       await Deno.remove(dataDir, { recursive: true });
     },
   };
 }
 
-/** Polls `cond` every 10 ms until it holds; throws after `timeoutMs` (default 10 s). */
+/** Polls `cond` until it holds; throws after `timeoutMs` (default 10 s). See tests/support/poll.ts. */
 export async function until(
   cond: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms: ${cond}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await eventually(String(cond), cond, { timeoutMs });
 }

@@ -99,12 +99,14 @@ Deno.test("controller: generationChanged ignores status-only updates (no self-tr
     const inf = informer.run(stop.signal);
     const ctl = controller.run(stop.signal);
     await until(() => runs === 1);
-    await until(async () =>
-      ((await client.get<KubeObject>(WIDGETS, "g", { namespace: "default" })).status as {
-        runs?: number;
-      })?.runs === 1
+    // Once the informer holds our own status write its handlers have run (synchronously, on
+    // the event): had the predicate let it through, the key would be queued or running now.
+    const queue = controller.queue!;
+    await until(() =>
+      (informer.store.get("default/g")?.status as { runs?: number } | undefined)?.runs === 1 &&
+      queue.processingCount === 0
     );
-    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(queue.length + queue.delayedCount, 0, "status write did not re-trigger");
     assert.equal(runs, 1, "status write did not re-trigger");
     await client.patch(WIDGETS, "g", { spec: { size: 9 } }, { namespace: "default" });
     await until(() => runs === 2);

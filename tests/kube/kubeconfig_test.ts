@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { loadKubeconfigFile, resolveKubeconfig } from "../../src/kube/kubeconfig.ts";
+import {
+  KubeconfigError,
+  loadKubeconfigFile,
+  resolveKubeconfig,
+} from "../../src/kube/kubeconfig.ts";
 import { inClusterConfig } from "../../src/kube/kubeconfig.ts";
 
 const b64 = (s: string) => btoa(s);
@@ -60,15 +64,63 @@ Deno.test("kubeconfig: clear errors for missing context, cluster or user", () =>
   assert.throws(() => resolveKubeconfig(doc, { context: "nope" }), /no context named "nope"/);
   assert.throws(
     () => resolveKubeconfig("clusters: []\ncontexts: []\nusers: []\n"),
-    /no current-context/,
+    /current-context: is not set and no context was given/,
   );
   assert.throws(
     () =>
       resolveKubeconfig(
         "current-context: x\ncontexts: [{name: x, context: {cluster: y}}]\n",
       ),
-    /no cluster named "y"/,
+    /context "x": contexts\[0\]\.context\.cluster: names cluster "y", which clusters does not have/,
   );
+});
+
+Deno.test("kubeconfig: a corrupt file names the file, the context and the field — never a raw ZodError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, RegExp][] = [
+      [
+        "bad base64",
+        doc.replace(b64("KEY-PEM"), "not*base64!"),
+        /^kubeconfig .*\/config: context "other": users\[1\]\.user\.client-key-data: is not valid base64/,
+      ],
+      [
+        "server missing",
+        doc.replace("server: https://127.0.0.1:6443/", "name2: x"),
+        /^kubeconfig .*\/config: context "dev": clusters\[0\]\.cluster\.server: Invalid input/,
+      ],
+      [
+        "server not a URL",
+        doc.replace("https://127.0.0.1:6443/", "127.0.0.1:6443"),
+        /^kubeconfig .*\/config: context "dev": clusters\[0\]\.cluster\.server: "127\.0\.0\.1:6443" is not an http/,
+      ],
+      ["not YAML", "clusters: [\n  - {", /^kubeconfig .*\/config: is not valid YAML: /],
+      ["not a mapping", "- a\n- b\n", /^kubeconfig .*\/config: is not a kubeconfig/],
+      [
+        "wrong type",
+        "current-context: dev\ncontexts: 7\n",
+        /^kubeconfig .*\/config: context "dev": contexts: Invalid input: expected array/,
+      ],
+    ];
+    for (const [name, text, re] of cases) {
+      await Deno.writeTextFile(`${dir}/config`, text);
+      const ctx = name === "bad base64" ? { context: "other" } : {};
+      const e = await loadKubeconfigFile(`${dir}/config`, ctx).catch((x) => x);
+      assert.ok(e instanceof KubeconfigError, `${name}: ${e}`);
+      assert.match(e.message, re, name);
+      assert.doesNotMatch(e.message, /ZodError|\n/, name);
+    }
+    const missing = await loadKubeconfigFile(`${dir}/nope`).catch((x) => x);
+    assert.match(missing.message, /^kubeconfig .*\/nope: cannot read the file: /);
+    await Deno.writeTextFile(`${dir}/config`, doc);
+    const noCa = await loadKubeconfigFile(`${dir}/config`, { context: "other" }).catch((x) => x);
+    assert.match(
+      noCa.message,
+      /^kubeconfig .*\/config: context "other": certificate-authority: cannot read .*certs\/ca\.crt/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("kubeconfig: loadKubeconfigFile reads referenced files relative to the file", async () => {

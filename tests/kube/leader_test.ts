@@ -12,17 +12,17 @@ Deno.test("leader: a leader that cannot renew within renewDeadline aborts at onc
   const clock = new ManualClock();
   const stop = new AbortController();
   try {
-    const mk = (identity: string) =>
+    const mk = async (identity: string) =>
       new LeaderElector({
-        client: env.client,
+        client: await env.newClient(`test/${identity}`, clock),
         namespace: "default",
         name: "lease-a",
         identity,
         clock,
         logger: silentLogger,
       });
-    const a = mk("pod-a");
-    const b = mk("pod-b");
+    const a = await mk("pod-a");
+    const b = await mk("pod-b");
     let leadSignal: AbortSignal | undefined;
     let bLed = false;
     const ra = a.run(stop.signal, {
@@ -31,14 +31,9 @@ Deno.test("leader: a leader that cannot renew within renewDeadline aborts at onc
         return new Promise((r) => s.addEventListener("abort", () => r(), { once: true }));
       },
     });
-    await until(() => a.isLeader());
+    await clock.runUntil(() => a.isLeader(), { limitMs: 5_000, what: "a leads" });
     const rb = b.run(stop.signal, { onStartedLeading: () => void (bLed = true) });
-    // Step the fake clock; HTTP is real, so give each step a moment to complete.
-    const step = async (ms: number) => {
-      await clock.advance(ms);
-      await new Promise((r) => setTimeout(r, 15));
-    };
-    for (let i = 0; i < 20; i++) await step(1000); // 20 s of renewals: a keeps it, b waits
+    await clock.runFor(20_000); // 20 s of renewals: a keeps it, b waits
     assert.ok(a.isLeader());
     assert.equal(bLed, false, "a follower never leads while the lease is renewed");
     assert.equal(b.observedLeader, "pod-a");
@@ -48,16 +43,17 @@ Deno.test("leader: a leader that cannot renew within renewDeadline aborts at onc
     const cut = clock.now();
     let abortedAt: number | undefined;
     leadSignal!.addEventListener("abort", () => abortedAt = clock.now(), { once: true });
-    for (let i = 0; i < 60 && abortedAt === undefined; i++) await step(250);
-    assert.ok(abortedAt !== undefined, "leadership signal aborted");
-    // Last successful renew was at most one retry period before the cut.
-    assert.ok(abortedAt! - cut <= 10_000 + 250, `aborted ${abortedAt! - cut} ms after the cut`);
+    await clock.runUntil(() => abortedAt !== undefined, { limitMs: 20_000, what: "a aborts" });
+    // The last successful renew was at most one retry period (2 s) before the cut, and the
+    // leader gives up exactly renewDeadline (10 s) after it: never later, never much sooner.
+    const after = abortedAt! - cut;
+    assert.ok(after >= 10_000 - 2_000 && after <= 10_000, `aborted ${after} ms after the cut`);
     assert.equal(a.isLeader(), false);
     assert.equal(bLed, false, "b cannot write either while the server refuses");
 
     // Server heals: b (or a again) takes over once the lease has expired on its own clock.
     env.faults.clear();
-    for (let i = 0; i < 40 && !(a.isLeader() || b.isLeader()); i++) await step(500);
+    await clock.runUntil(() => a.isLeader() || b.isLeader(), { limitMs: 30_000, what: "a leader" });
     assert.ok(a.isLeader() !== b.isLeader(), "exactly one leads");
     const leader = a.isLeader() ? "pod-a" : "pod-b";
 
@@ -110,11 +106,14 @@ Deno.test("leader: two operator processes — exactly one leads; SIGKILL it and 
     }
     const leading = (id: string) => lines[id].filter((l) => l.event === "leading").length;
     await until(() => leading("p1") + leading("p2") >= 1, 20_000);
-    // Let both run side by side for a while: still exactly one leader.
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(leading("p1") + leading("p2"), 1, "exactly one leads");
     const first = leading("p1") ? "p1" : "p2";
     const second = first === "p1" ? "p2" : "p1";
+    // Both run side by side until the follower has seen the leader renew several times: still
+    // one leader (an event count on the write log, not a fixed sleep).
+    const renewalsBy = (id: string) =>
+      env.writesSince(since).filter((w) => w.resource === "leases" && writerOf(w) === id).length;
+    await until(() => renewalsBy(first) >= 5, 20_000);
+    assert.equal(leading("p1") + leading("p2"), 1, "exactly one leads");
     await until(() => env.writesSince(since).some((w) => w.resource === "namespaces"));
 
     const killedAt = Date.now();

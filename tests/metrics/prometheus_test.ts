@@ -204,26 +204,32 @@ Deno.test("prometheus: error answers become typed failures, never IOPS", async (
     }
   });
 
-  await t.step("NaN and negative samples are unknown, duplicates summed", async () => {
+  await t.step("NaN samples have no reading (with the reason), duplicates summed", async () => {
+    const at = END / 1000;
     const s = serve(() =>
       Response.json({
         status: "success",
         data: {
           resultType: "vector",
           result: [
-            { metric: { pv_name: "a" }, value: [1, "NaN"] },
-            { metric: { pv_name: "b" }, value: [1, "+Inf"] },
-            { metric: { pv_name: "c" }, value: [1, "7"] },
-            { metric: { pv_name: "c" }, value: [1, "3"] },
-            { metric: {}, value: [1, "9"] },
+            { metric: { pv_name: "a" }, value: [at, "NaN"] },
+            { metric: { pv_name: "b" }, value: [at, "+Inf"] },
+            { metric: { pv_name: "c" }, value: [at, "7"] },
+            { metric: { pv_name: "c" }, value: [at, "3"] },
+            { metric: {}, value: [at, "9"] },
           ],
         },
       })
     );
     try {
-      const r = await new PrometheusIopsSource({ baseUrl: s.url }).fetchIops({ windowMs: 60_000 });
+      const src = new PrometheusIopsSource({ baseUrl: s.url });
+      const r = await src.fetchIops({ windowMs: 60_000, at: END });
       assert.ok(r.ok);
       assert.deepEqual([...r.iops], [["c", 10]]);
+      assert.deepEqual([...r.rejected!].map(([pv, x]) => [pv, x.reason]), [
+        ["a", "NotFinite"],
+        ["b", "NotFinite"],
+      ]);
     } finally {
       await s.close();
     }

@@ -26,7 +26,10 @@ Deno.test("readPolicyIops: condition and failure counter from a real HTTP answer
     ]);
     body = {
       status: "success",
-      data: { resultType: "vector", result: [{ metric: { pv_name: "a" }, value: [1, "5"] }] },
+      data: {
+        resultType: "vector",
+        result: [{ metric: { pv_name: "a" }, value: [Date.now() / 1000, "5"] }],
+      },
     };
     const ok = await readPolicyIops(src, {
       policy: "gold",

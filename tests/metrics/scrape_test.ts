@@ -178,15 +178,14 @@ Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
     const ac = new AbortController();
     const src = new ScrapeIopsSource({ targets: [ex.url], clock });
     const loop = src.run(5000, ac.signal);
-    const roundsReach = async (n: number) => {
-      while (src.rounds < n) await new Promise((r) => setTimeout(r, 2));
-    };
+    // Each scrape is held I/O on the clock: settling lets it finish before time moves on.
     for (let i = 1; i <= 3; i++) {
-      await roundsReach(i);
+      await clock.settle();
+      assert.equal(src.rounds, i);
       ex.set({ "pv-a": [i * 50, 0] });
-      await clock.advance(5000);
+      await clock.runFor(5000);
     }
-    await roundsReach(4);
+    assert.equal(src.rounds, 4);
     ac.abort();
     await loop;
     assert.equal(src.rounds, 4);
@@ -220,5 +219,50 @@ Deno.test("scrape: the Mayastor simulator's exporter, across an io-engine restar
     assert.ok(Math.abs(before.iops.get("pv-steady")! - 250) < 0.5);
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("scrape: NaN, negative, stale-stamped and implausible counters leave the volume without a reading", async () => {
+  const ex = exporter();
+  const clock = new ManualClock();
+  try {
+    const src = new ScrapeIopsSource({
+      targets: [ex.url],
+      clock,
+      logger: silentLogger,
+      maxPlausibleIops: 1_000_000,
+    });
+    const page = (good: number, bad: string, stamp = "") =>
+      [
+        `volume_num_read_ops{node="n1",pv_name="good"} ${good}`,
+        `volume_num_read_ops{node="n1",pv_name="bad"} ${bad}${stamp}`,
+      ].join("\n") + "\n";
+    const cases: [string, (i: number) => string, string][] = [
+      ["NaN", () => "NaN", "NotFinite"],
+      ["negative", () => "-5", "Negative"],
+      ["stamped 1970", (i) => `${i * 100} 1000`, "Stale"],
+      ["implausible rate", (i) => `${i * 1e12}`, "Implausible"],
+    ];
+    let i = 0;
+    for (const [name, bad, reason] of cases) {
+      for (let k = 0; k < 2; k++) {
+        i++;
+        ex.set({}, page(i * 100, bad(i)));
+        await src.scrapeOnce();
+        await clock.advance(10_000);
+      }
+      const r = await src.fetchIops({ windowMs: 30_000, at: clock.now() - 10_000 });
+      assert.ok(r.ok, `${name}: ${JSON.stringify(r)}`);
+      assert.ok(Math.abs(r.iops.get("good")! - 10) < 1e-9, `${name}: good ${r.iops.get("good")}`);
+      assert.equal(r.iops.has("bad"), false, name);
+      assert.equal(r.rejected!.get("bad")?.reason, reason, name);
+    }
+    // Only bad values: nothing trustworthy, a failed read.
+    ex.set({}, `volume_num_read_ops{node="n1",pv_name="bad"} NaN\n`);
+    await src.scrapeOnce();
+    const only = await src.fetchIops({ windowMs: 30_000 });
+    assert.equal(!only.ok && only.reason, "ImplausibleData");
+  } finally {
+    await ex.close();
   }
 });

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
-import { silentLogger } from "../../src/observability/log.ts";
+import { createLogger, silentLogger } from "../../src/observability/log.ts";
+import { runCouchestor } from "../cli/_process.ts";
 import { Readiness } from "../../src/observability/readiness.ts";
-import { fetchKubeVersion, kubeApiCheck, resolveKubeTarget } from "../../src/startup/kube_api.ts";
-
-/** Waits (briefly, real time) until `cond` holds; the work under test does real network I/O. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { fetchKubeVersion, kubeApiCheck } from "../../src/startup/kube_api.ts";
+import { connectionFor } from "../../src/app/cluster.ts";
 
 function versionServer(port = 0, seen: Headers[] = []): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (req) => {
@@ -46,11 +39,10 @@ Deno.test("kube target: current context of a kubeconfig, token and CA from data 
         `- { name: u2, user: { tokenFile: '${dir}/token' } }`,
       ].join("\n"),
     );
-    const t = await resolveKubeTarget(`${dir}/config`, {}, Deno.readTextFile);
+    const t = await connectionFor(`${dir}/config`, {});
     assert.equal(t.server, "https://two:6443");
-    assert.equal(t.token, "secret-token");
-    assert.equal(t.caPem, ca);
-    assert.equal(t.source, `kubeconfig ${dir}/config`);
+    assert.equal(t.tokenFile, `${dir}/token`);
+    assert.equal(t.caData, ca);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -58,7 +50,7 @@ Deno.test("kube target: current context of a kubeconfig, token and CA from data 
 
 Deno.test("kube target: without kubeconfig or in-cluster env the reason says so", async () => {
   await assert.rejects(
-    resolveKubeTarget(undefined, {}, Deno.readTextFile),
+    connectionFor(undefined, {}),
     /no --kubeconfig given and not running in a cluster/,
   );
 });
@@ -68,7 +60,7 @@ Deno.test("kube version: GET /version with the bearer token", async () => {
   const server = versionServer(0, seen);
   try {
     const v = await fetchKubeVersion(
-      { server: `http://127.0.0.1:${server.addr.port}`, token: "t0k", source: "test" },
+      { server: `http://127.0.0.1:${server.addr.port}`, token: "t0k" },
       new AbortController().signal,
     );
     assert.equal(v, "v1.32.0");
@@ -78,39 +70,87 @@ Deno.test("kube version: GET /version with the bearer token", async () => {
   }
 });
 
-Deno.test("kube API check: not ready while refused, ready once /version answers", async () => {
+Deno.test("kube API check: while refused, every attempt is logged with the URL and error and /readyz says so; ready once /version answers", async () => {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close(); // nothing listens there now: connection refused
   const clock = new ManualClock();
   const readiness = new Readiness();
+  const lines: string[] = [];
   let attempts = 0;
+  const url = `http://127.0.0.1:${port}`;
   const check = kubeApiCheck({
     resolve: () => {
       attempts++;
-      return Promise.resolve({ server: `http://127.0.0.1:${port}`, source: "test" });
+      return Promise.resolve({ server: url, source: "test" });
     },
     readiness,
     clock,
-    logger: silentLogger,
+    logger: createLogger({ write: (l) => lines.push(l), format: "json" }),
     retryMs: 100,
+    maxRetryMs: 400,
   });
   const stop = new AbortController();
   await check.start(stop.signal);
-  await until(() => readiness.components()[0].reason !== "not checked yet", "first attempt");
-  const first = readiness.status();
-  assert.equal(first.ready, false);
-  assert.match(first.reasons[0], /^kubernetes-api: .+/);
+  // Four refused attempts, backing off 100, 200, 400 ms of clock time between them.
+  const took = await clock.runUntil(() => attempts === 4 && lines.length === 4, {
+    limitMs: 10_000,
+    what: "four attempts",
+  });
+  assert.equal(took, 100 + 200 + 400);
+  const logged = lines.map((l) => JSON.parse(l));
+  for (const [i, l] of logged.entries()) {
+    assert.equal(l.msg, "kubernetes API not reachable; retrying");
+    assert.equal(l.level, "warn");
+    assert.equal(l.server, url);
+    assert.equal(l.attempt, i + 1);
+    assert.match(l.error, /refused|connect/i);
+  }
+  assert.deepEqual(logged.map((l) => l.retryInMs), [100, 200, 400, 400]);
+  const status = readiness.status();
+  assert.equal(status.ready, false);
+  assert.match(
+    status.reasons[0],
+    new RegExp(`^kubernetes-api: API server ${url} not reachable: .+; retrying in 400ms$`),
+  );
 
   const server = versionServer(port);
   try {
-    await clock.advance(100);
-    await until(() => readiness.status().ready, "ready");
-    assert.equal(attempts, 2);
+    await clock.runUntil(() => readiness.status().ready, { limitMs: 1_000, what: "ready" });
+    assert.equal(attempts, 5);
+    assert.match(lines.at(-1)!, /"msg":"kubernetes API reachable".*"attempts":5/);
     stop.abort();
     await check.stop();
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("kube API check: a bad kubeconfig is reported (file and field) at error level, and retried", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/config`, "current-context: x\ncontexts: 7\n");
+    const clock = new ManualClock();
+    const readiness = new Readiness();
+    const lines: string[] = [];
+    const check = kubeApiCheck({
+      resolve: () => connectionFor(`${dir}/config`, {}),
+      readiness,
+      clock,
+      logger: createLogger({ write: (l) => lines.push(l), format: "json" }),
+    });
+    const stop = new AbortController();
+    await check.start(stop.signal);
+    await clock.runUntil(() => lines.length === 2, { limitMs: 10_000 });
+    const l = JSON.parse(lines[0]);
+    assert.equal(l.level, "error");
+    assert.equal(l.msg, "cannot find the Kubernetes API server; retrying");
+    assert.match(l.error, /^kubeconfig .*\/config: context "x": contexts: Invalid input/);
+    assert.match(readiness.status().reasons[0], /^kubernetes-api: kubeconfig .*\/config: /);
+    stop.abort();
+    await check.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -129,18 +169,16 @@ Deno.test("kube API check: stop ends the retry loop", async () => {
   });
   const stop = new AbortController();
   await check.start(stop.signal);
-  await until(() => readiness.status().reasons[0] === "kubernetes-api: no kubeconfig", "attempt");
-  // Retries are paced by the injected clock: another attempt comes only after advancing it.
-  for (let i = 0; attempts < 2 && i < 100; i++) {
-    await clock.advance(250);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.ok(attempts >= 2, "a retry after the backoff");
+  // Retries are paced by the injected clock: the second attempt comes after the 250 ms backoff.
+  const took = await clock.runUntil(() => attempts === 2, { limitMs: 10_000, what: "a retry" });
+  assert.equal(took, 250);
+  assert.match(readiness.status().reasons[0], /^kubernetes-api: no kubeconfig; retrying in 500ms$/);
   stop.abort();
   await check.stop(); // resolves while the loop sleeps on the clock: the abort ends the sleep
+  // Nothing is left that could run another attempt: no timer is armed on the clock.
+  assert.equal(clock.pendingSleepers, 0);
   const before = attempts;
-  await clock.advance(60_000);
-  await new Promise((r) => setTimeout(r, 20));
+  await clock.runFor(60_000);
   assert.equal(attempts, before, "no attempt after stop");
   assert.equal(readiness.status().ready, false);
 });
@@ -160,9 +198,41 @@ Deno.test("kube target: file references are relative to the kubeconfig, as the c
         "users: [{ name: u, user: { token: t } }]",
       ].join("\n"),
     );
-    const t = await resolveKubeTarget(`${dir}/config`, {}, Deno.readTextFile);
-    assert.equal(t.caPem, ca);
+    const t = await connectionFor(`${dir}/config`, {});
+    assert.equal(t.caData, ca);
     assert.equal(t.token, "t");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("couchestor run with a corrupt kubeconfig exits 1 naming the file, the context and the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(
+      path,
+      [
+        "current-context: x",
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+        'users: [{name: u, user: {client-key-data: "not*base64"}}]',
+        "contexts: [{name: x, context: {cluster: c, user: u}}]",
+      ].join("\n"),
+    );
+    const r = await runCouchestor([
+      "run",
+      `--kubeconfig=${path}`,
+      "--metrics-addr=127.0.0.1:0",
+      "--health-addr=127.0.0.1:0",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `kubeconfig ${path}: context \\"x\\": users[0].user.client-key-data: is not valid base64`,
+      ),
+      r.stderr,
+    );
+    assert.doesNotMatch(r.stderr, /ZodError|Failed to decode base64/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
