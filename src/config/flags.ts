@@ -5,7 +5,9 @@
 import { z } from "zod";
 import { formatDuration, isDuration, parseDuration } from "./duration.ts";
 import { parseListenAddr } from "./listen.ts";
-import { DEFAULT_MAX_PLAUSIBLE_IOPS } from "../metrics/sample.ts";
+
+/** The default ceiling of a plausible IOPS reading: no single volume serves ten million IOPS. */
+export const DEFAULT_MAX_PLAUSIBLE_IOPS = 10_000_000;
 
 /** One command-line flag and its environment twin. */
 export interface FlagSpec {

@@ -5,7 +5,7 @@
  * Time (timeouts and backoff) comes from the injected Clock.
  */
 import type { z } from "zod";
-import type { Clock } from "../clock.ts";
+import { type Clock, holdWhile } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { BackendError } from "./port.ts";
 import { RestJsonErrorSchema } from "./rest_schemas.ts";
@@ -132,16 +132,20 @@ export class RestClient {
     try {
       let res: Response;
       try {
-        res = await fetch(this.#o.baseUrl + req.path, {
-          method: req.method,
-          headers: {
-            accept: "application/json",
-            ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
-            ...this.#o.headers,
-          },
-          body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
-          signal: ctrl.signal,
-        });
+        // Held on the clock: a test's manual clock lets the answer arrive before time moves.
+        res = await holdWhile(
+          this.#o.clock,
+          fetch(this.#o.baseUrl + req.path, {
+            method: req.method,
+            headers: {
+              accept: "application/json",
+              ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
+              ...this.#o.headers,
+            },
+            body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
+            signal: ctrl.signal,
+          }),
+        );
       } catch (e) {
         if (timedOut) {
           throw new MayastorApiError(
@@ -164,7 +168,7 @@ export class RestClient {
       }
       let text: string;
       try {
-        text = await res.text();
+        text = await holdWhile(this.#o.clock, res.text());
       } catch (e) {
         throw new MayastorApiError(
           `${endpoint}: ${timedOut ? "body timed out" : String(e)}`,

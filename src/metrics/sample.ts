@@ -4,8 +4,9 @@
  * stamped inside the window). Pure: no I/O, no clock.
  */
 
-/** The default ceiling: no single volume serves ten million IOPS. */
-export const DEFAULT_MAX_PLAUSIBLE_IOPS = 10_000_000;
+import { DEFAULT_MAX_PLAUSIBLE_IOPS } from "../config/flags.ts";
+
+export { DEFAULT_MAX_PLAUSIBLE_IOPS };
 
 /** Why a volume's value was not used. */
 export type RejectionReason =

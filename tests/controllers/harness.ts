@@ -174,6 +174,8 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
     },
   );
   const ac = new AbortController();
+  // The exporter is scraped every 500 ms of simulated time, as a scrape loop would.
+  const scraping = scrape.run(500, ac.signal);
   const comp = operator.component();
   if (!o.noOperator) await comp.start(ac.signal);
   return {
@@ -189,33 +191,35 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
         // production time passes by itself, here the harness keeps it moving until stopped.
         let stopped = false;
         const stopping = comp.stop().finally(() => (stopped = true));
-        for (let i = 0; i < 2_000 && !stopped; i++) {
-          await clock.advance(1_000);
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        if (!stopped) throw new Error("the operator did not stop within 2,000 simulated seconds");
+        await clock.runUntil(() => stopped, { limitMs: 2_000_000, what: "the operator stopped" });
         await stopping;
       }
+      await scraping;
       await cluster.close();
     },
   };
 }
 
-/** Advances the clock in steps (scraping the exporter each step) until `done` or `maxSteps`. */
+/**
+ * Runs the system on the manual clock until `done` holds (ManualClock.runUntil: every woken task
+ * and every request in flight settles before time jumps to the next deadline), calling `onStep`
+ * at each check; fails after `maxSteps × stepMs` of simulated time. Returns the simulated ms.
+ */
 export async function drive(
   env: Env,
   done: () => boolean | Promise<boolean>,
   opts: { stepMs?: number; maxSteps?: number; onStep?: (i: number) => void | Promise<void> } = {},
 ): Promise<number> {
-  const max = opts.maxSteps ?? 400;
-  for (let i = 0; i < max; i++) {
-    if (await done()) return i;
-    await env.clock.advance(opts.stepMs ?? 500);
-    await env.scrape.scrapeOnce();
-    await opts.onStep?.(i);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`condition not reached after ${max} steps`);
+  let i = 0;
+  return await env.clock.runUntil(async () => {
+    await opts.onStep?.(i++);
+    return await done();
+  }, { limitMs: (opts.maxSteps ?? 400) * (opts.stepMs ?? 500), what: String(done) });
+}
+
+/** Runs the system for `ms` of simulated time (timers fire, requests settle), then returns. */
+export async function runFor(env: Env, ms: number): Promise<void> {
+  await env.clock.runFor(ms);
 }
 
 /** Tier of each replica of a volume, from the simulator's model. */

@@ -17,6 +17,7 @@ import {
   migrationsCounted,
   policy,
   replicaTiers,
+  runFor,
   settled,
   startEnv,
 } from "./harness.ts";
@@ -44,7 +45,7 @@ Deno.test("controller: dry-run plans, records and emits Events but changes no vo
     }
     await drive(env, async () => ((await status(env, "dry"))?.totalMigrations ?? 0) >= 2);
     // Many more passes: the dry-run decision is recorded once per cooldown, not every pass.
-    await drive(env, () => false, { maxSteps: 30 }).catch(() => {});
+    await runFor(env, 15000);
     const st = (await status(env, "dry"))!;
     assert.equal(st.totalMigrations, 2);
     assert.deepEqual(st.migrationHistory!.map((h) => `${h.volume}:${h.result}`).sort(), [
@@ -116,7 +117,7 @@ Deno.test("controller: preservation mode keeps every old replica", async () => {
     }
     assert.equal(await migrationsCounted(env.metrics, "preserved"), 2);
     // Past the cooldown the volumes are not copied again: their target tier has a copy.
-    await drive(env, () => false, { maxSteps: 100 }).catch(() => {});
+    await runFor(env, 50000);
     assert.deepEqual(replicaTiers(env, "pv-hot"), ["cold", "hot"]);
     assert.deepEqual(replicaTiers(env, "pv-cold"), ["cold", "hot"]);
     assert.equal(await migrationsCounted(env.metrics), 2);
@@ -145,7 +146,7 @@ Deno.test("controller: two policies selecting one volume both report the conflic
       const [a, b] = [await status(env, "a"), await status(env, "b")];
       return a?.phase === "Error" && b?.phase === "Error";
     });
-    await drive(env, () => false, { maxSteps: 20 }).catch(() => {});
+    await runFor(env, 10000);
     for (const n of ["a", "b"]) {
       const st = (await status(env, n))!;
       const ready = st.conditions!.find((c) => c.type === "Ready")!;
@@ -172,7 +173,7 @@ Deno.test("controller: a disabled policy observes and moves nothing", async () =
   });
   try {
     await drive(env, async () => (await status(env, "off"))?.phase === "Disabled");
-    await drive(env, () => false, { maxSteps: 20 }).catch(() => {});
+    await runFor(env, 10000);
     assert.deepEqual(replicaTiers(env, "pv-hot"), ["cold"]);
     assert.equal((await status(env, "off"))!.coldVolumes, 1);
   } finally {
@@ -219,6 +220,41 @@ Deno.test("controller: a stalled rebuild times out and rolls back (only the new 
   }
 });
 
+Deno.test("controller: --migration-timeout=2m applies to a policy that sets no migrationTimeout", async () => {
+  const env = await startEnv({
+    policies: [policy("default-timeout")], // no migrationTimeout of its own
+    volumes: [{
+      name: "pv-hot",
+      sizeBytes: MiB,
+      pools: ["cold-1"],
+      profile: { kind: "steady", iops: 3000 },
+    }],
+    reconcile: { migrationTimeoutMs: 120_000 },
+  });
+  try {
+    env.cluster.sim.faults.stallRebuilds(true);
+    const pv = async () =>
+      (await env.cluster.client.get(PERSISTENT_VOLUMES, "pv-hot")).metadata.annotations?.[
+        MIGRATION_ANNOTATION
+      ];
+    await drive(env, async () => (await pv()) !== undefined);
+    const started = JSON.parse((await pv())!) as { startedAt: number; deadline: number };
+    assert.equal(started.deadline - started.startedAt, 120_000, "deadline = start + 2m");
+    await drive(
+      env,
+      async () => ((await status(env, "default-timeout"))?.failedMigrations ?? 0) >= 1,
+    );
+    const rec = (await status(env, "default-timeout"))!.migrationHistory!.at(-1)!;
+    assert.equal(rec.result, "RolledBack");
+    assert.match(rec.error ?? "", /timed out after 12\ds/);
+    const secs = Number(/timed out after (\d+)s/.exec(rec.error ?? "")?.[1]);
+    assert.ok(secs >= 120 && secs < 125, `timed out after ${secs}s, not 30m`);
+  } finally {
+    env.cluster.sim.faults.stallRebuilds(false);
+    await env.stop();
+  }
+});
+
 Deno.test("controller: a policy the schema rejects gets Ready=False InvalidPolicy and moves nothing", async () => {
   const env = await startEnv({
     volumes: [{
@@ -244,7 +280,7 @@ Deno.test("controller: a policy the schema rejects gets Ready=False InvalidPolic
       policy("bad", { lowWatermarkIOPS: 5000, highWatermarkIOPS: 100 }) as unknown as KubeObject,
     );
     await drive(env, async () => (await status(env, "bad"))?.phase === "Error");
-    await drive(env, () => false, { maxSteps: 10 }).catch(() => {});
+    await runFor(env, 5000);
     const ready = (await status(env, "bad"))!.conditions!.find((c) => c.type === "Ready")!;
     assert.equal(ready.status, "False");
     assert.equal(ready.reason, "InvalidPolicy");

@@ -20,7 +20,7 @@ import type { ReadinessHandle } from "../../observability/readiness.ts";
 import { createEcPolicyReconciler, EC_POLICIES, type EcPolicyTimings } from "./reconcile.ts";
 import { EC_STRIPES, syncRecords } from "./ecstripe_writer.ts";
 import { EcVolume } from "./volume.ts";
-import type { EcBindings, EcVolumeBinding } from "../../ectier/bindings.ts";
+import { currentBindings, type EcBindings, type EcVolumeBinding } from "../../ectier/bindings.ts";
 
 export { EC_STRIPES };
 export type { EcPolicyTimings } from "./reconcile.ts";
@@ -58,6 +58,8 @@ export class EcPolicyController {
   readonly informer: Informer<KubeObject>;
   readonly controller: Controller;
   readonly #volumes = new Map<string, Promise<EcVolume>>();
+  /** The last record write of each volume (publish and release run one at a time). */
+  readonly #recordWrites = new Map<string, Promise<void>>();
   #deps?: { kernel: Kernel; hasher: BlockHasher };
 
   constructor(private readonly opts: EcPolicyOptions, private readonly rt: EcPolicyRuntime) {
@@ -86,6 +88,12 @@ export class EcPolicyController {
         policies: this.informer.store,
         bindings: opts.volumes,
         openVolume: (b, p) => this.open(b, p),
+        publish: (v, desired, signal) =>
+          this.#exclusive(v, async () => {
+            // Still bound? The EC tier may have released the volume while this pass ran.
+            if (!currentBindings(opts.volumes).some((b) => b.volume === v)) return;
+            await syncRecords(opts.client, v, desired, signal);
+          }),
         events,
         metrics,
         clock,
@@ -137,10 +145,24 @@ export class EcPolicyController {
    * move was rolled back). The caller removes its binding first, so no reconcile reopens it.
    */
   async release(volume: string, signal?: AbortSignal): Promise<void> {
-    const v = this.#volumes.get(volume);
-    this.#volumes.delete(volume);
-    if (v) await v.then((x) => x.close(), () => {});
-    await syncRecords(this.opts.client, volume, [], signal);
+    await this.#exclusive(volume, async () => {
+      const v = this.#volumes.get(volume);
+      this.#volumes.delete(volume);
+      if (v) await v.then((x) => x.close(), () => {});
+      await syncRecords(this.opts.client, volume, [], signal);
+    });
+  }
+
+  /** Runs `fn` after every earlier record write of the volume (one at a time per volume). */
+  #exclusive(volume: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.#recordWrites.get(volume) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.#recordWrites.set(volume, tail);
+    tail.then(() => {
+      if (this.#recordWrites.get(volume) === tail) this.#recordWrites.delete(volume);
+    });
+    return next;
   }
 
   /** Publishes a volume's ECStripes now (the EC tier records stripes as soon as written). */
@@ -151,7 +173,9 @@ export class EcPolicyController {
       this.opts.node ?? this.rt.identity,
       await vol.observe(),
     );
-    await syncRecords(this.opts.client, b.volume, desired, signal);
+    await this.#exclusive(b.volume, async () => {
+      await syncRecords(this.opts.client, b.volume, desired, signal);
+    });
   }
 
   /** Asks for a reconcile of a policy now (e.g. a volume was just bound to it). */

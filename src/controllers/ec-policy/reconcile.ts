@@ -21,6 +21,7 @@ import type { Store } from "../../kube/store.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import { type Aggregate, aggregate, invalidStatus, readyStatus, sameStatus } from "./aggregate.ts";
 import { listPolicyStripes, syncRecords } from "./ecstripe_writer.ts";
+import type { DesiredRecord } from "./ecstripe_records.ts";
 import { checkPlacement, codeParams, type PolicyProblem, validatePolicy } from "./validate.ts";
 import { bindingTargets, type EcVolume, type JobResult } from "./volume.ts";
 import { currentBindings, type EcBindings, type EcVolumeBinding } from "../../ectier/bindings.ts";
@@ -66,6 +67,12 @@ export interface EcPolicyReconcilerDeps {
   bindings: EcBindings;
   /** Opens (once) and returns the volume of a binding. */
   openVolume: (b: EcVolumeBinding, policy: ErasureCodingPolicy) => Promise<EcVolume>;
+  /**
+   * Writes a volume's ECStripes (default: at once). The controller serializes these writes per
+   * volume with its release and skips a volume released meanwhile, so a reconcile that started
+   * before a volume left the EC tier never re-creates its records.
+   */
+  publish?: (volume: string, desired: DesiredRecord[], signal?: AbortSignal) => Promise<void>;
   events: EventRecorder;
   metrics: Metrics;
   clock: Clock;
@@ -120,7 +127,11 @@ export function createEcPolicyReconciler(deps: EcPolicyReconcilerDeps) {
       // Observe and publish first, then act: a fresh failure shows as Degraded before Rebuilding.
       const obs = await vol.observe();
       const desired = await vol.records(policy, deps.node, obs);
-      await syncRecords(deps.client, b.volume, desired, ctx.signal);
+      await (deps.publish ?? ((v, d, sig) => syncRecords(deps.client, v, d, sig)))(
+        b.volume,
+        desired,
+        ctx.signal,
+      );
       if (!vol.running && vol.needsRebuild(obs)) {
         const last = vol.lastRebuildEnd;
         if (last === undefined || now - last >= t.rebuildRetryMs) {
