@@ -54,8 +54,8 @@ export const REASON_HELP: Record<VolumeReason, string> = {
   StaleMetrics: "the IOPS reading is older than the policy allows",
   NoMetrics: "Prometheus has no IOPS series for it (or the read failed); it stays put",
   UnknownTier: "its replicas are on pools that none of the policy's pool selectors match",
-  Detached: "no pod uses it (Mayastor has not published it), so there are no IO counters and " +
-    "a replica cannot be rebuilt; it stays put",
+  Detached: "no pod uses it (Mayastor has not published it), so it has no IO counters; " +
+    "without IOPS it stays put",
   AwaitingApproval: "the policy asks for manual approval (spec.approval: Manual); a proposal " +
     "waits for `couchestor approve`",
   OutsideMoveWindow: "the move waits for the next of the policy's moveWindows",
