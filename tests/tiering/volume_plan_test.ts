@@ -8,7 +8,7 @@ import fc from "fast-check";
 import type { Tier } from "../../src/mayastor/port.ts";
 import { decide, type DecideInput } from "../../src/tiering/decide.ts";
 import { recordFailure } from "../../src/tiering/backoff.ts";
-import { type PlanInput, type PlanVolume, planVolumes } from "../../src/tiering/volume_plan.ts";
+import { type PlanVolume, planVolumes } from "../../src/tiering/volume_plan.ts";
 import { parseMoveWindow } from "../../src/tiering/windows.ts";
 import { H, MIN, NOW, planInput, testPolicy } from "./_plan_fixtures.ts";
 
