@@ -226,3 +226,9 @@ Deno.test("alerts: promtool test rules — each alert fires on its series and st
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("alerts: the README's Alerts table lists every alert", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Alerts"), readme.indexOf("## Troubleshooting"));
+  for (const r of RULES) assert.ok(section.includes(`\`${r.alert}\``), r.alert);
+});
