@@ -165,39 +165,78 @@ export function buildStory(
   story.policy = owner;
   story.spec = sp.spec;
   story.history = (sp.status?.migrationHistory ?? []).filter((h) => h.volume === name).slice(0, 5);
-  const selections: PolicySelection[] = [...parsed.values()].map((p) => ({
+  if ("error" in view.mayastor) story.mayastorError = view.mayastor.error;
+  const p = planOf(view, sp, [...parsed.values()], subjects, reading, o);
+  story.settings = p.settings;
+  story.budget = p.plan.budget;
+  story.window = p.plan.window;
+  story.windowTexts = sp.spec.moveWindows ?? [];
+  story.iops = iopsPart(reading, sp.spec.samplingWindow, name);
+  if (story.iops.value !== undefined) {
+    const w = p.settings.policy;
+    const b = classify(story.iops.value, w.watermarks, w.warmTier);
+    story.band = b.kind === "target" ? b.tier : "hold";
+  }
+  volumePart(story, pv, p.volumes.get(name), p.tiers);
+  const i = p.facts.findIndex((f) => f.plan.name === name);
+  if (i < 0) return story;
+  const f = p.facts[i];
+  const cooldownMs = p.settings.policy.cooldownMs;
+  story.facts = f;
+  story.outcome = p.plan.outcomes[i];
+  story.cooldownLeftMs = cooldownRemaining(f.plan.lastMigrationMs, cooldownMs, o.now);
+  story.backoffLeftMs = backoffRemaining(
+    f.plan.backoff,
+    { baseMs: DEFAULT_BACKOFF_BASE_MS, capMs: cooldownMs },
+    o.now,
+  );
+  const proposal = (sp.status?.proposals ?? []).find((x) => x.volume === name);
+  if (proposal) story.proposal = proposal;
+  return story;
+}
+
+/** The owning policy's whole pass, as the operator runs it (planVolumes over its volumes). */
+function planOf(
+  view: ClusterView,
+  sp: StoragePolicy,
+  all: readonly StoragePolicy[],
+  subjects: readonly VolumeSubject[],
+  reading: IopsResult | undefined,
+  o: StoryOptions,
+) {
+  const owner = sp.metadata.name ?? "";
+  const selections: PolicySelection[] = all.map((p) => ({
     name: p.metadata.name ?? "",
     enabled: p.spec.enabled,
     spec: p.spec,
   }));
   const mine = policyVolumes(selections.find((s) => s.name === owner)!, selections, subjects);
   const ms = "error" in view.mayastor ? undefined : view.mayastor;
-  if ("error" in view.mayastor) story.mayastorError = view.mayastor.error;
   const pools = ms?.pools ?? [];
-  const provisional = policySettings(owner, sp.spec, new Set());
-  const tiers = poolTiers(pools, provisional.selectors);
+  const tiers = poolTiers(pools, policySettings(owner, sp.spec, new Set()).selectors);
   const settings = policySettings(owner, sp.spec, availableTiers(pools, tiers));
-  story.settings = settings;
   const byUuid = new Map((ms?.volumes ?? []).map((v) => [v.uuid, v]));
-  const volOf = (s: VolumeSubject) =>
-    byUuid.get(mayastorVolumeUuid(s.pv as PersistentVolume) ?? "");
+  const volumes = new Map<string, Volume>();
+  for (const s of subjects) {
+    const v = byUuid.get(mayastorVolumeUuid(s.pv as PersistentVolume) ?? "");
+    if (v) volumes.set(s.pv.metadata.name ?? "", v);
+  }
   const facts = mine.selected.map((s) =>
     volumeFacts({
       subject: s,
-      volume: volOf(s),
+      volume: volumes.get(s.pv.metadata.name ?? ""),
       tiers,
       contestedBy: mine.contested.get(s.pv.metadata.name ?? ""),
     })
   );
   const windows = parseMoveWindows(sp.spec.moveWindows ?? []);
-  const inFlight = inFlightCounts(view.pvs, owner);
   const plan = planVolumes({
     policy: settings.policy,
     volumes: facts.map((f) => f.plan),
     metrics: reading?.ok ? { at: reading.at, iops: reading.iops } : undefined,
     now: o.now,
     maxMetricsAgeMs: settings.samplingWindowMs + 60_000,
-    inFlight,
+    inFlight: inFlightCounts(view.pvs, owner),
     globalLimit: o.globalLimit,
     windows: windows.ok ? windows.windows : [],
     approval: {
@@ -207,22 +246,27 @@ export function buildStory(
     },
     backoffBaseMs: DEFAULT_BACKOFF_BASE_MS,
     place: (volume, to) => {
-      const v = volOf(mine.selected.find((s) => s.pv.metadata.name === volume)!);
+      const v = volumes.get(volume);
       if (!v) return { ok: false, detail: "Mayastor has no volume for it" };
       const p = choosePlacement(v, pools, tiers, to);
       return p.ok ? { ok: true, targetPool: p.targetPool } : { ok: false, detail: p.detail };
     },
   });
-  story.budget = plan.budget;
-  const i = facts.findIndex((f) => f.plan.name === name);
-  story.window = plan.window;
-  story.windowTexts = sp.spec.moveWindows ?? [];
-  story.iops = iopsPart(reading, sp.spec.samplingWindow, name);
-  if (story.iops.value !== undefined) {
-    const b = classify(story.iops.value, settings.policy.watermarks, settings.policy.warmTier);
-    story.band = b.kind === "target" ? b.tier : "hold";
+  return { plan, facts, settings, tiers, volumes };
+}
+
+/** Mayastor's view of the volume and its running move, into the story. */
+function volumePart(
+  story: VolumeStory,
+  pv: PersistentVolume,
+  v: Volume | undefined,
+  tiers: ReadonlyMap<string, Tier>,
+): void {
+  const text = pv.metadata.annotations?.[MIGRATION_ANNOTATION];
+  const move = text === undefined ? undefined : decodeMoveState(text);
+  if (move?.ok && moveAnnotationState(pv.metadata.annotations).inFlight) {
+    story.inFlight = move.state;
   }
-  const v = volOf(subject);
   if (v) {
     story.replicas = v.replicas.map((r) => ({
       pool: r.pool,
@@ -233,28 +277,6 @@ export function buildStory(
     story.health = v.status;
     story.published = v.targetNode !== undefined;
   }
-  const text = pv.metadata.annotations?.[MIGRATION_ANNOTATION];
-  const move = text === undefined ? undefined : decodeMoveState(text);
-  if (move?.ok && moveAnnotationState(pv.metadata.annotations).inFlight) {
-    story.inFlight = move.state;
-  }
-  if (i < 0) return story;
-  const f = facts[i];
-  story.facts = f;
-  story.outcome = plan.outcomes[i];
-  story.cooldownLeftMs = cooldownRemaining(
-    f.plan.lastMigrationMs,
-    settings.policy.cooldownMs,
-    o.now,
-  );
-  story.backoffLeftMs = backoffRemaining(
-    f.plan.backoff,
-    { baseMs: DEFAULT_BACKOFF_BASE_MS, capMs: settings.policy.cooldownMs },
-    o.now,
-  );
-  const p = (sp.status?.proposals ?? []).find((x) => x.volume === name);
-  if (p) story.proposal = p;
-  return story;
 }
 
 /** The policy whose rules apply: the one enabled policy selecting it, else the first. */

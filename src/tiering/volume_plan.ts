@@ -212,66 +212,86 @@ function implausible(iops: number): boolean {
 
 /** The outcome of one volume before approval, windows and budgets. */
 function hold(input: PlanInput, v: PlanVolume, d: Decision): VolumeOutcome {
+  const o = baseOutcome(input, v, d);
+  const pin = v.override?.kind === "pin" ? v.override : undefined;
+  const heldAnyway = !!v.contestedBy?.length || v.override?.kind === "invalid" ||
+    v.override?.kind === "optOut" || input.policy.enabled === false ||
+    (pin && pinIops(pin.tier, input.policy.watermarks, input.policy.warmTier) === undefined);
+  if (!WANTS.has(d.reason) || heldAnyway) return standing(input, v, d, o);
+  listed(o, true);
+  o.detail = pin
+    ? describeOverride(pin, v.claim, v.name)
+    : bandText(o.iops, input.policy.watermarks, o.to!);
+  return blocked(input, v, o);
+}
+
+/** The outcome as decide() gave it, with the real IOPS, the pin's tier and the listing. */
+function baseOutcome(input: PlanInput, v: PlanVolume, d: Decision): VolumeOutcome {
   const raw = input.metrics?.iops.get(v.name);
   const pin = v.override?.kind === "pin" ? v.override.tier : undefined;
-  const o: VolumeOutcome = {
-    volume: v.name,
-    move: false,
-    reason: d.reason,
-    from: d.from ?? (v.tier === undefined ? undefined : v.tier),
-    listed: false,
-  };
+  const o: VolumeOutcome = { volume: v.name, move: false, reason: d.reason, listed: false };
+  if (d.from ?? v.tier) o.from = d.from ?? v.tier;
   if (v.claim) o.claim = v.claim;
   if (raw !== undefined && !implausible(raw)) o.iops = raw;
-  const to = pin ?? d.to;
-  if (to) o.to = to;
+  if (pin ?? d.to) o.to = pin ?? d.to;
   if (d.cooldownRemainingMs) o.timeLeftMs = d.cooldownRemainingMs;
   if (d.detail) o.detail = d.detail;
-  const why = (reason: VolumeReason, detail?: string) => {
-    o.reason = reason;
-    o.detail = detail ?? REASON_HELP[reason];
-    if (reason !== "InCooldown" && reason !== "BackingOff") delete o.timeLeftMs;
-    return o;
-  };
   // The tier the IOPS bands alone ask for (pins aside): what "not where the bands say" means.
   const band = o.iops === undefined
     ? undefined
     : classify(o.iops, input.policy.watermarks, input.policy.warmTier);
   const bandTier = pin ? (band?.kind === "target" ? band.tier : undefined) : d.to;
   o.listed = bandTier !== undefined && bandTier !== o.from;
-  const wants = WANTS.has(d.reason);
+  return o;
+}
+
+const QUIET = new Set<VolumeReason>(["AlreadyOnTier", "WithinBand"]);
+
+/** A volume held whatever its IOPS, or one decide() does not move: its reason. */
+function standing(input: PlanInput, v: PlanVolume, d: Decision, o: VolumeOutcome): VolumeOutcome {
+  const raw = input.metrics?.iops.get(v.name);
+  const pin = v.override?.kind === "pin" ? v.override.tier : undefined;
   if (d.reason === "InvalidPolicy" || d.reason === "MigrationInFlight") return listed(o, true);
   if (v.contestedBy?.length) {
-    return listed(why("ConflictingPolicies", `also selected by ${v.contestedBy.join(", ")}`), true);
+    return listed(
+      because(o, "ConflictingPolicies", `also selected by ${v.contestedBy.join(", ")}`),
+      true,
+    );
   }
   if (v.override?.kind === "invalid") {
-    return listed(why("InvalidOverride", describeOverride(v.override, v.claim, v.name)), true);
+    return listed(
+      because(o, "InvalidOverride", describeOverride(v.override, v.claim, v.name)),
+      true,
+    );
   }
-  if (input.policy.enabled === false) return why("PolicyDisabled");
+  if (input.policy.enabled === false) return because(o, "PolicyDisabled");
   if (v.override?.kind === "optOut") {
-    return why("OptedOut", describeOverride(v.override, v.claim, v.name));
+    return because(o, "OptedOut", describeOverride(v.override, v.claim, v.name));
   }
   if (pin && pinIops(pin, input.policy.watermarks, input.policy.warmTier) === undefined) {
-    if (o.from === pin) return why("Pinned", describeOverride(v.override!, v.claim, v.name));
-    return listed(why("NoTargetPool", `pinned to ${pin}, but the policy has no ${pin} band`), true);
+    if (o.from === pin) return because(o, "Pinned", describeOverride(v.override!, v.claim, v.name));
+    return listed(
+      because(o, "NoTargetPool", `pinned to ${pin}, but the policy has no ${pin} band`),
+      true,
+    );
   }
   if (d.reason === "NoMetrics") {
     if (raw !== undefined && implausible(raw)) {
-      return listed(why("ImplausibleMetrics", `IOPS read as ${raw}; ignored`), true);
+      return listed(because(o, "ImplausibleMetrics", `IOPS read as ${raw}; ignored`), true);
     }
-    return listed(v.detached ? why("Detached") : o, true);
+    return listed(v.detached ? because(o, "Detached") : o, true);
   }
   if (pin && d.reason === "AlreadyOnTier") {
-    return why("Pinned", describeOverride(v.override!, v.claim, v.name));
+    return because(o, "Pinned", describeOverride(v.override!, v.claim, v.name));
   }
-  if (!wants) return listed(o, o.listed || !["AlreadyOnTier", "WithinBand"].includes(o.reason));
-  listed(o, true);
-  o.detail = pin
-    ? describeOverride(v.override!, v.claim, v.name)
-    : bandText(o.iops, input.policy.watermarks, o.to!);
-  if (v.health === "Faulted") return why("Faulted");
+  return listed(o, o.listed || !QUIET.has(o.reason));
+}
+
+/** A wanted move held by the volume's health, its backoff or placement; else still wanted. */
+function blocked(input: PlanInput, v: PlanVolume, o: VolumeOutcome): VolumeOutcome {
+  if (v.health === "Faulted") return because(o, "Faulted");
   if (v.health === "Degraded" || v.health === "Unknown") {
-    return why("NotOnline", `Mayastor reports it ${v.health}; ${REASON_HELP.NotOnline}`);
+    return because(o, "NotOnline", `Mayastor reports it ${v.health}; ${REASON_HELP.NotOnline}`);
   }
   const left = backoffRemaining(
     v.backoff,
@@ -279,16 +299,26 @@ function hold(input: PlanInput, v: PlanVolume, d: Decision): VolumeOutcome {
     input.now,
   );
   if (left > 0) {
+    const b = v.backoff!;
     o.timeLeftMs = left;
-    return why(
+    return because(
+      o,
       "BackingOff",
-      `${v.backoff!.failures} failed move(s) in a row, the last ${v.backoff!.lastResult}` +
-        (v.backoff!.error ? `: ${v.backoff!.error}` : ""),
+      `${b.failures} failed move(s) in a row, the last ${b.lastResult}` +
+        (b.error ? `: ${b.error}` : ""),
     );
   }
   const place = input.place?.(v.name, o.to!);
-  if (place && !place.ok) return why("NoTargetPool", place.detail);
+  if (place && !place.ok) return because(o, "NoTargetPool", place.detail);
   if (place?.ok) o.targetPool = place.targetPool;
+  return o;
+}
+
+/** Sets the reason (and its detail); a time left stays only for waits that have one. */
+function because(o: VolumeOutcome, reason: VolumeReason, detail?: string): VolumeOutcome {
+  o.reason = reason;
+  o.detail = detail ?? REASON_HELP[reason];
+  if (reason !== "InCooldown" && reason !== "BackingOff") delete o.timeLeftMs;
   return o;
 }
 
