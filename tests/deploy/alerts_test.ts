@@ -115,16 +115,21 @@ const CASES: Case[] = [
     expect: [["CouchestorMigrationsFailing", "120m", []]],
   },
   {
-    name: "one policy's IOPS query keeps failing, another's recovered",
+    name: "one policy's IOPS query keeps failing; another's failed for 10 minutes; one blip",
     series: {
       'couchestor_metrics_query_failures_total{policy="dbs",reason="Unreachable"}': "0+1x60",
       'couchestor_metrics_query_failures_total{policy="web",reason="Timeout"}': "0+1x10 10x50",
+      // One failed read at minute 20, then none: never an outage.
+      'couchestor_metrics_query_failures_total{policy="blip",reason="Timeout"}': "0x20 1x40",
     },
     expect: [
       ["CouchestorMetricsUnavailable", "45m", [
-        firing("CouchestorMetricsUnavailable", { policy: "dbs" }, "15"),
+        firing("CouchestorMetricsUnavailable", { policy: "dbs" }, "10"),
       ]],
       ["CouchestorMetricsUnavailable", "10m", []],
+      ["CouchestorMetricsUnavailable", "30m", [
+        firing("CouchestorMetricsUnavailable", { policy: "dbs" }, "10"),
+      ]],
     ],
   },
   {
