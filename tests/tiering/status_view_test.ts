@@ -10,6 +10,7 @@ import {
 import { type PlanVolume, planVolumes } from "../../src/tiering/volume_plan.ts";
 import { recordFailure } from "../../src/tiering/backoff.ts";
 import { MIN, NOW, planInput, testPolicy } from "./_plan_fixtures.ts";
+import { validatorFor } from "../api/helpers.ts";
 
 function plan(volumes: PlanVolume[], iops: Record<string, number>, manual = false) {
   return planVolumes(planInput(volumes, iops, {
@@ -64,6 +65,16 @@ Deno.test("status view: at most the limit, proposals round-trip through the stat
   assert.equal(s.proposals.length, 50);
   assert.equal(s.pendingApprovals, 50);
   assert.ok(StoragePolicyStatusSchema.safeParse(s).success);
+  // The API server (the CRD's status schema) stores it as written.
+  const stored = validatorFor("StoragePolicy").validate({
+    apiVersion: "storage.billyronks.io/v1",
+    kind: "StoragePolicy",
+    metadata: { name: "dbs" },
+    spec: {},
+    status: s,
+  });
+  assert.ok(stored.ok, JSON.stringify(stored));
+  assert.deepEqual(stored.value.status, s);
   const first = p.proposals!.proposals[0];
   assert.deepEqual(proposalFromStatus(proposalToStatus(first)), { ...first, iops: 1 });
   assert.equal(s.proposals[0].expires, "2026-12-02T13:00:00Z");
