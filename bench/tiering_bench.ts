@@ -8,22 +8,12 @@
 import type { Pool, Tier, Volume } from "../src/model/storage.ts";
 import { planPass } from "../src/tiering/pass.ts";
 import { type TieringSpecFields } from "../src/tiering/policy.ts";
+import { rng, time } from "./_timing.ts";
 
 const VOLUMES = 10_000;
 const POOLS = 30;
 const NOW = Date.UTC(2026, 0, 1, 12);
 const tiers: Tier[] = ["hot", "warm", "cold"];
-
-/** Deterministic pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const rand = rng(42);
 const pools: Pool[] = Array.from({ length: POOLS }, (_, i) => ({
@@ -104,21 +94,6 @@ function baseline(): number {
     else if (v <= 300) warm++;
   }
   return hot * 3 + warm * 2 + cold;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function time(f: () => number, runs: number): number {
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    f();
-    t.push(performance.now() - s);
-  }
-  return median(t);
 }
 
 Deno.bench({ name: "tiering pass, 10k volumes", group: "tiering" }, () => {

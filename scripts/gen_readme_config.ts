@@ -1,7 +1,8 @@
 /**
  * Regenerates the README's generated sections: the configuration table (every `couchestor run`
- * flag from `FLAGS`, with its environment variable and default) and the metrics list (every
- * family registered by `createMetrics()`, with type, labels and help). Each section sits between
+ * flag from `FLAGS`, with its environment variable and default), the metrics list (every
+ * family registered by `createMetrics()`, with type, labels and help) and the volume reasons
+ * (`VOLUME_REASONS` with `REASON_HELP`). Each section sits between
  * `<!-- BEGIN GENERATED: name -->` and `<!-- END GENERATED: name -->`; the text outside them is
  * kept. The result goes through `deno fmt` so README.md stays fmt-clean.
  *
@@ -12,6 +13,7 @@ import { parseArgs } from "node:util";
 import client from "prom-client";
 import { FLAGS, type FlagSpec } from "../src/config/flags.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
+import { REASON_HELP, VOLUME_REASONS } from "../src/api/volume_reasons.ts";
 import { fmtMarkdown } from "./fmt_markdown.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -80,6 +82,15 @@ export function renderMetricsTable(families: FamilyDoc[] = metricFamilies()): st
   ].join("\n");
 }
 
+/** The volume reasons table ("Why isn't my volume moving?"), in status order. */
+export function renderReasonsTable(): string {
+  return [
+    "| reason | what it means, what to do |",
+    "| --- | --- |",
+    ...VOLUME_REASONS.map((r) => `| \`${r}\` | ${cell(REASON_HELP[r])} |`),
+  ].join("\n");
+}
+
 /** Replaces the body of the `name` generated section; throws when the markers are missing. */
 export function replaceSection(text: string, name: string, body: string): string {
   const begin = `<!-- BEGIN GENERATED: ${name} -->`;
@@ -90,10 +101,11 @@ export function replaceSection(text: string, name: string, body: string): string
   return `${text.slice(0, i + begin.length)}\n\n${body}\n\n${text.slice(j)}`;
 }
 
-/** README text with both generated sections refreshed and formatted. */
+/** README text with its generated sections refreshed and formatted. */
 export async function renderReadme(current: string): Promise<string> {
   let text = replaceSection(current, "config", renderConfigTable());
   text = replaceSection(text, "metrics", renderMetricsTable());
+  text = replaceSection(text, "reasons", renderReasonsTable());
   return await fmtMarkdown(text);
 }
 

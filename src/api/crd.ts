@@ -153,6 +153,14 @@ export const STORAGE_POLICY_SOURCE: CrdSource = {
     { name: "Phase", type: "string", jsonPath: ".status.phase" },
     { name: "DryRun", type: "boolean", jsonPath: ".spec.dryRun", priority: 1 },
     { name: "EC-Policy", type: "string", jsonPath: ".spec.ecPolicyRef", priority: 1 },
+    { name: "Approval", type: "string", jsonPath: ".spec.approval", priority: 1 },
+    {
+      name: "Pending",
+      type: "integer",
+      jsonPath: ".status.pendingApprovals",
+      description: "Proposals waiting for approval",
+      priority: 1,
+    },
     AGE,
   ],
 };

@@ -2,11 +2,13 @@
  * Validates an object the way the Kubernetes API server validates a custom
  * resource against its CRD: prune unknown fields, apply schema defaults,
  * check the structural schema (ajv), list-map key uniqueness, then the
- * `x-kubernetes-validations` CEL rules (@bufbuild/cel). Errors carry the field
+ * `x-kubernetes-validations` CEL rules (@bufbuild/cel, with the strings extension library
+ * Kubernetes enables: split, replace, …). Errors carry the field
  * path in Kubernetes form (`spec.shards[2].index`).
  */
 import { Ajv } from "ajv";
-import { run } from "@bufbuild/cel";
+import { celEnv, parse, plan } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
 import type { CustomResourceDefinition } from "./crd.ts";
 import type { JSONSchemaProps } from "./openapi.ts";
 import { formatFieldPath } from "./rules.ts";
@@ -132,6 +134,13 @@ export function toAjvSchema(s: JSONSchemaProps): Record<string, unknown> {
   return out;
 }
 
+/** The CEL environment of Kubernetes' CRD rules: the standard library plus the strings extension. */
+const CEL_ENV = celEnv({ funcs: strings });
+
+function runRule(rule: string, self: unknown): unknown {
+  return plan(CEL_ENV, parse(rule))({ self } as never);
+}
+
 /** Depth-first: children first (as the API server reports), then this node's rules. */
 function walk(
   schema: JSONSchemaProps,
@@ -157,7 +166,7 @@ function walk(
   for (const v of schema["x-kubernetes-validations"] ?? []) {
     let result: unknown;
     try {
-      result = run(v.rule, { self: toCel(schema, value) } as never);
+      result = runRule(v.rule, toCel(schema, value));
     } catch (e) {
       result = e;
     }

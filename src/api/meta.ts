@@ -43,6 +43,18 @@ export function timestamp(): z.ZodISODateTime {
   return z.iso.datetime({ offset: true });
 }
 
+/**
+ * A list of at most `max` items. zod's own `.max()` also runs on a value that is not a list
+ * (a string's length), naming the field twice; this bound runs only on a real list.
+ */
+export function boundedList<T extends z.ZodType>(item: T, max: number, what: string) {
+  return z.array(item).superRefine((list, ctx) => {
+    if (list.length > max) {
+      ctx.addIssue({ code: "custom", message: `at most ${max} ${what}, got ${list.length}` });
+    }
+  }, { when: (payload) => payload.issues.length === 0 }).meta({ maxItems: max });
+}
+
 /** A non-negative integer that fits in int64 and a JS number without loss. */
 export function count(): z.ZodNumber {
   return z.number().int().min(0);

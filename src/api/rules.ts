@@ -14,7 +14,7 @@ export interface CelValidation {
   rule: string;
   /** What the user reads when the rule fails. */
   message: string;
-  /** Field the failure is reported on, relative to `self` (e.g. `.lowWatermarkIOPS`). */
+  /** Field the failure is reported on, relative to `self` (e.g. `.lowWatermarkIOPS`; "" = self). */
   fieldPath: string;
   /** Kubernetes cause reason. */
   reason: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired";
@@ -54,10 +54,11 @@ export function withRules<S extends z.ZodType>(
   const prev = z.globalRegistry.get(schema) ?? {};
   return refined.meta({
     ...prev,
+    // A rule about `self` itself has no fieldPath (Kubernetes reports it on the field).
     [CEL_META_KEY]: rules.map(({ rule, message, fieldPath, reason }) => ({
       rule,
       message,
-      fieldPath,
+      ...(fieldPath ? { fieldPath } : {}),
       reason,
     })),
   }) as S;

@@ -3,13 +3,18 @@
  * that decide their tier, the pools of each tier, and how migrations run.
  */
 import { z } from "zod";
+import { parseDuration } from "../config/duration.ts";
+import { VOLUME_REASONS } from "./volume_reasons.ts";
+import { MOVE_WINDOW_MAX_LENGTH, MOVE_WINDOW_PATTERN, parseMoveWindow } from "./move_windows.ts";
 import {
+  boundedList,
   conditionList,
   count,
   durationString,
   GROUP_VERSION,
   LabelSelectorSchema,
   ObjectMetaSchema,
+  TierSchema,
   tierSelector,
   timestamp,
 } from "./meta.ts";
@@ -26,6 +31,51 @@ export const DEFAULT_EC_MIN_VOLUME_SIZE_BYTES = 10 * 1024 ** 3;
 
 /** Maximum number of entries kept in `status.migrationHistory`. */
 export const MIGRATION_HISTORY_LIMIT = 50;
+
+/** Maximum number of entries in `status.volumeDecisions` (the most relevant are kept). */
+export const VOLUME_DECISIONS_LIMIT = 50;
+
+/** Maximum number of entries in `status.proposals`. */
+export const PROPOSALS_LIMIT = 50;
+
+/** Maximum number of `spec.moveWindows`. */
+export const MOVE_WINDOWS_LIMIT = 16;
+
+/** The shortest `migrationTimeout` accepted; shorter ones roll every move back at once. */
+export const MIN_MIGRATION_TIMEOUT = "1m";
+
+/** How a policy's planned moves start. */
+export const ApprovalModeSchema = z.enum(["Auto", "Manual"]).describe(
+  "Auto: planned moves start on their own. Manual: each becomes a proposal in " +
+    "status.proposals and starts only once approved (`couchestor approve`).",
+);
+
+/**
+ * One move window (`Sat-Sun 01:00-06:00 Europe/Paris`): the CRD checks the syntax (pattern)
+ * and that start and end differ (CEL); zod runs the parser, which also knows the zone names.
+ */
+const moveWindowString = () =>
+  withRules(
+    // The parser checks the length too, so zod names a too-long window once.
+    z.string().superRefine((text, ctx) => {
+      const r = parseMoveWindow(text);
+      if (!r.ok) ctx.addIssue({ code: "custom", message: r.message });
+    }).meta({ pattern: MOVE_WINDOW_PATTERN, maxLength: MOVE_WINDOW_MAX_LENGTH }),
+    [{
+      rule: "self.split(' ')[1].split('-')[0] != self.split(' ')[1].split('-')[1]",
+      message: "a move window's start and end must differ",
+      fieldPath: "",
+      reason: "FieldValueInvalid",
+      check: (text) => {
+        const [start, end] = text.split(" ")[1]?.split("-") ?? [];
+        return start !== end;
+      },
+    }],
+  ).describe(
+    "A weekly window: DAYS HH:MM-HH:MM ZONE, e.g. `Sat-Sun 01:00-06:00 Europe/Paris` " +
+      "(days Mon..Sun as a list and/or ranges, 24-hour times, the end may be 24:00 or " +
+      "earlier than the start to cross midnight, an IANA time zone).",
+  );
 
 const iops = (what: string, def: number, min: number) =>
   z.number().int().min(min).max(MAX_IOPS).default(def).describe(what);
@@ -56,7 +106,16 @@ const storagePolicySpecBase = z.object({
     "Only PersistentVolumes of this StorageClass are managed; all Mayastor volumes when unset.",
   ),
   volumeSelector: LabelSelectorSchema.optional().describe(
-    "Only PersistentVolumes whose labels match are managed; all when unset.",
+    "Only PersistentVolumes whose labels match are managed; all when unset. Dynamically " +
+      "provisioned PVs carry no labels: select them with claimSelector or namespaceSelector.",
+  ),
+  claimSelector: LabelSelectorSchema.optional().describe(
+    "Only volumes whose bound PersistentVolumeClaim's labels match are managed (a PV " +
+      "without a bound claim never matches); all when unset.",
+  ),
+  namespaceSelector: LabelSelectorSchema.optional().describe(
+    "Only volumes whose claim is in a namespace whose labels match are managed (a PV " +
+      "without a bound claim never matches); all when unset.",
   ),
   hotPoolSelector: LabelSelectorSchema.default(() => tierSelector("hot")).describe(
     "DiskPools of the hot tier (NVMe).",
@@ -71,8 +130,17 @@ const storagePolicySpecBase = z.object({
     "Migrations of this policy that may run at the same time.",
   ),
   migrationTimeout: durationString().optional().describe(
-    "A migration not finished after this long is rolled back; unset, the operator's " +
-      "--migration-timeout applies (30m by default).",
+    `A migration not finished after this long is rolled back; at least ${MIN_MIGRATION_TIMEOUT}. ` +
+      "Unset, the operator's --migration-timeout applies (30m by default).",
+  ),
+  approval: ApprovalModeSchema.default("Auto"),
+  approvalTTL: durationString().default("24h").describe(
+    "How long a proposal (approval: Manual) lives: one not approved and started within " +
+      "this time from its creation expires and is dropped.",
+  ),
+  moveWindows: boundedList(moveWindowString(), MOVE_WINDOWS_LIMIT, "windows").optional().describe(
+    "When set, a move starts only while one of these weekly windows is open (a running " +
+      "move finishes); always when unset.",
   ),
   enabled: z.boolean().default(true).describe(
     "When false the policy is observed but never migrates anything.",
@@ -89,6 +157,10 @@ const storagePolicySpecBase = z.object({
   ),
   ecMinVolumeSizeBytes: count().default(DEFAULT_EC_MIN_VOLUME_SIZE_BYTES).describe(
     "Cold volumes smaller than this keep a replica even when ecPolicyRef is set.",
+  ),
+  ecMinDetachedFor: durationString().default("1h").describe(
+    "A cold volume is archived to erasure-coded stripes only after no pod has used it " +
+      "(no VolumeAttachment, Mayastor volume unpublished) for at least this long.",
   ),
   metricsQuery: z.string().min(1).max(4096).optional().describe(
     "PromQL template returning IOPS per volume, labelled pv_name; `{{window}}` is replaced " +
@@ -113,6 +185,21 @@ export const StoragePolicySpecSchema = withRules(storagePolicySpecBase, [
     reason: "FieldValueInvalid",
     check: (s) => s.warmWatermarkIOPS < s.highWatermarkIOPS,
   },
+  {
+    // CEL's duration() is Go's time.ParseDuration, which has no day unit. Reading `d` as `h`
+    // can only make a value smaller, so what passes is at least 1m; the zod check reads the
+    // text the same way, so both validators reject exactly the same values.
+    rule: "!has(self.migrationTimeout) || " +
+      `duration(self.migrationTimeout.replace('d', 'h')) >= duration('${MIN_MIGRATION_TIMEOUT}')`,
+    message: `migrationTimeout must be at least ${MIN_MIGRATION_TIMEOUT} (a shorter one rolls ` +
+      "every move back and retries it in a loop)",
+    fieldPath: ".migrationTimeout",
+    reason: "FieldValueInvalid",
+    check: (s) =>
+      s.migrationTimeout === undefined ||
+      parseDuration(s.migrationTimeout.replaceAll("d", "h")) >=
+        parseDuration(MIN_MIGRATION_TIMEOUT),
+  },
 ]);
 
 /** StoragePolicy spec after defaults. */
@@ -127,9 +214,14 @@ export const PlacementTierSchema = z.enum(["hot", "warm", "cold", "ec"]).describ
 export const MigrationResultSchema = z.enum(["Succeeded", "Failed", "RolledBack", "DryRun"])
   .describe("Outcome: Succeeded, Failed, RolledBack or DryRun (decided, not executed).");
 
+/** A PersistentVolumeClaim as `namespace/name`. */
+const claimName = () =>
+  z.string().min(3).max(317).describe("The volume's PersistentVolumeClaim, as namespace/name.");
+
 /** One entry of the migration history. */
 export const MigrationRecordSchema = z.object({
   volume: z.string().min(1).describe("PersistentVolume name (Mayastor volume uuid)."),
+  claim: claimName().optional(),
   time: timestamp().describe("When the migration finished."),
   from: PlacementTierSchema.describe("Tier the volume left."),
   to: PlacementTierSchema.describe("Tier the volume went to."),
@@ -155,6 +247,62 @@ export const EcBytesSchema = z.object({
   ),
 }).describe("Space used by the erasure-coded cold tier of this policy.");
 
+/** Why a volume is where it is after a pass. */
+export const VolumeReasonSchema = z.enum(VOLUME_REASONS).describe(
+  "Why the volume is not where its IOPS bands say (see the README, " +
+    '"Why isn\'t my volume moving?").',
+);
+
+/** Where a volume's replicas are, as the status shows it. */
+const CurrentTierSchema = z.enum(["hot", "warm", "cold", "ec", "mixed"]).describe(
+  "hot, warm, cold, ec (erasure-coded) or mixed (replicas on several tiers).",
+);
+
+/** One volume that is not where its bands say, and why. */
+export const VolumeDecisionSchema = z.object({
+  volume: z.string().min(1).describe("PersistentVolume name."),
+  claim: claimName().optional(),
+  iops: z.number().min(0).optional().describe("IOPS over the sampling window, when known."),
+  currentTier: CurrentTierSchema.optional(),
+  wantedTier: TierSchema.optional().describe(
+    "The tier its IOPS bands (or its pin) ask for, when known.",
+  ),
+  reason: VolumeReasonSchema,
+  timeLeft: durationString().optional().describe(
+    "How long until the reason lifts (InCooldown, BackingOff, OutsideMoveWindow, " +
+      "AwaitingApproval).",
+  ),
+  message: z.string().max(512).optional().describe("Details for people."),
+}).describe("A volume held back from the tier its IOPS ask for, with the reason.");
+
+/** One entry of status.volumeDecisions. */
+export type VolumeDecision = z.infer<typeof VolumeDecisionSchema>;
+
+/** Lifecycle of a proposal: Pending → Approved → Started (or dropped when it expires). */
+export const ProposalStateSchema = z.enum(["Pending", "Approved", "Started"]).describe(
+  "Pending (waits for approval), Approved (starts when the window and budget allow), " +
+    "Started.",
+);
+
+/** A planned move waiting for approval (spec.approval: Manual). */
+export const ProposalSchema = z.object({
+  id: z.string().min(1).max(63).describe("Proposal id, as `couchestor approve` names it."),
+  volume: z.string().min(1).describe("PersistentVolume name."),
+  claim: claimName().optional(),
+  from: z.enum(["hot", "warm", "cold", "mixed"]).describe("Tier the volume is on."),
+  to: TierSchema.describe("Tier it would move to."),
+  targetPool: z.string().min(1).optional().describe("DiskPool the new replica would go to."),
+  iops: z.number().min(0).optional().describe("IOPS over the sampling window when proposed."),
+  reason: z.enum(["Promote", "Demote"]).describe("Promote (faster tier) or Demote (slower)."),
+  message: z.string().max(512).describe("Why: the band or pin that asks for the move."),
+  created: timestamp().describe("When it was proposed."),
+  expires: timestamp().describe("When it is dropped unless started (created + approvalTTL)."),
+  state: ProposalStateSchema,
+}).describe("A move proposed for approval.");
+
+/** One entry of status.proposals. */
+export type ProposalRecord = z.infer<typeof ProposalSchema>;
+
 /** StoragePolicy status, written by the controller only. */
 export const StoragePolicyStatusSchema = z.object({
   phase: StoragePolicyPhaseSchema.optional(),
@@ -172,6 +320,18 @@ export const StoragePolicyStatusSchema = z.object({
   migrationHistory: z.array(MigrationRecordSchema).max(MIGRATION_HISTORY_LIMIT).optional()
     .describe(`Recent migrations, newest first, at most ${MIGRATION_HISTORY_LIMIT}.`),
   ecBytes: EcBytesSchema.optional(),
+  volumeDecisions: z.array(VolumeDecisionSchema).max(VOLUME_DECISIONS_LIMIT).optional()
+    .describe(
+      "Volumes not on the tier their bands ask for, most pressing first, at most " +
+        `${VOLUME_DECISIONS_LIMIT}.`,
+    ),
+  decisionCounts: z.partialRecord(VolumeReasonSchema, count()).optional().describe(
+    "How many of the policy's volumes carry each reason after the last pass.",
+  ),
+  proposals: z.array(ProposalSchema).max(PROPOSALS_LIMIT).optional().describe(
+    `Moves proposed for approval (approval: Manual), at most ${PROPOSALS_LIMIT}.`,
+  ),
+  pendingApprovals: count().optional().describe("Proposals waiting for approval."),
 }).describe("Observed state of the policy.");
 
 /** StoragePolicy status. */

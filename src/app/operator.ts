@@ -17,7 +17,7 @@ import { LeaderElector } from "../kube/leader.ts";
 import type { KubeObject } from "../kube/resource.ts";
 import type { Component } from "../lifecycle.ts";
 import { InFlight } from "../machine/inflight.ts";
-import { type DiskPoolCR, DiskPoolCRSchema, type DiskPoolSource } from "../mayastor/diskpool.ts";
+import { type DiskPoolCR, diskPoolsOf, type DiskPoolSource } from "../mayastor/diskpool.ts";
 import type { VolumeBackend } from "../mayastor/port.ts";
 import type { IopsSource } from "../metrics/source.ts";
 import { pvMoveStore } from "../migration/store.ts";
@@ -167,12 +167,7 @@ function informerDiskPools(inf: Informer<KubeObject>): DiskPoolSource {
   return {
     listDiskPools: async (signal?: AbortSignal): Promise<DiskPoolCR[]> => {
       await inf.waitForSync(signal);
-      const out: DiskPoolCR[] = [];
-      for (const o of inf.store.list()) {
-        const r = DiskPoolCRSchema.safeParse(o);
-        if (r.success) out.push(r.data);
-      }
-      return out;
+      return diskPoolsOf(inf.store.list());
     },
   };
 }

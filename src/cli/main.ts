@@ -21,6 +21,8 @@ export const COMMANDS = {
   crds: "Generate the CustomResourceDefinitions from the schemas",
   ec: "Erasure-coded store on local directories: put, get, verify, repair, stat",
   discover: "Scan local block devices and suggest a tier for each",
+  explain: "Why a volume is (not) moving: its policy, IOPS, band, holds and next step",
+  approve: "Approve a volume's pending move proposal (policies with approval: Manual)",
   sandbox: "Serve the embedded Kubernetes API and Mayastor simulator",
   version: "Print version and build information",
 } as const;
@@ -40,6 +42,8 @@ const WIRED: Partial<Record<CommandName, CommandFn>> = {
   ec: (a) => import("./ec.ts").then((m) => m.runEc(a)),
   discover: (a, c) => import("./discover.ts").then((m) => m.runDiscover(a, { env: c.env })),
   sandbox: (a) => import("./sandbox.ts").then((m) => m.runSandbox(a, m.cliDeps())),
+  explain: (a, c) => import("./explain.ts").then((m) => m.runExplain(a, { env: c.env })),
+  approve: (a, c) => import("./approve.ts").then((m) => m.runApprove(a, { env: c.env })),
 };
 
 /** The top-level help text. */

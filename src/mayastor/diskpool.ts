@@ -43,3 +43,13 @@ export interface DiskPoolSource {
 export function diskPoolLabels(cr: DiskPoolCR): Record<string, string> {
   return { ...(cr.metadata.labels ?? {}), ...(cr.spec.topology?.labelled ?? {}) };
 }
+
+/** The valid DiskPool CRs among API objects (a malformed one is skipped, never guessed at). */
+export function diskPoolsOf(objects: readonly unknown[]): DiskPoolCR[] {
+  const out: DiskPoolCR[] = [];
+  for (const o of objects) {
+    const r = DiskPoolCRSchema.safeParse(o);
+    if (r.success) out.push(r.data);
+  }
+  return out;
+}

@@ -33,6 +33,14 @@ export interface Metrics {
   cacheCollectors: Set<() => void>;
   deviceHealthy: client.Gauge<"node" | "device" | "tier">;
   deviceTemperature: client.Gauge<"node" | "device">;
+  /** Volumes of a policy by the reason of the last pass (tiering/reasons.ts VOLUME_REASONS). */
+  volumeDecisions: client.Gauge<"policy" | "reason">;
+  /** Finished moves by result (migration/history.ts resultLabel), in seconds. */
+  migrationDuration: client.Histogram<"result">;
+  /** Deadline of each move in flight (unix seconds); removed when the move finishes. */
+  migrationDeadline: client.Gauge<"policy" | "volume">;
+  /** 1 while this process leads (acts), 0 while it waits for the Lease. */
+  leader: client.Gauge<"identity">;
 }
 
 /** Creates a fresh registry with every family registered (and default process metrics). */
@@ -183,6 +191,34 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: "couchestor_device_temperature_celsius",
       help: "Device temperature from SMART.",
       labelNames: ["node", "device"] as const,
+      registers: r,
+    }),
+    volumeDecisions: new client.Gauge({
+      name: "couchestor_volume_decisions",
+      help: "Volumes of a StoragePolicy by the reason of its last pass (Promote, InCooldown, " +
+        "BackingOff, AwaitingApproval, …).",
+      labelNames: ["policy", "reason"] as const,
+      registers: r,
+    }),
+    migrationDuration: new client.Histogram({
+      name: "couchestor_migration_duration_seconds",
+      help: "How long finished volume migrations took, by result.",
+      labelNames: ["result"] as const,
+      // Moves copy whole replicas: seconds for small volumes, up to hours for large ones.
+      buckets: [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400],
+      registers: r,
+    }),
+    migrationDeadline: new client.Gauge({
+      name: "couchestor_migration_deadline_timestamp_seconds",
+      help: "When each migration in flight must be done (start + migrationTimeout), unix " +
+        "seconds; a volume past it is stuck mid-move.",
+      labelNames: ["policy", "volume"] as const,
+      registers: r,
+    }),
+    leader: new client.Gauge({
+      name: "couchestor_leader",
+      help: "1 while this operator process leads (moves volumes), 0 while it stands by.",
+      labelNames: ["identity"] as const,
       registers: r,
     }),
   };

@@ -3,6 +3,7 @@
  * and metrics are passed in. Promotions go first, hottest first; then demotions, coldest
  * first; both share one budget (per-policy and global in-flight limits).
  */
+import type { VolumeReason } from "../api/volume_reasons.ts";
 import type { Tier } from "../model/storage.ts";
 import { classify, TIER_RANK, watermarkProblem, type Watermarks } from "./bands.ts";
 import { cooldownRemaining } from "./cooldown.ts";
@@ -35,6 +36,10 @@ export type DecisionReason =
   | "InvalidPolicy"
   /** The policy is disabled (`enabled: false`): observed, never moved. */
   | "PolicyDisabled";
+
+// Every reason of decide() is a volume reason of the API too (checked by the compiler).
+const _decideReasonsInApi: readonly VolumeReason[] = [] as DecisionReason[];
+void _decideReasonsInApi;
 
 /** Every reason, for exhaustive counting. */
 export const DECISION_REASONS: readonly DecisionReason[] = [

@@ -27,10 +27,13 @@ Deno.test("StoragePolicy: zod fills the documented defaults", () => {
     coldPoolSelector: { matchLabels: { [TIER_LABEL_KEY]: "cold" } },
     maxConcurrentMigrations: 2,
     // No migrationTimeout default: unset, the operator's --migration-timeout applies.
+    approval: "Auto",
+    approvalTTL: "24h",
     enabled: true,
     dryRun: false,
     preservationMode: false,
     ecMinVolumeSizeBytes: 10 * 1024 ** 3,
+    ecMinDetachedFor: "1h",
   });
 });
 
@@ -67,6 +70,11 @@ for (
   const [kind, schema, spec] of [
     ["StoragePolicy", StoragePolicySchema, undefined],
     ["StoragePolicy", StoragePolicySchema, { lowWatermarkIOPS: 100, dryRun: true }],
+    ["StoragePolicy", StoragePolicySchema, {
+      approval: "Manual",
+      moveWindows: ["Sat-Sun 01:00-06:00 Europe/Paris"],
+      claimSelector: { matchLabels: { app: "db" } },
+    }],
     ["ErasureCodingPolicy", ErasureCodingPolicySchema, undefined],
     ["ErasureCodingPolicy", ErasureCodingPolicySchema, { scrub: { enabled: false } }],
     ["ErasureCodingPolicy", ErasureCodingPolicySchema, {

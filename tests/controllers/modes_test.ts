@@ -183,7 +183,7 @@ Deno.test("controller: a disabled policy observes and moves nothing", async () =
 
 Deno.test("controller: a stalled rebuild times out and rolls back (only the new replica goes); the next move succeeds", async () => {
   const env = await startEnv({
-    policies: [policy("slow", { migrationTimeout: "20s" })],
+    policies: [policy("slow", { migrationTimeout: "1m" })],
     volumes: [{
       name: "pv-hot",
       sizeBytes: MiB,

@@ -1,6 +1,6 @@
 /** The Grafana dashboard queries only metrics CoucheStor exports, in PromQL Prometheus accepts. */
 import assert from "node:assert/strict";
-import { createMetrics } from "../../src/observability/metrics.ts";
+import { exportedFamilies, familyOf, metricNamesIn, promtool } from "./_metric_names.ts";
 
 interface Panel {
   type: string;
@@ -24,18 +24,14 @@ function concrete(expr: string): string {
 }
 
 Deno.test("every metric the dashboard queries is exported by the operator", async () => {
-  const m = createMetrics();
-  const exported = new Set((await m.registry.getMetricsAsJSON()).map((f) => f.name));
-  const names = new Set<string>();
-  for (const { expr } of exprs) {
-    for (const [name] of expr.matchAll(/\b(couchestor_[a-z_]+|process_[a-z_]+)\b/g)) {
-      names.add(name);
-    }
-  }
+  const exported = await exportedFamilies();
+  const names = new Set(exprs.flatMap((e) => metricNamesIn(e.expr)));
   assert.ok(names.size >= 15, `only ${names.size} metric names found`);
   for (const n of names) {
-    const family = n.replace(/_(bucket|sum|count)$/, "");
-    assert.ok(exported.has(family), `dashboard queries ${n}, which the operator does not export`);
+    assert.ok(
+      exported.has(familyOf(n)),
+      `dashboard queries ${n}, which the operator does not export`,
+    );
   }
 });
 
@@ -67,22 +63,8 @@ Deno.test("promtool parses every dashboard query", async () => {
       ]),
     ].join("\n");
     await Deno.writeTextFile(`${dir}/rules.yml`, rules + "\n");
-    let r;
-    try {
-      r = await new Deno.Command("promtool", {
-        args: ["check", "rules", `${dir}/rules.yml`],
-        stdout: "piped",
-        stderr: "piped",
-      })
-        .output();
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new Error("promtool is missing: apt-get install -y prometheus");
-      }
-      throw e;
-    }
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 0, out);
+    const { code, out } = await promtool(["check", "rules", `${dir}/rules.yml`]);
+    assert.equal(code, 0, out);
     assert.match(out, new RegExp(`SUCCESS: ${exprs.length} rules found`));
   } finally {
     await Deno.remove(dir, { recursive: true });

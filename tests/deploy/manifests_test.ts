@@ -19,11 +19,16 @@ import { kubectl, requireKubectl } from "../sandbox/kubectl.ts";
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const DEPLOY = `${ROOT}/deploy`;
 const SERVICEMONITOR_CRD = new URL("./testdata/servicemonitor-crd.yaml", import.meta.url).pathname;
+const PROMETHEUSRULE_CRD = new URL("./testdata/prometheusrule-crd.yaml", import.meta.url).pathname;
 
-/** Every YAML file under deploy/ (kustomization.yaml excepted), repository-relative, sorted. */
+/**
+ * Every Kubernetes manifest under deploy/ (kustomization.yaml, and deploy/prometheus/ — a plain
+ * Prometheus rules file, not a Kubernetes object — excepted), repository-relative, sorted.
+ */
 async function deployYamlFiles(dir = DEPLOY, rel = "deploy"): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory && `${rel}/${e.name}` === "deploy/prometheus") continue;
     if (e.isDirectory) out.push(...await deployYamlFiles(`${dir}/${e.name}`, `${rel}/${e.name}`));
     else if (/\.ya?ml$/.test(e.name) && e.name !== "kustomization.yaml") {
       out.push(`${rel}/${e.name}`);
@@ -32,12 +37,13 @@ async function deployYamlFiles(dir = DEPLOY, rel = "deploy"): Promise<string[]> 
   return out.sort();
 }
 
-/** CRDs the manifests need: the product's, Mayastor's, and the ServiceMonitor stand-in. */
+/** CRDs the manifests need: the product's, Mayastor's, the ServiceMonitor and PrometheusRule stand-ins. */
 function installCrds(sb: Sandbox): void {
   applyObjects(sb.core, [
     ...couchestorCrds(),
     ...thirdPartyCrds(),
     ...parseManifests(Deno.readTextFileSync(SERVICEMONITOR_CRD)),
+    ...parseManifests(Deno.readTextFileSync(PROMETHEUSRULE_CRD)),
   ] as unknown as KObj[]);
 }
 
@@ -66,6 +72,7 @@ Deno.test("deploy: every manifest under deploy/ is accepted by the sandbox API s
         "DaemonSet",
         "Service",
         "ServiceMonitor",
+        "PrometheusRule",
         "PodDisruptionBudget",
         "StoragePolicy",
         "ErasureCodingPolicy",
@@ -93,7 +100,17 @@ Deno.test("deploy: kubectl apply -f crds/, -k deploy/ and -f of the extras are a
   try {
     // Mayastor's DiskPool CRD comes with Mayastor on a real cluster.
     applyObjects(sb.core, thirdPartyCrds() as unknown as KObj[]);
-    const crds = await kubectl(sb, home, "apply", "-f", "crds/", "-f", SERVICEMONITOR_CRD);
+    const crds = await kubectl(
+      sb,
+      home,
+      "apply",
+      "-f",
+      "crds/",
+      "-f",
+      SERVICEMONITOR_CRD,
+      "-f",
+      PROMETHEUSRULE_CRD,
+    );
     assert.equal(crds.code, 0, crds.stderr);
     const k = await kubectl(sb, home, "apply", "-k", "deploy/");
     assert.equal(k.code, 0, k.stderr);
@@ -105,6 +122,7 @@ Deno.test("deploy: kubectl apply -f crds/, -k deploy/ and -f of the extras are a
         "deployment.apps/couchestor-operator created",
         "poddisruptionbudget.policy/couchestor-operator created",
         "servicemonitor.monitoring.coreos.com/couchestor created",
+        "prometheusrule.monitoring.coreos.com/couchestor created",
       ]
     ) assert.ok(k.stdout.includes(line), `${line} in:\n${k.stdout}`);
     const again = await kubectl(sb, home, "apply", "-k", "deploy/");

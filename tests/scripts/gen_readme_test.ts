@@ -79,8 +79,11 @@ Deno.test("readme: every bench/ script is in the Benchmarks table", async () => 
   const readme = await Deno.readTextFile(`${ROOT}/README.md`);
   const section = readme.slice(readme.indexOf("## Benchmarks"));
   for await (const e of Deno.readDir(`${ROOT}/bench`)) {
-    // informer_child.ts is the measured process informer_bench.ts starts, not a benchmark.
-    if (!e.name.endsWith(".ts") || e.name === "informer_child.ts") continue;
+    // informer_child.ts is the measured process informer_bench.ts starts, and _*.ts are shared
+    // helpers: neither is a benchmark.
+    if (!e.name.endsWith(".ts") || e.name === "informer_child.ts" || e.name.startsWith("_")) {
+      continue;
+    }
     assert.ok(section.includes(`\`${e.name}`), `${e.name} in README Benchmarks`);
   }
 });

@@ -18,19 +18,11 @@ import type { ReconcileContext, ReconcileResult } from "../../kube/controller.ts
 import type { EventRecorder } from "../../kube/events.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import type { Store } from "../../kube/store.ts";
-import { decodeEcTierState, EC_TIER_ANNOTATION } from "../../ectier/state.ts";
-import { isEcTerminal } from "../../ectier/step.ts";
 import type { InFlight } from "../../machine/inflight.ts";
 import type { VolumeBackend } from "../../mayastor/port.ts";
 import type { IopsSource } from "../../metrics/source.ts";
 import type { MoveRunner } from "../../migration/runner.ts";
-import {
-  decodeMoveState,
-  MIGRATION_ANNOTATION,
-  type MoveState,
-  planMove,
-} from "../../migration/state.ts";
-import { isTerminal } from "../../migration/step.ts";
+import { type MoveState, planMove } from "../../migration/state.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { TieringPlan } from "../../tiering/decide.ts";
@@ -45,6 +37,7 @@ import type { OperatorSettings } from "../../tiering/policy.ts";
 import { ecPlacer, type EcTierHook, ecTierProblem, startEcWork } from "./ec_route.ts";
 import { policyRef } from "./events.ts";
 import { type Observation, observePass } from "./observe.ts";
+import { persistedWork } from "./persisted_work.ts";
 import { mayastorVolumeUuid, type PersistentVolume } from "./resources.ts";
 import {
   CONDITION,
@@ -191,7 +184,10 @@ export class StoragePolicyReconciler {
         ecTiered: ec?.isEcTiered(pvName) ?? false,
       });
     }
-    const unfinished = new Set(seen.selected.filter(persistedInFlight).map((p) => p.metadata.name));
+    const unfinished = new Set(
+      seen.selected.filter((pv) => persistedWork(pv.metadata.annotations).inFlight)
+        .map((pv) => pv.metadata.name),
+    );
     return planPass({
       policyName: name,
       spec: sp.spec,
@@ -381,20 +377,4 @@ function readiness(
       plan ? `${plan.moves.length} moves started; ${inFlight} in flight` : "reconciled",
     ),
   };
-}
-
-/** True when a PV's annotations hold unfinished (or unreadable) work of either machine. */
-export function persistedInFlight(pv: PersistentVolume): boolean {
-  const ann = pv.metadata.annotations ?? {};
-  const move = ann[MIGRATION_ANNOTATION];
-  if (move !== undefined) {
-    const r = decodeMoveState(move);
-    if (!r.ok || !isTerminal(r.state)) return true;
-  }
-  const ec = ann[EC_TIER_ANNOTATION];
-  if (ec !== undefined) {
-    const r = decodeEcTierState(ec);
-    if (!r.ok || !isEcTerminal(r.state)) return true;
-  }
-  return false;
 }
