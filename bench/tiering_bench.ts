@@ -6,7 +6,8 @@
  * Run: deno run -A bench/tiering_bench.ts   (or deno bench -A bench/tiering_bench.ts)
  */
 import type { Pool, Tier, Volume } from "../src/model/storage.ts";
-import { planPass } from "../src/tiering/pass.ts";
+import { passTiers, planPass } from "../src/tiering/pass.ts";
+import { volumeFacts } from "../src/tiering/volume_facts.ts";
 import { type TieringSpecFields } from "../src/tiering/policy.ts";
 import { rng, time } from "./_timing.ts";
 
@@ -53,13 +54,19 @@ const spec: TieringSpecFields = {
   warmPoolSelector: { matchLabels: { "openebs.io/tier": "warm" } },
   coldPoolSelector: { matchLabels: { "openebs.io/tier": "cold" } },
 };
-const passVolumes = volumes.map((volume, i) => ({
-  pv: `pv-${i}`,
-  volume,
-  annotations: lastMigration[i] === undefined
+const benchTiers = passTiers(pools, spec);
+const passVolumes = volumes.map((volume, i) => {
+  const name = `pv-${i}`;
+  const annotations = lastMigration[i] === undefined
     ? undefined
-    : { "storage.billyronks.io/last-migration": new Date(lastMigration[i]!).toISOString() },
-}));
+    : { "storage.billyronks.io/last-migration": new Date(lastMigration[i]!).toISOString() };
+  const facts = volumeFacts({
+    subject: { pv: { metadata: { name, ...(annotations ? { annotations } : {}) } } },
+    volume,
+    tiers: benchTiers,
+  }).plan;
+  return { pv: name, volume, facts };
+});
 
 /** The full pass, as the StoragePolicy controller runs it (planPass). */
 function pass(): number {
@@ -78,9 +85,8 @@ function pass(): number {
     metrics: { at: NOW, iops },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    isMoving: () => false,
   });
-  return r.work.length + r.plan.decisions.length;
+  return r.work.length + r.plan.outcomes.length;
 }
 
 /** Baseline: a plain loop that classifies the same figures into three buckets. */

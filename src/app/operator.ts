@@ -143,9 +143,12 @@ export function buildOperator(
     run: (s) =>
       new Promise<void>((resolve) => {
         if (s.aborted) return resolve();
+        const identity = { identity: settings.identity };
         state.leading = true;
+        metrics.leader.set(identity, 1);
         s.addEventListener("abort", () => {
           state.leading = false;
+          metrics.leader.set(identity, 0);
           resolve();
         }, { once: true });
       }),

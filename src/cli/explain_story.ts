@@ -12,7 +12,6 @@ import {
   StoragePolicySchema,
 } from "../api/storage_policy.ts";
 import { summarizeIssues } from "../api/issues.ts";
-import { parseDuration } from "../config/duration.ts";
 import {
   mayastorVolumeUuid,
   type PersistentVolume,
@@ -25,13 +24,7 @@ import { backoffRemaining, DEFAULT_BACKOFF_BASE_MS } from "../tiering/backoff.ts
 import { classify } from "../tiering/bands.ts";
 import { cooldownRemaining } from "../tiering/cooldown.ts";
 import { describeOverride } from "../tiering/overrides.ts";
-import { availableTiers, choosePlacement, poolTiers } from "../tiering/placement.ts";
-import {
-  DEFAULT_MIGRATION_TIMEOUT_MS,
-  type PolicySettings,
-  policySettings,
-  tierSelectors,
-} from "../tiering/policy.ts";
+import { DEFAULT_MIGRATION_TIMEOUT_MS, type PolicySettings } from "../tiering/policy.ts";
 import {
   type PolicySelection,
   policyVolumes,
@@ -39,10 +32,13 @@ import {
   type VolumeSubject,
 } from "../tiering/selection.ts";
 import { proposalFromStatus } from "../tiering/status_view.ts";
-import { type VolumeFacts, volumeFacts } from "../tiering/volume_facts.ts";
+import type { VolumeFacts } from "../tiering/volume_facts.ts";
+import { passTiers, planPass } from "../tiering/pass.ts";
+import { passVolumesOf } from "../controllers/storage-policy/pass_volumes.ts";
+import { DEFAULT_FREE_SPACE_HEADROOM } from "../config/flags.ts";
 import { persistedWork } from "../controllers/storage-policy/persisted_work.ts";
-import { planVolumes, type VolumeOutcome } from "../tiering/volume_plan.ts";
-import { parseMoveWindows, type WindowState } from "../api/move_windows.ts";
+import type { VolumeOutcome } from "../tiering/volume_plan.ts";
+import type { WindowState } from "../api/move_windows.ts";
 import type { Pvc, VolumeTarget } from "./volume_target.ts";
 
 /** What explain read from the cluster. */
@@ -201,7 +197,7 @@ export function buildStory(
   return story;
 }
 
-/** The owning policy's whole pass, as the operator runs it (planVolumes over its volumes). */
+/** The owning policy's whole pass, as the operator runs it (planPass over its volumes). */
 function planOf(
   view: ClusterView,
   sp: StoragePolicy,
@@ -219,51 +215,42 @@ function planOf(
   const mine = policyVolumes(selections.find((s) => s.name === owner)!, selections, subjects);
   const ms = "error" in view.mayastor ? undefined : view.mayastor;
   const pools = ms?.pools ?? [];
-  const tiers = poolTiers(pools, tierSelectors(sp.spec));
-  const settings = policySettings(owner, sp.spec, tiers, availableTiers(pools, tiers), {
-    dryRun: false,
-    preservation: false,
-    migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
-  });
-  const byUuid = new Map((ms?.volumes ?? []).map((v) => [v.uuid, v]));
-  const volumes = new Map<string, Volume>();
-  for (const s of subjects) {
-    const v = byUuid.get(mayastorVolumeUuid(s.pv as PersistentVolume) ?? "");
-    if (v) volumes.set(s.pv.metadata.name ?? "", v);
-  }
-  const facts = mine.selected.map((s) =>
-    volumeFacts({
-      subject: s,
-      volume: volumes.get(s.pv.metadata.name ?? ""),
-      tiers,
-      contestedBy: mine.contested.get(s.pv.metadata.name ?? ""),
-      persisted: persistedWork(s.pv.metadata.annotations),
-    })
+  const tiers = passTiers(pools, sp.spec);
+  // The same input the controller builds (pass_volumes.ts), from the cluster's objects alone.
+  const pass = passVolumesOf(
+    mine.selected,
+    mine.contested,
+    ms?.volumes ?? [],
+    tiers,
+    undefined,
+    true,
   );
-  const windows = parseMoveWindows(sp.spec.moveWindows ?? []);
-  const plan = planVolumes({
-    policy: settings.policy,
-    volumes: facts.map((f) => f.plan),
+  const result = planPass({
+    policyName: owner,
+    spec: sp.spec,
+    operator: {
+      globalLimit: o.globalLimit,
+      dryRun: false,
+      preservation: false,
+      migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
+      freeSpaceHeadroom: DEFAULT_FREE_SPACE_HEADROOM,
+    },
+    pools,
+    volumes: pass.volumes,
     metrics: reading?.ok ? { at: reading.at, iops: reading.iops } : undefined,
     now: o.now,
-    maxMetricsAgeMs: settings.maxMetricsAgeMs,
     inFlight: inFlightCounts(view.pvs, owner),
-    globalLimit: o.globalLimit,
-    windows: windows.ok ? windows.windows : [],
-    approval: {
-      mode: sp.spec.approval,
-      ttlMs: parseDuration(sp.spec.approvalTTL),
-      previous: (sp.status?.proposals ?? []).map(proposalFromStatus),
-    },
-    backoffBaseMs: DEFAULT_BACKOFF_BASE_MS,
-    place: (volume, to) => {
-      const v = volumes.get(volume);
-      if (!v) return { ok: false, detail: "Mayastor has no volume for it" };
-      const p = choosePlacement(v, pools, tiers, to);
-      return p.ok ? { ok: true, targetPool: p.targetPool } : { ok: false, detail: p.detail };
-    },
+    rejected: new Map([...(reading?.rejected ?? [])].map(([k, r]) => [k, r.message])),
+    previousProposals: (sp.status?.proposals ?? []).map(proposalFromStatus),
   });
-  return { plan, facts, settings, tiers, volumes };
+  const volumes = new Map(pass.volumes.flatMap((v) => v.volume ? [[v.pv, v.volume] as const] : []));
+  const facts: VolumeFacts[] = pass.volumes.map((v) => ({
+    plan: v.facts,
+    overrideProblems: pass.overrideProblems.filter((p) => p.subject.pv.metadata.name === v.pv)
+      .map((p) => p.problem),
+    problems: pass.problems.filter((p) => p.pv === v.pv).map((p) => p.message),
+  }));
+  return { plan: result.plan, facts, settings: result.settings, tiers, volumes };
 }
 
 /** Mayastor's view of the volume and its running move, into the story. */

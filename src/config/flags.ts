@@ -9,6 +9,9 @@ import { parseListenAddr } from "./listen.ts";
 /** The default ceiling of a plausible IOPS reading: no single volume serves ten million IOPS. */
 export const DEFAULT_MAX_PLAUSIBLE_IOPS = 10_000_000;
 
+/** The default share of a pool's capacity kept free beyond what a move puts on it. */
+export const DEFAULT_FREE_SPACE_HEADROOM = 0.05;
+
 /** One command-line flag and its environment twin. */
 export interface FlagSpec {
   /** Flag name without dashes, e.g. "max-concurrent-migrations". */
@@ -299,7 +302,7 @@ export const FLAGS = {
     flag: "free-space-headroom",
     env: "FREE_SPACE_HEADROOM",
     kind: "string",
-    default: "0.05",
+    default: String(DEFAULT_FREE_SPACE_HEADROOM),
     placeholder: "fraction",
     allowed: "a fraction between 0 and 0.9, such as 0.05 for 5%",
     help:

@@ -123,12 +123,11 @@ export async function executeEcTier(
     if (counted) deps.metrics?.activeMigrations.dec();
   }
   if (counted) {
-    deps.metrics?.migrationsTotal.inc({
-      from: state.from,
-      to: state.to,
-      // The migrations metric's result labels are the replica moves' (one vocabulary).
-      result: resultLabel(state.result ?? "Failed"),
-    });
+    // The migrations metrics' result labels are the replica moves' (one vocabulary).
+    const result = resultLabel(state.result ?? "Failed");
+    deps.metrics?.migrationsTotal.inc({ from: state.from, to: state.to, result });
+    const end = state.finishedAt ?? state.updatedAt;
+    deps.metrics?.migrationDuration.observe({ result }, Math.max(0, end - state.startedAt) / 1000);
   }
   log.info("ec tier operation finished", { kind: state.kind, result: state.result });
   return state;

@@ -72,11 +72,9 @@ export async function executeMove(
     if (counted) deps.metrics?.activeMigrations.dec();
   }
   const entry = historyEntry(state);
-  deps.metrics?.migrationsTotal.inc({
-    from: state.from,
-    to: state.to,
-    result: resultLabel(entry.result),
-  });
+  const result = resultLabel(entry.result);
+  deps.metrics?.migrationsTotal.inc({ from: state.from, to: state.to, result });
+  deps.metrics?.migrationDuration.observe({ result }, entry.durationSeconds);
   log.info("move finished", { result: entry.result, seconds: entry.durationSeconds });
   return state;
 }

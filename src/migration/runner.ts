@@ -49,6 +49,9 @@ export class MoveRunner {
     const d = this.#d;
     return d.inFlight.start(state.volume, { policy: state.policy, kind: MOVE_KIND }, async () => {
       const log = d.logger.child("migration", { policy: state.policy, volume: state.volume });
+      // The stuck-move alert compares this deadline with the time.
+      const deadline = { policy: state.policy, volume: state.volume };
+      if (!state.dryRun) d.metrics?.migrationDeadline.set(deadline, state.deadline / 1000);
       try {
         if (!state.dryRun && state.phase === "Planned" && !state.addIssued) {
           await d.onStarted?.(state);
@@ -76,6 +79,8 @@ export class MoveRunner {
           this.errors.push({ volume: state.volume, error: e });
           log.error("move stopped by an error; it resumes later", { error: e });
         }
+      } finally {
+        d.metrics?.migrationDeadline.remove(deadline);
       }
     });
   }

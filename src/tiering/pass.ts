@@ -1,30 +1,42 @@
 /**
  * One tiering pass of a StoragePolicy, minus the I/O: from the spec, the operator's settings,
- * the pools, the policy's volumes (with their PV annotations) and one IOPS reading, every
- * volume's decision and the work to start now: replica moves placed on pools, and (when the
+ * the pools, the policy's volumes (their plan facts: tier, cooldown, pins, backoff, approvals,
+ * health) and one IOPS reading, every volume's outcome (planVolumes: decide() plus the
+ * per-volume rules) and the work to start now: replica moves placed on pools, and (when the
  * caller gives an EC placer) archives to and restores from the erasure-coded cold tier. Space
  * taken by this pass's own placements counts, with the configured headroom, so two moves of
- * one pass never overfill a pool. Pure; the controller fetches, starts the work and writes the
- * decisions to status.
+ * one pass never overfill a pool. Pure; the controller and `couchestor explain` both run it.
  */
+import { PROPOSALS_LIMIT } from "../api/storage_policy.ts";
+import { parseMoveWindows } from "../api/move_windows.ts";
 import type { Pool, Tier, Volume } from "../model/storage.ts";
-import { lastMigrationFrom } from "./cooldown.ts";
-import { decide, type Decision, type MetricsSnapshot, type TieringPlan } from "./decide.ts";
+import type { Proposal } from "./approval.ts";
+import type { MetricsSnapshot } from "./decide.ts";
 import { chooseEcTier } from "./ec_route.ts";
-import { availableTiers, choosePlacement, poolTiers, volumeTier } from "./placement.ts";
+import { availableTiers, choosePlacement, poolTiers } from "./placement.ts";
 import {
   type OperatorSettings,
   type PolicySettings,
   policySettings,
+  specDuration,
   type TieringSpecFields,
   tierSelectors,
 } from "./policy.ts";
+import {
+  type PlaceFn,
+  type PlanVolume,
+  planVolumes,
+  type PolicyPlan,
+  type VolumeOutcome,
+} from "./volume_plan.ts";
 
-/** A volume of the policy: its PV name and annotations, and the backend's view of it. */
+/** A volume of the policy: its PV name, the backend's view of it and its plan facts. */
 export interface PassVolume {
   pv: string;
-  annotations?: Readonly<Record<string, string>>;
-  volume: Volume;
+  /** Mayastor's volume; absent only for `explain` when Mayastor could not be read. */
+  volume?: Volume;
+  /** What the plan reads of it (volume_facts.ts `volumeFacts`; `name` is the PV name). */
+  facts: PlanVolume;
   /** True when its data lives in erasure-coded stripes (it counts as cold). */
   ecTiered?: boolean;
 }
@@ -59,10 +71,10 @@ export interface PassInput {
   now: number;
   /** Work already in flight, of this policy and across all policies. */
   inFlight: { policy: number; global: number };
-  /** True while work on this PV runs (or is persisted unfinished). */
-  isMoving: (pv: string) => boolean;
-  /** When this process last finished work on the PV (a cooldown floor); optional. */
-  lastFinished?: (pv: string) => number | undefined;
+  /** Readings the metrics source rejected, with why (they carry ImplausibleMetrics). */
+  rejected?: ReadonlyMap<string, string>;
+  /** The proposals the policy's status holds (approval: Manual). */
+  previousProposals?: readonly Proposal[];
   /** Move ids; `<pv>-<now>` by default. */
   moveId?: (pv: string, now: number) => string;
   /** The EC tier's placement; without it every volume stays on replicas. */
@@ -72,9 +84,11 @@ export interface PassInput {
 /** A replica move to start: which replica leaves which pool for which pool. */
 export interface PlannedMove {
   kind: "move";
-  decision: Decision;
+  outcome: VolumeOutcome;
   id: string;
   pv: PassVolume;
+  /** Mayastor's volume as the pass saw it. */
+  volume: Volume;
   from: Tier;
   to: Tier;
   oldReplica: string;
@@ -88,9 +102,11 @@ export interface PlannedMove {
 /** Work on the EC tier to start: an archive into stripes or a restore onto replicas. */
 export interface PlannedEcWork {
   kind: "ec-archive" | "ec-restore";
-  decision: Decision;
+  outcome: VolumeOutcome;
   id: string;
   pv: PassVolume;
+  /** Mayastor's volume as the pass saw it. */
+  volume: Volume;
   to: Tier;
   ecPolicy: string;
   /** Shard pools (archive) or replica pools (restore). */
@@ -101,9 +117,9 @@ export interface PlannedEcWork {
 /** Work the pass starts. */
 export type PlannedWork = PlannedMove | PlannedEcWork;
 
-/** A move the decision wanted that could not be placed (not started), and why. */
+/** A move the plan wanted that could not be placed (not started), and why. */
 export interface HeldMove {
-  decision: Decision;
+  outcome: VolumeOutcome;
   reason: string;
   detail: string;
 }
@@ -113,15 +129,21 @@ export interface PassResult {
   settings: PolicySettings;
   /** Pool id → tier under this policy's selectors. */
   tiers: Map<string, Tier>;
-  plan: TieringPlan;
+  /** Every volume's outcome (a move held at placement is NoTargetPool there too). */
+  plan: PolicyPlan;
   /** The work to start now, in start order. */
   work: PlannedWork[];
   held: HeldMove[];
 }
 
-/** Runs the decision and places the work. Throws on an unparsable duration in the spec. */
+/** Pool id → tier under a policy's pool selectors (the one rule, via placement.ts). */
+export function passTiers(pools: readonly Pool[], spec: TieringSpecFields): Map<string, Tier> {
+  return poolTiers(pools, tierSelectors(spec));
+}
+
+/** Runs the plan and places the work. Throws on an unparsable duration in the spec. */
 export function planPass(input: PassInput): PassResult {
-  const tiers = poolTiers(input.pools, tierSelectors(input.spec));
+  const tiers = passTiers(input.pools, input.spec);
   const settings = policySettings(
     input.policyName,
     input.spec,
@@ -130,36 +152,75 @@ export function planPass(input: PassInput): PassResult {
     input.operator,
   );
   const byPv = new Map(input.volumes.map((v) => [v.pv, v]));
-  const plan = decide({
+  const placer = new Placer(input, settings, tiers);
+  const windows = parseMoveWindows(input.spec.moveWindows ?? []);
+  const plan = planVolumes({
     policy: settings.policy,
-    volumes: input.volumes.map((v) => ({
-      name: v.pv,
-      tier: v.ecTiered ? "cold" : volumeTier(v.volume, tiers),
-      lastMigrationMs: latest(lastMigrationFrom(v.annotations), input.lastFinished?.(v.pv)),
-      inFlight: input.isMoving(v.pv),
-    })),
+    volumes: input.volumes.map((v) => v.facts),
     metrics: input.metrics,
     now: input.now,
     maxMetricsAgeMs: settings.maxMetricsAgeMs,
     inFlight: input.inFlight,
     globalLimit: input.operator.globalLimit,
+    // The schema validated the windows; a text it let through that does not parse is no window.
+    windows: windows.ok ? windows.windows : [],
+    approval: {
+      mode: input.spec.approval ?? "Auto",
+      ttlMs: specDuration("approvalTTL", input.spec.approvalTTL ?? "24h"),
+      previous: input.previousProposals ?? [],
+      limit: PROPOSALS_LIMIT,
+    },
+    rejected: input.rejected,
+    // Where a wanted move would go before this pass's reservations (for proposals, status).
+    place: (pv, to) => placer.preview(byPv.get(pv)!, to),
   });
-  const placer = new Placer(input, settings, tiers);
-  for (const d of plan.moves) placer.place(d, byPv.get(d.volume)!);
+  for (const o of plan.moves) placer.place(o, byPv.get(o.volume)!);
+  for (const h of placer.held) hold(plan, h);
   return { settings, tiers, plan, work: placer.work, held: placer.held };
 }
 
-function latest(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+/** A move the placer could not place this pass: not started, NoTargetPool with the detail. */
+function hold(plan: PolicyPlan, h: HeldMove): void {
+  const o = h.outcome;
+  plan.counts[o.reason]--;
+  o.move = false;
+  o.reason = "NoTargetPool";
+  o.detail = h.detail;
+  o.listed = true;
+  plan.counts.NoTargetPool++;
+  plan.moves = plan.moves.filter((m) => m !== o);
 }
 
-/** Places one pass's moves on a private copy of the pools, reserving what each takes. */
+/** Where one wanted move goes (not yet reserved), or why it can't. */
+type Route =
+  | {
+    ok: true;
+    kind: "move";
+    from: Tier;
+    oldReplica: string;
+    oldPool: string;
+    targetPool: string;
+    bytes: number;
+  }
+  | {
+    ok: true;
+    kind: "ec-archive" | "ec-restore";
+    ecPolicy: string;
+    pools: string[];
+    bytes: number;
+  }
+  | { ok: false; reason: string; detail: string };
+
+/**
+ * Places one pass's moves on a private copy of the pools, reserving what each takes. The same
+ * routing (replica move or EC tier, preservation, headroom) previews a move for the plan
+ * (`preview`, on the pools as they are) and places it (`place`, on what is left).
+ */
 class Placer {
   readonly work: PlannedWork[] = [];
   readonly held: HeldMove[] = [];
   readonly #pools: Pool[];
   readonly #byId: Map<string, Pool>;
-  readonly #headroom: number;
   readonly #id: (pv: string, now: number) => string;
 
   constructor(
@@ -169,77 +230,128 @@ class Placer {
   ) {
     this.#pools = input.pools.map((p) => ({ ...p }));
     this.#byId = new Map(this.#pools.map((p) => [p.id, p]));
-    this.#headroom = input.operator.freeSpaceHeadroom;
     this.#id = input.moveId ?? ((pv, now) => `${pv}-${now}`);
   }
 
-  place(d: Decision, pv: PassVolume): void {
-    const to = d.to!;
-    const ecChoice = chooseEcTier(
+  /** Where the move would go on the pools as they are (for the plan's outcome and proposals). */
+  preview(pv: PassVolume, to: Tier): ReturnType<PlaceFn> {
+    const r = this.#route(pv, to, this.input.pools);
+    if (!r.ok) {
+      const reason = r.reason === "AlreadyOnTier" ? r.reason : undefined;
+      return { ok: false, detail: r.detail, ...(reason ? { reason } : {}) };
+    }
+    return { ok: true, targetPool: r.kind === "move" ? r.targetPool : r.pools.join(",") };
+  }
+
+  /** Places a move the plan starts, reserving its space, or holds it with the reason. */
+  place(d: VolumeOutcome, pv: PassVolume): void {
+    const r = this.#route(pv, d.to!, this.#pools);
+    if (!r.ok) {
+      this.held.push({ outcome: d, reason: r.reason, detail: r.detail });
+      return;
+    }
+    const id = this.#id(d.volume, this.input.now);
+    const timeoutMs = this.settings.migrationTimeoutMs;
+    if (r.kind === "move") {
+      this.#byId.get(r.targetPool)!.usedBytes += r.bytes;
+      const { kind: _k, ok: _o, bytes: _b, ...where } = r;
+      this.work.push({
+        kind: "move",
+        outcome: d,
+        id,
+        pv,
+        volume: pv.volume!,
+        to: d.to!,
+        ...where,
+        timeoutMs,
+        dryRun: this.settings.dryRun,
+        preservation: this.settings.preservation,
+      });
+      return;
+    }
+    for (const pool of r.pools) {
+      const p = this.#byId.get(pool);
+      if (p) p.usedBytes += r.bytes;
+    }
+    this.work.push({
+      kind: r.kind,
+      outcome: d,
+      id,
+      pv,
+      volume: pv.volume!,
+      to: d.to!,
+      ecPolicy: r.ecPolicy,
+      pools: r.pools,
+      timeoutMs,
+    });
+  }
+
+  /** Replica move or EC tier, and where, on `pools`. */
+  #route(pv: PassVolume, to: Tier, pools: readonly Pool[]): Route {
+    const spec = this.input.spec;
+    const ec = this.input.ec;
+    const from = pv.facts.tier;
+    const volume = pv.volume;
+    if (!volume) {
+      return { ok: false, reason: "NoTargetPool", detail: "Mayastor has no volume for it" };
+    }
+    if (pv.ecTiered) {
+      if (!ec) {
+        return { ok: false, reason: "EcTierUnavailable", detail: "this operator runs no EC tier" };
+      }
+      const p = ec.restore(volume, to, pools, this.tiers);
+      if (!p.ok) return { ok: false, reason: p.reason, detail: p.message };
+      return {
+        ok: true,
+        kind: "ec-restore",
+        ecPolicy: spec.ecPolicyRef ?? "",
+        pools: p.pools,
+        bytes: p.bytesPerPool,
+      };
+    }
+    const choice = chooseEcTier(
       {
-        ecPolicyRef: this.input.spec.ecPolicyRef,
-        ecMinVolumeSizeBytes: this.input.spec.ecMinVolumeSizeBytes ?? Infinity,
+        ecPolicyRef: spec.ecPolicyRef,
+        ecMinVolumeSizeBytes: spec.ecMinVolumeSizeBytes ?? Infinity,
         preservationMode: this.settings.preservation,
       },
       to,
-      pv.volume.sizeBytes,
+      volume.sizeBytes,
     );
-    if (pv.ecTiered) return this.#ec(d, pv, "ec-restore", this.input.spec.ecPolicyRef ?? "");
-    if (ecChoice.ec && this.input.ec && !this.settings.dryRun && d.from !== "mixed") {
-      return this.#ec(d, pv, "ec-archive", ecChoice.ecPolicy);
+    if (choice.ec && ec && !this.settings.dryRun && from !== "mixed") {
+      const p = ec.archive(volume, pools, this.tiers);
+      if (!p.ok) return { ok: false, reason: p.reason, detail: p.message };
+      return {
+        ok: true,
+        kind: "ec-archive",
+        ecPolicy: choice.ecPolicy,
+        pools: p.pools,
+        bytes: p.bytesPerPool,
+      };
     }
     // Preservation keeps the old replica, so a moved volume stays "mixed"; it already has its
     // copy on the target tier and must not gain another one every cooldown.
     if (
-      this.settings.preservation && pv.volume.replicas.some((r) => this.tiers.get(r.pool) === to)
+      this.settings.preservation && volume.replicas.some((r) => this.tiers.get(r.pool) === to)
     ) {
-      return this.#hold(d, "AlreadyOnTier", `a replica is on ${to} already (preservation mode)`);
+      return {
+        ok: false,
+        reason: "AlreadyOnTier",
+        detail: `a replica is on ${to} already (preservation mode)`,
+      };
     }
-    const p = choosePlacement(pv.volume, this.#pools, this.tiers, to, {
-      marginRatio: this.#headroom,
+    const p = choosePlacement(volume, pools, this.tiers, to, {
+      marginRatio: this.input.operator.freeSpaceHeadroom,
     });
-    if (!p.ok) return this.#hold(d, p.reason, p.detail);
-    this.#byId.get(p.targetPool)!.usedBytes += pv.volume.sizeBytes;
-    this.work.push({
+    if (!p.ok) return { ok: false, reason: p.reason, detail: p.detail };
+    return {
+      ok: true,
       kind: "move",
-      decision: d,
-      id: this.#id(d.volume, this.input.now),
-      pv,
       from: p.from,
-      to,
       oldReplica: p.oldReplica,
       oldPool: p.oldPool,
       targetPool: p.targetPool,
-      timeoutMs: this.settings.migrationTimeoutMs,
-      dryRun: this.settings.dryRun,
-      preservation: this.settings.preservation,
-    });
-  }
-
-  #ec(d: Decision, pv: PassVolume, kind: PlannedEcWork["kind"], ecPolicy: string): void {
-    const ec = this.input.ec;
-    if (!ec) return this.#hold(d, "EcTierUnavailable", "this operator runs no EC tier");
-    const placed = kind === "ec-archive"
-      ? ec.archive(pv.volume, this.#pools, this.tiers)
-      : ec.restore(pv.volume, d.to!, this.#pools, this.tiers);
-    if (!placed.ok) return this.#hold(d, placed.reason, placed.message);
-    for (const id of placed.pools) {
-      const pool = this.#byId.get(id);
-      if (pool) pool.usedBytes += placed.bytesPerPool;
-    }
-    this.work.push({
-      kind,
-      decision: d,
-      id: this.#id(d.volume, this.input.now),
-      pv,
-      to: d.to!,
-      ecPolicy,
-      pools: placed.pools,
-      timeoutMs: this.settings.migrationTimeoutMs,
-    });
-  }
-
-  #hold(d: Decision, reason: string, detail: string): void {
-    this.held.push({ decision: d, reason, detail });
+      bytes: volume.sizeBytes,
+    };
   }
 }

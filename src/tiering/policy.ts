@@ -29,6 +29,12 @@ export interface TieringSpecFields {
   coldPoolSelector?: TierSelectors["cold"];
   ecPolicyRef?: string;
   ecMinVolumeSizeBytes?: number;
+  /** Weekly windows outside which no move starts (the API's grammar). */
+  moveWindows?: readonly string[];
+  /** Manual: planned moves become proposals that run once approved. */
+  approval?: "Auto" | "Manual";
+  /** How long a proposal lives (default 24h). */
+  approvalTTL?: string;
 }
 
 /** Operator-wide settings (from the command line) every pass applies. */

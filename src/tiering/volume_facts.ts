@@ -68,9 +68,11 @@ export function volumeFacts(i: VolumeFactsInput): VolumeFacts {
   if (last !== undefined) plan.lastMigrationMs = last;
   if (i.contestedBy?.length) plan.contestedBy = i.contestedBy;
   if (backoff.record) plan.backoff = backoff.record;
-  if (i.volume) {
+  // An EC-tiered volume's data is in stripes: its replica-less Mayastor volume's status says
+  // nothing about its health, and it is never "detached" (it has no replica to attach).
+  if (i.volume && !i.ecTiered) {
     plan.health = i.volume.status;
-    plan.detached = !i.ecTiered && i.volume.targetNode === undefined;
+    plan.detached = i.volume.targetNode === undefined;
   }
   const problems = [backoff.problem, move.problem].filter((p): p is string => !!p);
   return {

@@ -8,7 +8,8 @@
  * How it composes `decide()` (whose rules are not repeated here):
  *  1. explore: decide() with an unlimited budget says, per volume, whether it wants a move
  *     (a pinned volume is given the IOPS at the edge of its pinned tier's band and no
- *     cooldown, so decide() sends it there; an implausible reading is left out);
+ *     cooldown, so decide() sends it there; a reading the metrics source rejected as
+ *     implausible is not in the snapshot, and the volume says why);
  *  2. hold: a volume two policies select, or with an invalid annotation, is held whatever its
  *     IOPS; a wanted move is blocked by: policy disabled, opt-out, Faulted, not Online,
  *     backoff, no target pool, approval, a closed move window (first match wins);
@@ -23,9 +24,6 @@ import { decide, type DecideInput, type Decision, type VolumeState } from "./dec
 import { describeOverride, type Override } from "./overrides.ts";
 import { REASON_HELP, VOLUME_REASONS, type VolumeReason } from "../api/volume_reasons.ts";
 import { type MoveWindow, type WindowState, windowState } from "../api/move_windows.ts";
-
-/** No disk serves this many IOPS: a reading above it is a broken exporter, not a hot volume. */
-export const IMPLAUSIBLE_IOPS = 100_000_000;
 
 /** A volume as the plan sees it: decide()'s view plus what issue 16 adds. */
 export interface PlanVolume extends VolumeState {
@@ -49,11 +47,18 @@ export interface PlanVolume extends VolumeState {
   approvals?: readonly ApprovalMark[];
 }
 
-/** Where a move would put the new replica; a failure holds the volume as NoTargetPool. */
+/**
+ * Where a move would put the new replica; a failure holds the volume as NoTargetPool, or as
+ * AlreadyOnTier when it already has its copy there (preservation mode keeps the old replica).
+ */
 export type PlaceFn = (
   volume: string,
   to: Tier,
-) => { ok: true; targetPool: string } | { ok: false; detail: string };
+) => { ok: true; targetPool: string } | {
+  ok: false;
+  detail: string;
+  reason?: "NoTargetPool" | "AlreadyOnTier";
+};
 
 /** Everything one pass needs. */
 export interface PlanInput extends Omit<DecideInput, "volumes"> {
@@ -71,6 +76,12 @@ export interface PlanInput extends Omit<DecideInput, "volumes"> {
   backoffBaseMs?: number;
   /** Placement of a wanted move (must not reserve space: it is asked for moves not started). */
   place?: PlaceFn;
+  /**
+   * Volumes whose reading the metrics source rejected (not a number, non-finite, negative,
+   * above the plausibility ceiling, stamped outside the window), with why: they have no reading
+   * and carry ImplausibleMetrics. The source judges plausibility; this only reports it.
+   */
+  rejected?: ReadonlyMap<string, string>;
 }
 
 /** What happens to one volume this pass, and why. */
@@ -177,13 +188,11 @@ export function planVolumes(input: PlanInput): PolicyPlan {
   return { outcomes, moves, counts, window, budget: final.budget, proposals };
 }
 
-/** decide()'s inputs with pins turned into band-edge IOPS and implausible readings removed. */
+/** decide()'s inputs with pins turned into band-edge IOPS. */
 function adjust(input: PlanInput): { volumes: VolumeState[]; metrics: DecideInput["metrics"] } {
   const m = input.metrics;
   const iops = m ? new Map(m.iops) : undefined;
   const volumes = input.volumes.map((v): VolumeState => {
-    const raw = iops?.get(v.name);
-    if (raw !== undefined && implausible(raw)) iops!.delete(v.name);
     const pin = v.override?.kind === "pin" ? v.override.tier : undefined;
     const edge = pin && pinIops(pin, input.policy.watermarks, input.policy.warmTier);
     if (edge === undefined) return v;
@@ -204,10 +213,6 @@ export function pinIops(tier: Tier, w: Watermarks, warmTier: boolean): number | 
   if (edge === undefined) return undefined;
   const band = classify(edge, w, warmTier);
   return band.kind === "target" && band.tier === tier ? edge : undefined;
-}
-
-function implausible(iops: number): boolean {
-  return !Number.isFinite(iops) || iops < 0 || iops > IMPLAUSIBLE_IOPS;
 }
 
 /** The outcome of one volume before approval, windows and budgets. */
@@ -232,7 +237,7 @@ function baseOutcome(input: PlanInput, v: PlanVolume, d: Decision): VolumeOutcom
   const o: VolumeOutcome = { volume: v.name, move: false, reason: d.reason, listed: false };
   if (d.from ?? v.tier) o.from = d.from ?? v.tier;
   if (v.claim) o.claim = v.claim;
-  if (raw !== undefined && !implausible(raw)) o.iops = raw;
+  if (raw !== undefined && Number.isFinite(raw) && raw >= 0) o.iops = raw;
   if (pin ?? d.to) o.to = pin ?? d.to;
   if (d.cooldownRemainingMs) o.timeLeftMs = d.cooldownRemainingMs;
   if (d.detail) o.detail = d.detail;
@@ -249,7 +254,6 @@ const QUIET = new Set<VolumeReason>(["AlreadyOnTier", "WithinBand"]);
 
 /** A volume held whatever its IOPS, or one decide() does not move: its reason. */
 function standing(input: PlanInput, v: PlanVolume, d: Decision, o: VolumeOutcome): VolumeOutcome {
-  const raw = input.metrics?.iops.get(v.name);
   const pin = v.override?.kind === "pin" ? v.override.tier : undefined;
   if (d.reason === "InvalidPolicy" || d.reason === "MigrationInFlight") return listed(o, true);
   if (v.contestedBy?.length) {
@@ -276,9 +280,8 @@ function standing(input: PlanInput, v: PlanVolume, d: Decision, o: VolumeOutcome
     );
   }
   if (d.reason === "NoMetrics") {
-    if (raw !== undefined && implausible(raw)) {
-      return listed(because(o, "ImplausibleMetrics", `IOPS read as ${raw}; ignored`), true);
-    }
+    const why = input.rejected?.get(v.name);
+    if (why !== undefined) return listed(because(o, "ImplausibleMetrics", why), true);
     return listed(v.detached ? because(o, "Detached") : o, true);
   }
   if (pin && d.reason === "AlreadyOnTier") {
@@ -309,7 +312,7 @@ function blocked(input: PlanInput, v: PlanVolume, o: VolumeOutcome): VolumeOutco
     );
   }
   const place = input.place?.(v.name, o.to!);
-  if (place && !place.ok) return because(o, "NoTargetPool", place.detail);
+  if (place && !place.ok) return because(o, place.reason ?? "NoTargetPool", place.detail);
   if (place?.ok) o.targetPool = place.targetPool;
   return o;
 }

@@ -128,34 +128,47 @@ Deno.test("controller: preservation mode keeps every old replica", async () => {
   }
 });
 
-Deno.test("controller: two policies selecting one volume both report the conflict and move nothing", async () => {
+Deno.test("controller: two policies selecting one volume hold only that volume (with the reason); the rest of each policy moves", async () => {
   const env = await startEnv({
     policies: [policy("a"), policy("b", { volumeSelector: { matchLabels: { team: "x" } } })],
     volumes: [
       {
-        name: "pv-hot",
+        name: "pv-shared",
         sizeBytes: MiB,
         pools: ["cold-1"],
         profile: { kind: "steady", iops: 3000 },
         labels: { team: "x" },
       },
+      // Only policy a selects this one: it moves as usual.
+      {
+        name: "pv-own",
+        sizeBytes: MiB,
+        pools: ["cold-2"],
+        profile: { kind: "steady", iops: 3000 },
+      },
     ],
   });
   try {
-    await drive(env, async () => {
-      const [a, b] = [await status(env, "a"), await status(env, "b")];
-      return a?.phase === "Error" && b?.phase === "Error";
-    });
+    await drive(env, async () => ((await status(env, "a"))?.totalMigrations ?? 0) >= 1);
     await runFor(env, 10000);
     for (const n of ["a", "b"]) {
       const st = (await status(env, n))!;
       const ready = st.conditions!.find((c) => c.type === "Ready")!;
-      assert.equal(ready.status, "False");
-      assert.equal(ready.reason, "ConflictingPolicies");
-      assert.match(ready.message, /pv-hot/);
+      assert.equal(ready.status, "True", `${n}: ${ready.message}`);
+      assert.match(ready.message, /1 volume\(s\) also selected by another policy are held/);
+      const held = st.volumeDecisions?.find((d) => d.volume === "pv-shared");
+      assert.equal(held?.reason, "ConflictingPolicies");
+      assert.match(held?.message ?? "", new RegExp(`also selected by ${n === "a" ? "b" : "a"}`));
+      assert.equal(st.decisionCounts?.ConflictingPolicies, 1);
     }
-    assert.deepEqual(replicaTiers(env, "pv-hot"), ["cold"]);
-    assert.equal(await migrationsCounted(env.metrics), 0);
+    assert.deepEqual(replicaTiers(env, "pv-shared"), ["cold"]);
+    assert.deepEqual(replicaTiers(env, "pv-own"), ["hot"]);
+    const gauge = await env.metrics.volumeDecisions.get();
+    assert.ok(
+      gauge.values.some((v) =>
+        v.labels.policy === "a" && v.labels.reason === "ConflictingPolicies" && v.value === 1
+      ),
+    );
   } finally {
     await env.stop();
   }
@@ -205,11 +218,21 @@ Deno.test("controller: a stalled rebuild times out and rolls back (only the new 
     const pv = await env.cluster.client.get(PERSISTENT_VOLUMES, "pv-hot");
     assert.equal(pv.metadata.annotations?.[LAST_MIGRATION_ANNOTATION], undefined);
     assert.equal(await migrationsCounted(env.metrics, "rolled_back"), 1);
-    assert.ok((await events(env)).some((e) => e.reason === "MigrationRolledBack"));
-    // The volume kept its replica; without a cooldown stamp the next pass tries again.
+    const rolled = (await events(env)).find((e) => e.reason === "MigrationRolledBack");
+    assert.match(String(rolled?.note), /retried in 5m \(backoff\)/);
+    // The volume kept its replica and backs off (5 min after one failure): it is held, visibly.
+    await runFor(env, 60_000);
+    const backing = (await status(env, "slow"))!.volumeDecisions!.find((d) =>
+      d.volume === "pv-hot"
+    );
+    assert.equal(backing?.reason, "BackingOff");
+    assert.match(backing?.timeLeft ?? "", /^[34]m/);
+    assert.equal((await status(env, "slow"))!.totalMigrations, 1, "no retry during the backoff");
+    // Once the backoff passed, the next pass moves it.
     await drive(
       env,
       async () => ((await status(env, "slow"))?.totalMigrations ?? 0) >= 2 && await settled(env),
+      { maxSteps: 2_000 },
     );
     assert.deepEqual(replicaTiers(env, "pv-hot"), ["hot"]);
     const hashes = await sim.replicaHashes(uuid);

@@ -11,9 +11,12 @@ import { formatLastMigration, LAST_MIGRATION_ANNOTATION } from "../../src/tierin
 import {
   type EcPlacer,
   type PassInput,
+  passTiers,
+  type PassVolume,
   type PlannedMove,
   planPass,
 } from "../../src/tiering/pass.ts";
+import { volumeFacts } from "../../src/tiering/volume_facts.ts";
 import { type OperatorSettings, type TieringSpecFields } from "../../src/tiering/policy.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -46,6 +49,22 @@ const OPERATOR: OperatorSettings = {
   freeSpaceHeadroom: 0,
 };
 
+/** A volume of the pass, read into plan facts as the controller reads it. */
+function pv(
+  name: string,
+  volume: Volume,
+  pools: readonly Pool[],
+  annotations?: Record<string, string>,
+): PassVolume {
+  const tiers = passTiers(pools, spec);
+  const facts = volumeFacts({
+    subject: { pv: { metadata: { name, ...(annotations ? { annotations } : {}) } } },
+    volume,
+    tiers,
+  }).plan;
+  return { pv: name, volume, facts };
+}
+
 function vol(uuid: string, pool: string, size = 10): Volume {
   return {
     uuid,
@@ -56,22 +75,22 @@ function vol(uuid: string, pool: string, size = 10): Volume {
   };
 }
 
+const P1 = [pool("hot-1", "hot", 25), pool("cold-1", "cold", 100)];
+
 Deno.test("planPass: decisions, Planned states, space of this pass's own placements", () => {
   const r = planPass({
     policyName: "gold",
     spec: { ...spec, maxConcurrentMigrations: 5 },
     operator: { ...OPERATOR, preservation: true },
-    pools: [pool("hot-1", "hot", 25), pool("cold-1", "cold", 100)],
+    pools: P1,
     volumes: [
-      { pv: "a", volume: vol("ua", "cold-1") },
-      { pv: "b", volume: vol("ub", "cold-1") },
-      { pv: "c", volume: vol("uc", "cold-1") },
-      {
-        pv: "d",
-        volume: vol("ud", "cold-1"),
-        annotations: { [LAST_MIGRATION_ANNOTATION]: formatLastMigration(NOW - 60_000) },
-      },
-      { pv: "e", volume: vol("ue", "hot-1") },
+      pv("a", vol("ua", "cold-1"), P1),
+      pv("b", vol("ub", "cold-1"), P1),
+      pv("c", vol("uc", "cold-1"), P1),
+      pv("d", vol("ud", "cold-1"), P1, {
+        [LAST_MIGRATION_ANNOTATION]: formatLastMigration(NOW - 60_000),
+      }),
+      pv("e", vol("ue", "hot-1"), P1),
     ],
     metrics: {
       at: NOW,
@@ -79,12 +98,11 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
     },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    isMoving: () => false,
   });
-  assert.deepEqual(r.plan.decisions.map((d) => d.reason), [
+  assert.deepEqual(r.plan.outcomes.map((d) => d.reason), [
     "Promote",
     "Promote",
-    "Promote",
+    "NoTargetPool",
     "InCooldown",
     "Demote",
   ]);
@@ -94,10 +112,10 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
     ["b", "hot-1"],
     ["e", "cold-1"],
   ]);
-  assert.deepEqual(r.held.map((u) => [u.decision.volume, u.reason]), [["c", "NoTargetPool"]]);
+  assert.deepEqual(r.held.map((u) => [u.outcome.volume, u.reason]), [["c", "NoTargetPool"]]);
   const a = moves(r.work)[0];
   assert.equal(a.preservation, true);
-  assert.equal(a.decision.iops, 5000);
+  assert.equal(a.outcome.iops, 5000);
   assert.equal(a.timeoutMs, 600_000);
   assert.equal(r.settings.policy.warmTier, false);
 });
@@ -107,25 +125,28 @@ function moves(work: PassResultWork): PlannedMove[] {
 }
 type PassResultWork = ReturnType<typeof planPass>["work"];
 
+function coldPools(free: [number, number]): Pool[] {
+  return [
+    pool("hot-1", "hot", 0),
+    pool("cold-1", "cold", free[0]),
+    pool("cold-2", "cold", free[1]),
+  ];
+}
+
 /** A pass over cold-bound volumes on hot-1 with two cold pools. */
 function coldPass(o: Partial<PassInput> & { coldFree: [number, number] }) {
   return planPass({
     policyName: "gold",
     spec,
     operator: OPERATOR,
-    pools: [
-      pool("hot-1", "hot", 0),
-      pool("cold-1", "cold", o.coldFree[0]),
-      pool("cold-2", "cold", o.coldFree[1]),
-    ],
+    pools: coldPools(o.coldFree),
     volumes: [
-      { pv: "a", volume: vol("ua", "hot-1") },
-      { pv: "b", volume: vol("ub", "hot-1") },
+      pv("a", vol("ua", "hot-1"), coldPools(o.coldFree)),
+      pv("b", vol("ub", "hot-1"), coldPools(o.coldFree)),
     ],
     metrics: { at: NOW, iops: new Map([["a", 1], ["b", 2]]) },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    isMoving: () => false,
     ...o,
   });
 }
@@ -140,7 +161,7 @@ Deno.test("planPass: two cold moves onto a pool with room for one: the second go
   // Only cold-1 has room: the second move is held, not placed on the same pool.
   const wait = coldPass({ spec: { ...spec, maxConcurrentMigrations: 2 }, coldFree: [15, 5] });
   assert.deepEqual(moves(wait.work).map((m) => [m.pv.pv, m.targetPool]), [["a", "cold-1"]]);
-  assert.deepEqual(wait.held.map((h) => [h.decision.volume, h.reason]), [["b", "NoTargetPool"]]);
+  assert.deepEqual(wait.held.map((h) => [h.outcome.volume, h.reason]), [["b", "NoTargetPool"]]);
 });
 
 Deno.test("planPass: the free-space headroom is kept on every target pool", () => {
@@ -192,8 +213,9 @@ Deno.test("planPass: cold volumes big enough go to the EC tier through the calle
   });
   assert.deepEqual(r.work.map((w) => [w.kind, w.pv.pv]), [["ec-archive", "a"]]);
   // The first archive took 5 bytes on both cold pools: the second finds no room.
-  assert.deepEqual(r.held.map((h) => [h.decision.volume, h.reason]), [["b", "NotEnoughColdPools"]]);
-  assert.deepEqual(placed, ["ua", "ub"]);
+  assert.deepEqual(r.held.map((h) => [h.outcome.volume, h.reason]), [["b", "NotEnoughColdPools"]]);
+  // Each volume is placed twice: previewed for the plan, then placed with reservations.
+  assert.deepEqual(placed, ["ua", "ub", "ua", "ub"]);
   // Below ecMinVolumeSizeBytes: a cold replica instead.
   const small = coldPass({
     spec: { ...spec, ecPolicyRef: "ec", ecMinVolumeSizeBytes: 11 },
@@ -223,12 +245,13 @@ Deno.test("planPass: preservation never adds a second copy on a tier the volume 
     spec,
     operator: { ...OPERATOR, preservation: true },
     pools: [pool("hot-1", "hot", 90), pool("hot-2", "hot", 90), pool("cold-1", "cold", 90)],
-    volumes: [{ pv: "a", volume: v }],
+    volumes: [
+      pv("a", v, [pool("hot-1", "hot", 90), pool("hot-2", "hot", 90), pool("cold-1", "cold", 90)]),
+    ],
     metrics: { at: NOW, iops: new Map([["a", 5000]]) },
     now: NOW,
     inFlight: { policy: 0, global: 0 },
-    isMoving: () => false,
   });
   assert.deepEqual(r.work, []);
-  assert.deepEqual(r.held.map((h) => h.reason), ["AlreadyOnTier"]);
+  assert.deepEqual(r.plan.outcomes.map((o) => o.reason), ["AlreadyOnTier"]);
 });

@@ -154,15 +154,22 @@ Deno.test("plan: health, backoff, implausible readings and detached volumes", ()
     NOW - 5 * MIN,
     "boom",
   );
-  const p = planVolumes(input([
-    vol("faulted", "hot", { health: "Faulted" }),
-    vol("degraded", "hot", { health: "Degraded" }),
-    vol("backing", "hot", { backoff: failed }),
-    vol("backed", "hot", { backoff: recordFailure(undefined, "RolledBack", NOW - 6 * MIN) }),
-    vol("crazy", "hot"),
-    vol("gone", "hot", { detached: true }),
-    vol("quiet-detached", "cold", { detached: true }),
-  ], { faulted: 1, degraded: 1, backing: 1, backed: 1, crazy: 1e12, "quiet-detached": 1 }));
+  const p = planVolumes(input(
+    [
+      vol("faulted", "hot", { health: "Faulted" }),
+      vol("degraded", "hot", { health: "Degraded" }),
+      vol("backing", "hot", { backoff: failed }),
+      vol("backed", "hot", { backoff: recordFailure(undefined, "RolledBack", NOW - 6 * MIN) }),
+      vol("crazy", "hot"),
+      vol("gone", "hot", { detached: true }),
+      vol("quiet-detached", "cold", { detached: true }),
+    ],
+    { faulted: 1, degraded: 1, backing: 1, backed: 1, "quiet-detached": 1 },
+    {
+      // The metrics source rejected its reading (1e12 is above the plausibility ceiling).
+      rejected: new Map([["crazy", "IOPS 1000000000000 is above the ceiling of 10000000"]]),
+    },
+  ));
   const o = byVolume(p);
   assert.equal(o.faulted.reason, "Faulted");
   assert.match(o.degraded.detail!, /Mayastor reports it Degraded/);

@@ -1,8 +1,7 @@
 /**
- * The StoragePolicy controller: informers on StoragePolicies and PersistentVolumes (always
- * running, so a follower's caches are warm; DiskPools come from the caller's informer), the work
- * queue and the reconcile, and
- * `lead()`, which the manager runs while this process leads: it first resumes or records every
+ * The StoragePolicy controller: informers on StoragePolicies, PersistentVolumes, their claims
+ * and namespaces (always running, so a follower's caches are warm; DiskPools come from the
+ * caller's informer), the work queue and the reconcile, and `lead()`, which the manager runs while this process leads: it first resumes or records every
  * move found on PVs, then reconciles until leadership ends, then waits for its moves to stop.
  */
 import type { Clock } from "../../clock.ts";
@@ -21,8 +20,23 @@ import type { Metrics } from "../../observability/metrics.ts";
 import type { EcTierHook } from "./ec_route.ts";
 import { finishedEvent, recordOnPvAndPolicy, startedNote } from "./events.ts";
 import { type ReconcileSettings, StoragePolicyReconciler } from "./reconcile.ts";
-import { PERSISTENT_VOLUMES, type PersistentVolume, STORAGE_POLICIES } from "./resources.ts";
+import {
+  NAMESPACES,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  type PersistentVolume,
+  STORAGE_POLICIES,
+} from "./resources.ts";
+import { APPROVE_ANNOTATION } from "../../tiering/approval.ts";
+import { PIN_ANNOTATION, TIERING_ANNOTATION } from "../../tiering/overrides.ts";
+
+/** Annotations a person sets on a PVC or PV that a pass must see at once (not at the resync). */
+const CONTROL_ANNOTATIONS = [PIN_ANNOTATION, TIERING_ANNOTATION, APPROVE_ANNOTATION];
 import { CONTROLLER_NAME, recordHistory } from "./status.ts";
+import { recordBackoff } from "./backoff_record.ts";
+import { StoragePolicySchema } from "../../api/storage_policy.ts";
+import { parseDuration } from "../../config/duration.ts";
+import { claimKey } from "../../tiering/selection.ts";
 
 /** What the StoragePolicy controller is built from (the composition root hands it in). */
 export interface StoragePolicyControllerOptions {
@@ -56,6 +70,9 @@ export interface StoragePolicyControllerOptions {
 export class StoragePolicyController {
   readonly policies: Informer<KubeObject>;
   readonly pvs: Informer<PersistentVolume>;
+  /** Claims (all namespaces) and namespaces: `claimSelector`, `namespaceSelector`, overrides. */
+  readonly pvcs: Informer<KubeObject>;
+  readonly namespaces: Informer<KubeObject>;
   readonly diskPools: Informer<KubeObject>;
   readonly reconciler: StoragePolicyReconciler;
   readonly controller: Controller;
@@ -78,6 +95,8 @@ export class StoragePolicyController {
       });
     this.policies = inf(STORAGE_POLICIES);
     this.pvs = inf<PersistentVolume>(PERSISTENT_VOLUMES);
+    this.pvcs = inf(PERSISTENT_VOLUME_CLAIMS);
+    this.namespaces = inf(NAMESPACES);
     this.diskPools = o.diskPools;
     this.backend = o.backend;
     const events = new EventRecorder({
@@ -97,20 +116,29 @@ export class StoragePolicyController {
       logger: o.logger,
       metrics: o.metrics,
       pollIntervalMs: o.pollIntervalMs,
-      onStarted: (s) =>
-        recordOnPvAndPolicy(sinks, s.volume, s.policy, {
+      onStarted: (s) => {
+        const pv = this.pvs.store.get(s.volume);
+        const claim = pv ? claimKey(pv) : undefined;
+        return recordOnPvAndPolicy(sinks, s.volume, s.policy, {
           type: "Normal",
           reason: "MigrationStarted",
           action: "Migrate",
-          note: startedNote(s),
-        }),
+          note: startedNote(s) + (claim ? `; claim ${claim}` : ""),
+        });
+      },
       onFinished: async (entry, s) => {
+        const pv = this.pvs.store.get(s.volume);
+        const claim = pv ? claimKey(pv) : undefined;
+        // The backoff is on the PV before the move's annotation goes (the runner clears it next).
+        const backoff = await recordBackoff(o.client, pv, s, this.#cooldownOf(s.policy));
         // This move is still in flight until onFinished returns.
         const active = Math.max(0, o.inFlight.count(s.policy) - 1);
-        await recordHistory(o.client, s.policy, entry, active, o.clock);
+        await recordHistory(o.client, s.policy, entry, active, o.clock, claim);
+        const ev = finishedEvent(s);
         await recordOnPvAndPolicy(sinks, s.volume, s.policy, {
           action: "Migrate",
-          ...finishedEvent(s),
+          ...ev,
+          note: ev.note + backoff + (claim ? `; claim ${claim}` : ""),
         });
         this.controller.enqueue(s.policy);
       },
@@ -129,6 +157,8 @@ export class StoragePolicyController {
       client: o.client,
       policies: this.policies.store,
       pvs: this.pvs.store,
+      pvcs: this.pvcs.store,
+      namespaces: this.namespaces.store,
       backend: this.backend,
       iops: o.iops,
       moves: this.moves,
@@ -143,14 +173,21 @@ export class StoragePolicyController {
     this.#wireEvents();
   }
 
+  /** The policy's cooldown (the cap of its volumes' backoff); 24h when it can't be read. */
+  #cooldownOf(policy: string): number {
+    const p = StoragePolicySchema.safeParse(this.policies.store.get(policy));
+    return p.success ? parseDuration(p.data.spec.cooldownPeriod) : 86_400_000;
+  }
+
   /** Its own informers (always running, leader or not; the DiskPool one is the caller's). */
   informers(): Informer<KubeObject>[] {
-    return [this.policies, this.pvs as Informer<KubeObject>];
+    return [this.policies, this.pvs as Informer<KubeObject>, this.pvcs, this.namespaces];
   }
 
   /**
    * Policies are reconciled when their spec (generation) changes, not on our own status
-   * writes; PV and DiskPool changes that can alter selection or tiers queue every policy.
+   * writes; PV, PVC, Namespace and DiskPool changes that can alter selection, tiers or a
+   * person's per-volume control (pin, opt-out, approval) queue every policy.
    */
   #wireEvents(): void {
     const seen = this.#seenGeneration;
@@ -169,11 +206,19 @@ export class StoragePolicyController {
       },
     });
     const all = () => this.policies.store.keys();
+    const control = (o: KubeObject) =>
+      CONTROL_ANNOTATIONS.map((k) => o.metadata.annotations?.[k] ?? "").join("\u0000");
     const selectionChanged = (a: KubeObject, b: KubeObject) =>
       JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
+      control(a) !== control(b) ||
       JSON.stringify((a as PersistentVolume).spec?.storageClassName) !==
-        JSON.stringify((b as PersistentVolume).spec?.storageClassName);
-    for (const inf of [this.pvs, this.diskPools] as Informer<KubeObject>[]) {
+        JSON.stringify((b as PersistentVolume).spec?.storageClassName) ||
+      JSON.stringify((a as PersistentVolume).spec?.claimRef) !==
+        JSON.stringify((b as PersistentVolume).spec?.claimRef);
+    const sources = [this.pvs, this.pvcs, this.namespaces, this.diskPools] as Informer<
+      KubeObject
+    >[];
+    for (const inf of sources) {
       // Registered as sources only so the controller waits for their first sync.
       this.controller.watch(inf, { map: () => [] });
       inf.addHandler({

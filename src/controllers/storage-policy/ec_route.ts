@@ -74,8 +74,8 @@ export function startEcWork(
   w: PlannedEcWork,
   ecPolicy: ErasureCodingPolicy,
 ): ConditionUpdate {
-  const iops = Math.round((w.decision.iops ?? 0) * 100) / 100;
-  const v = w.pv.volume;
+  const iops = Math.round((w.outcome.iops ?? 0) * 100) / 100;
+  const v = w.volume;
   const res = w.kind === "ec-archive"
     ? hook.runner.start({
       id: w.id,
@@ -84,7 +84,7 @@ export function startEcWork(
         name: w.pv.pv,
         uuid: v.uuid,
         sizeBytes: v.sizeBytes,
-        tier: w.decision.from as "hot",
+        tier: w.outcome.from as "hot",
       },
       ecPolicy,
       shardPools: w.pools,

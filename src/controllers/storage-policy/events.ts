@@ -35,6 +35,20 @@ export function pvRef(name: string, pvs: Store<PersistentVolume>): ObjectReferen
   return ref;
 }
 
+/** A reference to a PersistentVolumeClaim (its Events live in its namespace). */
+export function claimRef(
+  pvc: { metadata: { name?: string; namespace?: string; uid?: string } },
+): ObjectReference {
+  const ref: ObjectReference = {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    name: pvc.metadata.name ?? "",
+  };
+  if (pvc.metadata.namespace) ref.namespace = pvc.metadata.namespace;
+  if (pvc.metadata.uid) ref.uid = pvc.metadata.uid;
+  return ref;
+}
+
 /** Where move Events go, and about what. */
 export interface MoveEventSinks {
   events: EventRecorder;

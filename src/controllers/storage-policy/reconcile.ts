@@ -1,14 +1,17 @@
 /**
- * The StoragePolicy reconcile: one tiering pass of one policy. Read (observe.ts: selected PVs,
- * one IOPS reading, Mayastor's pools and volumes) → plan (the pure planPass: bands, cooldown,
- * budgets, placement with per-pass capacity reservation) → start (replica moves through the
- * MoveRunner, EC work through the EC tier) → status, Events and metrics.
+ * The StoragePolicy reconcile: one tiering pass of one policy. Read (observe.ts: the selected
+ * volumes with their claims, one IOPS reading, Mayastor's pools and volumes) → plan (the pure
+ * planPass: bands, cooldown, pins, backoff, approvals, windows, budgets, placement with per-pass
+ * capacity reservation) → start (replica moves through the MoveRunner, EC work through the EC
+ * tier) → status (with the per-volume view), Events and metrics.
  */
 import {
+  type ProposalRecord,
   type StoragePolicy,
   StoragePolicySchema,
   type StoragePolicyStatus,
 } from "../../api/storage_policy.ts";
+import { VOLUME_REASONS } from "../../api/volume_reasons.ts";
 import type { ErasureCodingPolicy } from "../../api/mod.ts";
 import type { Clock } from "../../clock.ts";
 import { parseDuration } from "../../config/duration.ts";
@@ -25,20 +28,17 @@ import type { MoveRunner } from "../../migration/runner.ts";
 import { type MoveState, planMove } from "../../migration/state.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
-import type { TieringPlan } from "../../tiering/decide.ts";
-import {
-  type PassResult,
-  type PassVolume,
-  type PlannedMove,
-  planPass,
-} from "../../tiering/pass.ts";
-import { volumeTier } from "../../tiering/placement.ts";
+import { PROPOSAL_EVENT_REASONS } from "../../tiering/approval.ts";
+import { INVALID_OVERRIDE_EVENT } from "../../tiering/overrides.ts";
+import { type PassResult, passTiers, type PlannedMove, planPass } from "../../tiering/pass.ts";
 import type { OperatorSettings } from "../../tiering/policy.ts";
+import { planStatus, proposalFromStatus } from "../../tiering/status_view.ts";
+import type { PolicyPlan } from "../../tiering/volume_plan.ts";
 import { ecPlacer, type EcTierHook, ecTierProblem, startEcWork } from "./ec_route.ts";
-import { policyRef } from "./events.ts";
+import { claimRef, policyRef, pvRef } from "./events.ts";
 import { type Observation, observePass } from "./observe.ts";
-import { persistedWork } from "./persisted_work.ts";
-import { mayastorVolumeUuid, type PersistentVolume } from "./resources.ts";
+import { type AnnotationProblem, passVolumesOf } from "./pass_volumes.ts";
+import type { PersistentVolume } from "./resources.ts";
 import {
   CONDITION,
   countTiers,
@@ -60,6 +60,8 @@ export interface ReconcilerDeps {
   /** Informer caches. */
   policies: Store<KubeObject>;
   pvs: Store<PersistentVolume>;
+  pvcs: Store<KubeObject>;
+  namespaces: Store<KubeObject>;
   backend: VolumeBackend;
   iops: IopsSource;
   /** Runs replica moves (their Events and history are recorded through its hooks). */
@@ -79,7 +81,7 @@ export interface ReconcilerDeps {
 export interface PassSummary {
   phase: NonNullable<StoragePolicyStatus["phase"]>;
   counts?: TierCounts;
-  plan?: TieringPlan;
+  plan?: PolicyPlan;
   started: MoveState[];
   conditions: ConditionUpdate[];
 }
@@ -115,13 +117,17 @@ export class StoragePolicyReconciler {
     const summary = await this.#pass(parsed.data, raw, ctx.signal);
     this.lastPass.set(name, summary);
     const windowMs = parseDuration(parsed.data.spec.samplingWindow);
-    return { requeueAfter: this.#d.settings.resyncMs ?? resyncInterval(windowMs) };
+    const resync = this.#d.settings.resyncMs ?? resyncInterval(windowMs);
+    return { requeueAfter: Math.min(resync, untilWindowOpens(summary.plan, this.#d.clock.now())) };
   };
 
   /** Drops what is kept for a deleted policy (its gauges). */
   forget(name: string): void {
     for (const tier of ["hot", "warm", "cold", "other"]) {
       this.#d.metrics.volumesByTier.remove({ policy: name, tier });
+    }
+    for (const reason of VOLUME_REASONS) {
+      this.#d.metrics.volumeDecisions.remove({ policy: name, reason });
     }
     this.lastPass.delete(name);
   }
@@ -132,27 +138,27 @@ export class StoragePolicyReconciler {
     const seen = await observePass(d, sp, signal);
     const conds = [...seen.conditions];
     let counts: TierCounts | undefined;
-    let plan: TieringPlan | undefined;
+    let result: PassResult | undefined;
     const started: MoveState[] = [];
     if (seen.mayastor) {
       const ecPolicy = await this.#ecPolicy(sp.spec.ecPolicyRef, signal);
       const ecProblem = ecTierProblem(sp.spec.ecPolicyRef, d.ecTier, ecPolicy);
       if (ecProblem) conds.push(ecProblem);
-      const result = this.#plan(sp, seen, ecPolicy);
-      plan = result.plan;
+      result = await this.#plan(sp, raw, seen, ecPolicy);
       conds.push(poolsCondition(result));
-      counts = this.#count(name, result, seen);
-      if (sp.spec.enabled && seen.clash.policies.length === 0) {
-        conds.push(...this.#start(name, result, ecPolicy, signal, started));
-      }
+      counts = this.#count(name, result);
+      conds.push(...this.#start(name, result, ecPolicy, signal, started));
+      await this.#proposalEvents(sp, raw, result.plan);
     }
+    const plan = result?.plan;
     const phase = readiness(sp, seen, conds, plan, d.inFlight.count(name));
     await this.#metricsEvent(raw, seen.reading.ok, conds);
-    await this.#status(
-      name,
-      { phase: phase.phase, conditions: [...conds, phase.ready], counts },
-      signal,
-    );
+    await this.#status(name, {
+      phase: phase.phase,
+      conditions: [...conds, phase.ready],
+      counts,
+      ...(plan ? { view: planStatus(plan) } : {}),
+    }, signal);
     if (started.length > 0) d.logger.info("moves started", { policy: name, count: started.length });
     return { phase: phase.phase, counts, plan, started, conditions: [...conds, phase.ready] };
   }
@@ -165,57 +171,51 @@ export class StoragePolicyReconciler {
     return await this.#d.ecTier.ecPolicy(ref, signal);
   }
 
-  /** The pure plan over what was observed. */
-  #plan(sp: StoragePolicy, seen: Observation, ecPolicy?: ErasureCodingPolicy): PassResult {
+  /** The pure plan over what was observed; reports the volumes' annotation problems. */
+  async #plan(
+    sp: StoragePolicy,
+    raw: KubeObject,
+    seen: Observation,
+    ecPolicy?: ErasureCodingPolicy,
+  ): Promise<PassResult> {
     const d = this.#d;
     const name = sp.metadata.name!;
     const { pools, volumes } = seen.mayastor!;
-    const byUuid = new Map(volumes.map((v) => [v.uuid, v]));
     const ec = d.ecTier?.runner;
-    const passVolumes: PassVolume[] = [];
-    for (const pv of seen.selected) {
-      const v = byUuid.get(mayastorVolumeUuid(pv)!);
-      if (!v) continue;
-      const pvName = pv.metadata.name!;
-      passVolumes.push({
-        pv: pvName,
-        annotations: pv.metadata.annotations,
-        volume: v,
-        ecTiered: ec?.isEcTiered(pvName) ?? false,
-      });
-    }
-    const unfinished = new Set(
-      seen.selected.filter((pv) => persistedWork(pv.metadata.annotations).inFlight)
-        .map((pv) => pv.metadata.name),
-    );
+    const tiers = passTiers(pools, sp.spec);
+    const pv = passVolumesOf(seen.selected, seen.contested, volumes, tiers, {
+      has: (v) => d.inFlight.has(v),
+      lastFinished: (v) => d.inFlight.lastFinished(v),
+      isEcTiered: (v) => ec?.isEcTiered(v) ?? false,
+    });
+    for (const p of pv.problems) d.logger.warn("annotation ignored", { policy: name, ...p });
+    await this.#overrideEvents(pv.overrideProblems);
+    const previous =
+      ((raw.status as StoragePolicyStatus | undefined)?.proposals ?? []) as ProposalRecord[];
     return planPass({
       policyName: name,
       spec: sp.spec,
       operator: d.settings,
       pools,
-      volumes: passVolumes,
+      volumes: pv.volumes,
       metrics: seen.reading.ok ? { at: seen.reading.at, iops: seen.reading.iops } : undefined,
       now: d.clock.now(),
       inFlight: { policy: d.inFlight.count(name), global: d.inFlight.count() },
-      isMoving: (pv) => d.inFlight.has(pv) || unfinished.has(pv),
-      lastFinished: (pv) => d.inFlight.lastFinished(pv),
+      rejected: new Map([...seen.rejected].map(([k, r]) => [k, r.message])),
+      previousProposals: previous.map(proposalFromStatus),
       moveId: () => crypto.randomUUID(),
       ec: ec && ecPolicy ? ecPlacer(ecPolicy) : undefined,
     });
   }
 
   /** Tier counts of the policy's volumes (status and the couchestor_volumes gauge). */
-  #count(name: string, result: PassResult, seen: Observation): TierCounts {
-    const ec = this.#d.ecTier?.runner;
-    const byUuid = new Map(seen.mayastor!.volumes.map((v) => [v.uuid, v]));
-    const tiers = seen.selected.flatMap((pv) => {
-      const v = byUuid.get(mayastorVolumeUuid(pv)!);
-      if (!v) return [];
-      return [ec?.isEcTiered(pv.metadata.name!) ? "cold" as const : volumeTier(v, result.tiers)];
-    });
-    const counts = countTiers(tiers);
+  #count(name: string, result: PassResult): TierCounts {
+    const counts = countTiers(result.plan.outcomes.map((o) => o.from));
     for (const t of ["hot", "warm", "cold", "other"] as const) {
       this.#d.metrics.volumesByTier.set({ policy: name, tier: t }, counts[t]);
+    }
+    for (const reason of VOLUME_REASONS) {
+      this.#d.metrics.volumeDecisions.set({ policy: name, reason }, result.plan.counts[reason]);
     }
     return counts;
   }
@@ -233,7 +233,7 @@ export class StoragePolicyReconciler {
     for (const h of result.held) {
       d.logger.info("move not placed", {
         policy: name,
-        volume: h.decision.volume,
+        volume: h.outcome.volume,
         reason: h.reason,
         detail: h.detail,
       });
@@ -247,6 +247,45 @@ export class StoragePolicyReconciler {
       }
     }
     return conds;
+  }
+
+  /** A Warning Event on the PVC (or PV) whose pin or opt-out value is not accepted. */
+  async #overrideEvents(problems: readonly AnnotationProblem[]): Promise<void> {
+    const d = this.#d;
+    for (const { subject, problem } of problems) {
+      const regarding = problem.on === "pvc" && subject.pvc
+        ? claimRef(subject.pvc)
+        : pvRef(subject.pv.metadata.name ?? "", d.pvs);
+      await d.events.record({
+        regarding,
+        type: "Warning",
+        reason: INVALID_OVERRIDE_EVENT,
+        action: "ReadAnnotations",
+        note: problem.message,
+      });
+    }
+  }
+
+  /** An Event per proposal change (Manual approval), on the policy and on the volume's PVC. */
+  async #proposalEvents(sp: StoragePolicy, raw: KubeObject, plan: PolicyPlan): Promise<void> {
+    const d = this.#d;
+    const name = sp.metadata.name!;
+    for (const e of plan.proposals?.events ?? []) {
+      const p = e.proposal;
+      const who = p.claim ?? p.volume;
+      const note = `${who}: ${p.from} → ${p.to} (${p.message}); proposal ${p.id}, expires ` +
+        `${new Date(p.expiresMs).toISOString()}; approve with: couchestor approve ` +
+        `${p.claim ?? `pv/${p.volume}`} --policy ${name}`;
+      const ev = {
+        type: "Normal" as const,
+        reason: PROPOSAL_EVENT_REASONS[e.kind],
+        action: "Propose",
+        note,
+      };
+      await d.events.record({ regarding: policyRef(raw), ...ev });
+      const pvc = p.claim ? d.pvcs.get(p.claim) : undefined;
+      if (pvc) await d.events.record({ regarding: claimRef(pvc), ...ev });
+    }
   }
 
   /** Emits an Event when MetricsAvailable changes (from the cached status). */
@@ -287,21 +326,28 @@ export class StoragePolicyReconciler {
   }
 }
 
+/** Time until the policy's move windows open, when some volume waits for that; else Infinity. */
+function untilWindowOpens(plan: PolicyPlan | undefined, now: number): number {
+  if (!plan || plan.window.open || plan.window.nextOpeningMs === undefined) return Infinity;
+  if (plan.counts.OutsideMoveWindow === 0) return Infinity;
+  return Math.max(1_000, plan.window.nextOpeningMs - now);
+}
+
 /** The Planned state of a planned move. */
 function moveState(policy: string, w: PlannedMove, now: number): MoveState {
   return planMove({
     id: w.id,
     policy,
     volume: w.pv.pv,
-    volumeUuid: w.pv.volume.uuid,
+    volumeUuid: w.volume.uuid,
     from: w.from,
     to: w.to,
     oldReplica: w.oldReplica,
     oldPool: w.oldPool,
     targetPool: w.targetPool,
-    replicas: w.pv.volume.replicas.map((r) => r.uuid),
-    replicaCount: w.pv.volume.replicaCount,
-    triggerIOPS: Math.round((w.decision.iops ?? 0) * 100) / 100,
+    replicas: w.volume.replicas.map((r) => r.uuid),
+    replicaCount: w.volume.replicaCount,
+    triggerIOPS: Math.round((w.outcome.iops ?? 0) * 100) / 100,
     now,
     timeoutMs: w.timeoutMs,
     dryRun: w.dryRun,
@@ -332,7 +378,7 @@ function readiness(
   sp: StoragePolicy,
   seen: Observation,
   conds: ConditionUpdate[],
-  plan: TieringPlan | undefined,
+  plan: PolicyPlan | undefined,
   inFlight: number,
 ): { phase: PassSummary["phase"]; ready: ConditionUpdate } {
   const ready = (status: "True" | "False", reason: string, message: string) => ({
@@ -347,18 +393,6 @@ function readiness(
       ready: ready("True", "Disabled", "enabled is false: volumes are observed, never moved"),
     };
   }
-  if (seen.clash.policies.length > 0) {
-    return {
-      phase: "Error",
-      ready: ready(
-        "False",
-        "ConflictingPolicies",
-        `volume ${seen.clash.example} is also selected by ${
-          seen.clash.policies.join(", ")
-        }; no volume is moved until one policy's selector excludes the others' volumes`,
-      ),
-    };
-  }
   const poolsOk = conds.some((c) => c.type === CONDITION.pools && c.status === "True");
   if (!seen.reading.ok) {
     return {
@@ -369,12 +403,16 @@ function readiness(
   if (!poolsOk) {
     return { phase: "Active", ready: ready("False", "PoolsUnavailable", "no usable DiskPool") };
   }
+  const held = seen.contested.size;
+  const shared = held > 0
+    ? `; ${held} volume(s) also selected by another policy are held (see status.volumeDecisions)`
+    : "";
   return {
     phase: "Active",
     ready: ready(
       "True",
       "Reconciled",
-      plan ? `${plan.moves.length} moves started; ${inFlight} in flight` : "reconciled",
+      plan ? `${plan.moves.length} moves started; ${inFlight} in flight${shared}` : "reconciled",
     ),
   };
 }

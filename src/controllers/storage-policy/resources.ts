@@ -27,6 +27,12 @@ export const DISK_POOLS: ResourceRef = {
 /** PersistentVolumes (core/v1, cluster-scoped). */
 export const PERSISTENT_VOLUMES: ResourceRef = BuiltinResources.persistentVolumes;
 
+/** PersistentVolumeClaims (core/v1, namespaced; watched in every namespace). */
+export const PERSISTENT_VOLUME_CLAIMS: ResourceRef = BuiltinResources.persistentVolumeClaims;
+
+/** Namespaces (core/v1): their labels feed `namespaceSelector`. */
+export const NAMESPACES: ResourceRef = BuiltinResources.namespaces;
+
 /** The CSI driver name of Mayastor volumes. */
 export const MAYASTOR_CSI_DRIVER = "io.openebs.csi-mayastor";
 
@@ -34,6 +40,7 @@ export const MAYASTOR_CSI_DRIVER = "io.openebs.csi-mayastor";
 export interface PersistentVolume extends KubeObject {
   spec?: {
     storageClassName?: string;
+    claimRef?: { namespace?: string; name?: string; uid?: string };
     csi?: { driver?: string; volumeHandle?: string; [k: string]: unknown };
     capacity?: { storage?: string };
     [k: string]: unknown;

@@ -16,6 +16,7 @@ import type { KubeObject } from "../../kube/resource.ts";
 import { updateStatusWithRetry } from "../../kube/status.ts";
 import type { HistoryEntry } from "../../migration/history.ts";
 import type { Tier } from "../../model/storage.ts";
+import type { PlanStatus } from "../../tiering/status_view.ts";
 import { STORAGE_POLICIES } from "./resources.ts";
 
 /** The controller's name (logs, metrics, Events' reportingController). */
@@ -48,8 +49,8 @@ export function countTiers(tiers: readonly (Tier | "mixed" | undefined)[]): Tier
   return c;
 }
 
-/** The status.migrationHistory record of a finished move. */
-export function toRecord(e: HistoryEntry): MigrationRecord {
+/** The status.migrationHistory record of a finished move (`claim`: its PVC, namespace/name). */
+export function toRecord(e: HistoryEntry, claim?: string): MigrationRecord {
   const rec: MigrationRecord = {
     volume: e.volume,
     time: e.time.replace(/\.\d{3}Z$/, "Z"),
@@ -61,6 +62,7 @@ export function toRecord(e: HistoryEntry): MigrationRecord {
     result: e.result === "Preserved" ? "Succeeded" : e.result,
   };
   if (e.error) rec.error = e.error.slice(0, 1024);
+  if (claim) rec.claim = claim;
   return rec;
 }
 
@@ -93,6 +95,8 @@ export interface PassStatus {
   activeMigrations: number;
   /** The EC tier's figures, when this operator runs one. */
   ec?: { volumes: number; bytes: NonNullable<StoragePolicyStatus["ecBytes"]> };
+  /** The per-volume view of a pass that planned (kept from the last one otherwise). */
+  view?: PlanStatus;
 }
 
 /** Writes a pass's status fields, keeping history and counters; a deleted policy is fine. */
@@ -120,6 +124,7 @@ export async function writePassStatus(
         lastReconcileTime: iso(now),
       };
       if (gen !== undefined) next.observedGeneration = gen;
+      if (st.view) Object.assign(next, st.view);
       if (st.ec) {
         next.ecBytes = st.ec.bytes;
         next.ecVolumes = st.ec.volumes;
@@ -147,8 +152,9 @@ export async function recordHistory(
   entry: HistoryEntry,
   activeMigrations: number,
   clock: Clock,
+  claim?: string,
 ): Promise<void> {
-  const rec = toRecord(entry);
+  const rec = toRecord(entry, claim);
   try {
     await updateStatusWithRetry<KubeObject>(client, STORAGE_POLICIES, policy, (cur) => {
       const prev = cur.status as StoragePolicyStatus | undefined;
