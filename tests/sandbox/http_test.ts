@@ -45,7 +45,13 @@ Deno.test("http: auth required, discovery lists built-ins and CRD resources", as
     assert.ok(
       (doc.body.components as Obj & { schemas: Obj }).schemas["io.couchestor.test.v1.Widget"],
     );
-    assert.equal((await api(sb, "GET", "/openapi/v2")).status, 404);
+    // Swagger 2.0 (kube-openapi's handler): JSON on request, kinds tagged with their GVK.
+    const v2 = await api(sb, "GET", "/openapi/v2", undefined, { accept: "application/json" });
+    assert.equal(v2.status, 200);
+    const widgetV2 = (v2.body.definitions as Obj)["io.couchestor.test.v1.Widget"] as Obj;
+    assert.deepEqual(widgetV2["x-kubernetes-group-version-kind"], [
+      { group: "test.couchestor.io", kind: "Widget", version: "v1" },
+    ]);
   });
 });
 

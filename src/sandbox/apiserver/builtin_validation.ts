@@ -30,6 +30,7 @@ export const VALIDATED_BUILTINS = [
   "rbac.authorization.k8s.io/roles",
   "rbac.authorization.k8s.io/clusterrolebindings",
   "rbac.authorization.k8s.io/rolebindings",
+  "coordination.k8s.io/leases",
 ];
 
 /** Errors of `obj` (and of the change from `old`, for immutable fields) for a built-in kind. */
@@ -61,9 +62,62 @@ export function validateBuiltin(storageKey: string, obj: Obj, old?: Obj): FieldE
         ...bindingErrors(obj, false),
         ...immutable(obj, old, ["roleRef"], "cannot change roleRef"),
       ];
+    case "coordination.k8s.io/leases":
+      return leaseErrors(obj);
     default:
       return [];
   }
+}
+
+/** An optional int32 field with a lower bound (a non-integer is refused as the decoder would). */
+function int32AtLeast(v: unknown, field: string, min: number, detail: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v !== "number" || !Number.isInteger(v) || Math.abs(v) >= 2 ** 31) {
+    return [{ type: "TypeInvalid", field, value: v, detail: "must be an int32" }];
+  }
+  return v < min ? [invalidAt(field, v, detail)] : [];
+}
+
+/**
+ * `ValidateLeaseSpec` of kubernetes/kubernetes pkg/apis/coordination/validation/validation.go
+ * (the int32 fields' types are checked as the decoder would refuse them).
+ */
+function leaseErrors(obj: Obj): FieldError[] {
+  const spec = asObj(obj.spec);
+  const errs = [
+    ...int32AtLeast(
+      spec.leaseDurationSeconds,
+      "spec.leaseDurationSeconds",
+      1,
+      "must be greater than 0",
+    ),
+    ...int32AtLeast(
+      spec.leaseTransitions,
+      "spec.leaseTransitions",
+      0,
+      "must be greater than or equal to 0",
+    ),
+  ];
+  const strategy = spec.strategy;
+  if (strategy !== undefined && strategy !== null && strategy !== "") {
+    const parts = String(strategy).split("/");
+    if (parts.length === 1 && strategy !== "OldestEmulationVersion") {
+      errs.push({
+        type: "NotSupported",
+        field: "spec.strategy",
+        value: strategy,
+        detail: 'supported values: "OldestEmulationVersion"',
+      });
+    }
+  }
+  if (spec.preferredHolder && !strategy) {
+    errs.push({
+      type: "Forbidden",
+      field: "spec.preferredHolder",
+      detail: "may only be specified if `strategy` is defined",
+    });
+  }
+  return errs;
 }
 
 function at(o: Obj, path: string[]): unknown {

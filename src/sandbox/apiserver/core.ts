@@ -16,9 +16,20 @@ import {
   forbidden,
   invalid,
   notFound,
+  tooLargeResourceVersion,
   unsupportedMediaType,
 } from "./errors.ts";
+import {
+  deletionFinalizers,
+  GarbageCollector,
+  type GcHost,
+  type Loc,
+  type OwnerRef,
+  type Propagation,
+} from "./gc.ts";
+import { dropEmptyMeta, normalizeMicroTimes } from "./normalize.ts";
 import { applyMerge, jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import { addProtectionFinalizer, ProtectionControllers } from "./protection.ts";
 import {
   apiVersionOf,
   builtinResources,
@@ -63,6 +74,16 @@ export interface ListOptions {
   limit?: number;
   continue?: string | null;
   resourceVersion?: string | null;
+  /** `Exact` lists the state at resourceVersion; `NotOlderThan` (or none) the latest. */
+  resourceVersionMatch?: "" | "Exact" | "NotOlderThan";
+}
+
+/** Options of a DELETE. */
+export interface DeleteOpts {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+  /** Unset: the object's orphan/foreground finalizer decides, else Background. */
+  propagationPolicy?: Propagation;
 }
 
 /** A page of a list. */
@@ -146,13 +167,118 @@ export class ApiCore {
   #defs = new Map<string, ResourceDef>();
   #snapshots = new Map<string, PagingSnapshot>();
   #snapSeq = 0;
+  #gc: GarbageCollector;
+  #protection: ProtectionControllers;
+  #settling = false;
   /** Called whenever the set of served resources changes (discovery/OpenAPI caches). */
   onResourcesChanged: () => void = () => {};
 
   constructor(opts: { clock: Clock; historyLimit?: number; onCommit?: (ev: StoreEvent) => void }) {
     this.#clock = opts.clock;
-    this.store = new ObjectStore({ historyLimit: opts.historyLimit, onCommit: opts.onCommit });
+    this.store = new ObjectStore({
+      historyLimit: opts.historyLimit,
+      onCommit: (ev) => {
+        this.#gc.observe(ev, ev.key);
+        this.#protection.observe(ev);
+        opts.onCommit?.(ev);
+      },
+    });
     for (const d of builtinResources()) this.#defs.set(`${d.group}/${d.version}/${d.resource}`, d);
+    this.#gc = new GarbageCollector(this.#gcHost());
+    this.#protection = new ProtectionControllers({
+      stored: (loc) => this.store.get(loc.sk, loc.key),
+      pods: (ns) => this.store.list("/pods", `${ns}/`),
+      updateMeta: (loc, uid, mutate) => this.#updateMeta(loc, uid, mutate),
+    });
+  }
+
+  /** The collector's view of the API (owner lookup by kind, DELETE, metadata updates). */
+  #gcHost(): GcHost {
+    return {
+      stored: (loc) => this.store.get(loc.sk, loc.key),
+      owner: (ref, ns) => this.#owner(ref, ns),
+      delete: (loc, uid, policy) => {
+        const s = this.store.get(loc.sk, loc.key);
+        const def = this.#storageDef(loc.sk);
+        if (!s || !def || meta(s.obj).uid !== uid) return;
+        const m = meta(s.obj);
+        try {
+          this.delete(def, m.namespace as string | undefined, String(m.name), {
+            preconditions: { uid },
+            propagationPolicy: policy,
+          });
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+        }
+      },
+      updateMeta: (loc, uid, mutate) => this.#updateMeta(loc, uid, mutate),
+    };
+  }
+
+  #owner(ref: OwnerRef, ns: string | undefined): Stored | "absent" | "unresolvable" {
+    const [group, version] = ref.apiVersion.includes("/")
+      ? ref.apiVersion.split("/")
+      : ["", ref.apiVersion];
+    const defs = this.definitions().filter((d) => d.group === group && d.kind === ref.kind);
+    const def = defs.find((d) => d.version === version) ?? defs[0];
+    if (!def || (def.namespaced && ns === undefined)) return "unresolvable";
+    const s = this.store.get(
+      def.storageKey,
+      ApiCore.key(def.namespaced ? ns : undefined, ref.name),
+    );
+    return s && meta(s.obj).uid === ref.uid ? s : "absent";
+  }
+
+  /** The definition that serves a table in its stored shape. */
+  #storageDef(sk: string): ResourceDef | undefined {
+    for (const d of this.#defs.values()) {
+      if (d.storageKey === sk && !d.convert && d.version === d.storageVersion) return d;
+    }
+    return undefined;
+  }
+
+  /** A metadata-only update by a controller (the object with this uid only). */
+  #updateMeta(loc: Loc, uid: string, mutate: (md: KObj) => void): void {
+    const s = this.store.get(loc.sk, loc.key);
+    const def = this.#storageDef(loc.sk);
+    if (!s || !def || meta(s.obj).uid !== uid) return;
+    const obj = structuredClone(s.obj);
+    mutate(meta(obj));
+    try {
+      this.#replace(def, s, obj, "", {});
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+  }
+
+  /** Runs the controllers (garbage collector, volume protection) until nothing is left to do. */
+  #settle(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      do {
+        this.#gc.drain();
+        this.#protection.drain();
+      } while (this.#gc.pending || this.#protection.pending);
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  /** Rebuilds the controllers' indexes and the CRD registrations after a restore. */
+  afterRestore(): void {
+    this.reloadCrds();
+    this.#gc.reset();
+    for (const sk of this.store.tables()) {
+      for (const s of this.store.list(sk)) {
+        const m = meta(s.obj);
+        const key = ApiCore.key(m.namespace as string | undefined, String(m.name));
+        const ev = { rv: s.rv, storageKey: sk, key, type: "MODIFIED" as const, cur: s };
+        this.#gc.observe(ev, key);
+        this.#protection.observe(ev);
+      }
+    }
+    this.#settle();
   }
 
   /** Creates the system namespaces (skipped for names that exist, e.g. after a restore). */
@@ -267,11 +393,14 @@ export class ApiCore {
     } else {
       const sel = this.#selectors(def, o);
       const scoped = def.namespaced && ns;
-      const all = this.store.list(def.storageKey, scoped ? `${ns}/` : undefined);
+      const at = this.#listVersion(o);
+      const all = at === undefined
+        ? this.store.list(def.storageKey, scoped ? `${ns}/` : undefined)
+        : this.#listAt(def, at).filter((s) => !scoped || String(meta(s.obj).namespace) === ns);
       items = sel.labels.length === 0 && sel.fields.length === 0
         ? all
         : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
-      rv = this.store.resourceVersion;
+      rv = at ?? this.store.resourceVersion;
     }
     if (!limit || offset + limit >= items.length) {
       if (snapId) this.#snapshots.delete(snapId);
@@ -291,6 +420,31 @@ export class ApiCore {
       continue: next,
       remainingItemCount: items.length - offset - limit,
     };
+  }
+
+  /**
+   * The resourceVersion a list is served at: `Exact` → that version (undefined = the latest);
+   * a version newer than the store is 504 "Too large resource version", as the etcd3 store and
+   * the watch cache answer (k8s.io/apiserver/pkg/storage/errors.go NewTooLargeResourceVersionError).
+   */
+  #listVersion(o: ListOptions): number | undefined {
+    const text = o.resourceVersion ?? "";
+    if (text === "" || (text === "0" && o.resourceVersionMatch !== "Exact")) return undefined;
+    const rv = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(rv)) {
+      throw badRequest(`invalid resource version: ${text}`);
+    }
+    if (rv > this.store.resourceVersion) {
+      throw tooLargeResourceVersion(rv, this.store.resourceVersion);
+    }
+    return o.resourceVersionMatch === "Exact" ? rv : undefined;
+  }
+
+  /** A table as it was at `rv`, or 410 when that history is compacted. */
+  #listAt(def: ResourceDef, rv: number): Stored[] {
+    const items = this.store.listAt(def.storageKey, rv);
+    if (!items) throw expired("The resourceVersion for the provided list is too old.");
+    return items;
   }
 
   #expireSnapshots(): void {
@@ -432,6 +586,8 @@ export class ApiCore {
     const obj: KObj = structuredClone(def.convert ? def.convert.toStorage(shaped) : shaped);
     if (def.statusSubresource && def.crd) delete obj.status;
     this.#builtinDefaults(def, obj);
+    if (!opts.dryRun) addProtectionFinalizer(def.storageKey, obj);
+    this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, undefined, opts);
     if (def.storageKey === CRD_SK) {
       obj.status = crdStatus(obj.spec as CrdSpec, this.#now());
@@ -440,7 +596,18 @@ export class ApiCore {
     meta(obj).resourceVersion = String(this.store.nextVersion());
     const s = this.store.commit(def.storageKey, key, "ADDED", obj);
     if (def.storageKey === CRD_SK) this.#registerCrd(obj);
-    return { obj: this.view(def, s), warnings, created: true };
+    this.#settle();
+    return {
+      obj: this.view(def, this.store.get(def.storageKey, key) ?? s),
+      warnings,
+      created: true,
+    };
+  }
+
+  /** The decoder's canonical form: empty metadata maps dropped, MicroTimes in UTC. */
+  #canonical(def: ResourceDef, obj: KObj): void {
+    dropEmptyMeta(meta(obj));
+    normalizeMicroTimes(def.storageKey, def.kind, obj);
   }
 
   #builtinDefaults(def: ResourceDef, obj: KObj): void {
@@ -500,11 +667,32 @@ export class ApiCore {
         `the name of the object (${String(bm.name)}) does not match the name on the URL (${name})`,
       );
     }
-    const old = this.get(def, ns, name);
     if (
-      bm.resourceVersion !== undefined && bm.resourceVersion !== "" &&
-      String(bm.resourceVersion) !== String(old.rv)
+      def.namespaced && typeof bm.namespace === "string" && bm.namespace !== "" &&
+      ns !== undefined && bm.namespace !== ns
     ) {
+      // k8s.io/apiserver/pkg/endpoints/handlers/rest.go checkName
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    const old = this.store.get(def.storageKey, ApiCore.key(def.namespaced ? ns : undefined, name));
+    if (!old) {
+      // AllowCreateOnUpdate (Lease, Event strategies): a PUT of a missing object creates it.
+      if (def.createOnUpdate && sub === "") return this.create(def, ns, src, opts);
+      throw notFound(target(def, name));
+    }
+    const rvGiven = bm.resourceVersion !== undefined && bm.resourceVersion !== "";
+    if (!rvGiven && !def.unconditionalUpdate) {
+      // k8s.io/apiserver/pkg/registry/generic/registry/store.go Update: strategies whose
+      // AllowUnconditionalUpdate() is false (Lease, CRDs, custom resources) need the version.
+      throw invalid(def.resource, def.group, name, [{
+        reason: "FieldValueInvalid",
+        field: "metadata.resourceVersion",
+        message: "Invalid value: 0: must be specified for an update",
+      }]);
+    }
+    if (rvGiven && String(bm.resourceVersion) !== String(old.rv)) {
       throw conflict(target(def, name));
     }
     if (bm.uid !== undefined && bm.uid !== "" && bm.uid !== meta(old.obj).uid) {
@@ -573,6 +761,7 @@ export class ApiCore {
     obj.apiVersion = def.storageApiVersion;
     obj.kind = def.kind;
     if (def.storageKey === NS_SK && sub === "") obj.spec = old.obj.spec; // namespace spec is finalize-only
+    this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, old.obj, opts);
     if (def.storageKey === CRD_SK) {
       obj.status = old.obj.status ?? crdStatus(obj.spec as CrdSpec, this.#now());
@@ -589,11 +778,13 @@ export class ApiCore {
     if (om.deletionTimestamp && (!fin || fin.length === 0)) {
       const s = this.store.commit(def.storageKey, key, "DELETED", obj);
       this.#afterDelete(def, obj);
+      this.#settle();
       return { obj: this.view(def, s), warnings };
     }
     const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
     if (def.storageKey === CRD_SK) this.#registerCrd(obj);
-    return { obj: this.view(def, s), warnings };
+    this.#settle();
+    return { obj: this.view(def, this.store.get(def.storageKey, key) ?? s), warnings };
   }
 
   /** PATCH with merge, JSON, strategic (as merge, built-ins only) or apply semantics. */
@@ -686,12 +877,15 @@ export class ApiCore {
     return this.#replace(def, old, next, sub, opts);
   }
 
-  /** DELETE: removes the object, or marks it deleting while finalizers remain. */
+  /**
+   * DELETE: removes the object, or marks it deleting while finalizers remain; the propagation
+   * policy sets the garbage collector's orphan/foreground finalizers first (gc.ts).
+   */
   delete(
     def: ResourceDef,
     ns: string | undefined,
     name: string,
-    o: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {},
+    o: DeleteOpts = {},
   ): { obj: KObj; finalized: boolean } {
     const old = this.get(def, ns, name);
     const om = meta(old.obj);
@@ -711,47 +905,77 @@ export class ApiCore {
       );
     }
     const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
-    const fin = (om.finalizers as string[] | undefined) ?? [];
+    const before = (om.finalizers as string[] | undefined) ?? [];
+    const fin = deletionFinalizers(before, o.propagationPolicy);
+    const finChanged = fin.length !== before.length || fin.some((f) => !before.includes(f));
     const nsFinalizing = def.storageKey === NS_SK && this.#namespaceHasContent(name);
     if (fin.length > 0 || nsFinalizing) {
-      if (om.deletionTimestamp && !nsFinalizing) {
-        return { obj: this.view(def, old), finalized: false };
-      }
       if (o.dryRun) return { obj: this.view(def, old), finalized: false };
-      if (!om.deletionTimestamp) {
+      if (!om.deletionTimestamp || finChanged) {
         const obj = structuredClone(old.obj);
         const m = meta(obj);
-        m.deletionTimestamp = this.#now();
-        m.deletionGracePeriodSeconds = 0;
+        m.deletionTimestamp ??= this.#now();
+        m.deletionGracePeriodSeconds ??= 0;
+        m.finalizers = fin;
+        dropEmptyMeta(m);
         if (def.storageKey === NS_SK) {
           obj.status = { ...(obj.status as KObj ?? {}), phase: "Terminating" };
         }
         m.resourceVersion = String(this.store.nextVersion());
         const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
         if (def.storageKey === NS_SK) this.#emptyNamespace(name);
+        this.#settle();
         const now = this.store.get(def.storageKey, key);
         return { obj: this.view(def, now ?? s), finalized: !now };
       }
+      if (!nsFinalizing) return { obj: this.view(def, old), finalized: false };
       this.#emptyNamespace(name);
+      this.#settle();
       const now = this.store.get(def.storageKey, key);
       return { obj: this.view(def, now ?? old), finalized: !now };
     }
     if (o.dryRun) return { obj: this.view(def, old), finalized: true };
     const obj = structuredClone(old.obj);
+    if (finChanged) meta(obj).finalizers = fin;
+    dropEmptyMeta(meta(obj));
     meta(obj).resourceVersion = String(this.store.nextVersion());
     if (def.storageKey === CRD_SK) this.#dropCrdObjects(obj);
     const s = this.store.commit(def.storageKey, key, "DELETED", obj);
     this.#afterDelete(def, obj);
+    this.#settle();
     return { obj: this.view(def, s), finalized: true };
   }
 
   /** DELETE on a collection: deletes every matching object. */
-  deleteCollection(def: ResourceDef, ns: string | undefined, o: ListOptions): KObj[] {
+  deleteCollection(
+    def: ResourceDef,
+    ns: string | undefined,
+    o: ListOptions,
+    del: DeleteOpts = {},
+  ): KObj[] {
     const r = this.list(def, ns, {
       labelSelector: o.labelSelector,
       fieldSelector: o.fieldSelector,
     });
-    return r.items.map((s) => this.delete(def, ns, String(meta(s.obj).name)).obj);
+    const out: KObj[] = [];
+    for (const s of r.items) {
+      const m = meta(s.obj);
+      if (
+        !this.store.get(
+          def.storageKey,
+          ApiCore.key(m.namespace as string | undefined, String(m.name)),
+        )
+      ) {
+        continue; // collected meanwhile as a dependent of an earlier item
+      }
+      out.push(
+        this.delete(def, m.namespace as string | undefined ?? ns, String(m.name), {
+          dryRun: del.dryRun,
+          propagationPolicy: del.propagationPolicy,
+        }).obj,
+      );
+    }
+    return out;
   }
 
   #namespaceHasContent(ns: string): boolean {

@@ -148,6 +148,17 @@ export function expired(message: string): ApiError {
   return failure(410, "Expired", message);
 }
 
+/**
+ * 504 for a resourceVersion newer than the store's: `NewTooLargeResourceVersionError` of
+ * k8s.io/apiserver/pkg/storage/errors.go (a Timeout with a ResourceVersionTooLarge cause).
+ */
+export function tooLargeResourceVersion(rv: number, current: number): ApiError {
+  return failure(504, "Timeout", `Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
+}
+
 /** 401 Unauthorized. */
 export function unauthorized(): ApiError {
   return failure(401, "Unauthorized", "Unauthorized");

@@ -33,7 +33,8 @@ export function applyObjects(core: ApiCore, objs: KObj[]): string[] {
     const name = String(m.name ?? "");
     const exists = core.store.get(def.storageKey, ApiCore.key(ns, name));
     if (exists) {
-      core.update(def, ns, name, { ...o, metadata: { ...m, resourceVersion: undefined } }, "");
+      const rv = String(exists.rv);
+      core.update(def, ns, name, { ...o, metadata: { ...m, resourceVersion: rv } }, "");
     } else core.create(def, ns, o);
     done.push(`${String(o.kind)}/${name}`);
   }

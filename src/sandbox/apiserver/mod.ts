@@ -99,7 +99,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const snap = await loadSnapshot(dataDir);
     if (snap) {
       core.store.restore(snap, objectKey);
-      core.reloadCrds();
+      core.afterRestore();
     }
     persister = new Persister({
       dir: dataDir,
