@@ -28,7 +28,10 @@ import {
   type Propagation,
 } from "./gc.ts";
 import { dropEmptyMeta, normalizeMicroTimes } from "./normalize.ts";
-import { applyMerge, jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import { applyConfig, type FieldContext, trackUpdate, updateManager } from "./apply.ts";
+import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import { builtinShape, crdShape, type Shape } from "./shape.ts";
+import { strategicMerge } from "./strategic.ts";
 import { addProtectionFinalizer, ProtectionControllers } from "./protection.ts";
 import {
   apiVersionOf,
@@ -55,6 +58,8 @@ import { type FieldError, toCauses } from "./validation.ts";
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /** The client's User-Agent: names the manager of a write without fieldManager. */
+  userAgent?: string;
   /** `Strict` rejects unknown fields, `Warn` reports them, `Ignore` drops them silently. */
   fieldValidation?: "Strict" | "Warn" | "Ignore";
   force?: boolean;
@@ -541,6 +546,7 @@ export class ApiCore {
     ns: string | undefined,
     body: unknown,
     opts: WriteOptions = {},
+    apply?: { manager: string },
   ): WriteResult {
     const src = this.#checkKind(def, body);
     const m = { ...meta(src) };
@@ -592,6 +598,11 @@ export class ApiCore {
     if (def.storageKey === CRD_SK) {
       obj.status = crdStatus(obj.spec as CrdSpec, this.#now());
     }
+    const cx = this.#fieldContext(def, "");
+    if (apply) {
+      const owned = applyConfig(undefined, structuredClone(src), apply.manager, true, cx);
+      if (meta(owned).managedFields) meta(obj).managedFields = meta(owned).managedFields;
+    } else trackUpdate(undefined, obj, updateManager(opts.fieldManager, opts.userAgent), cx);
     if (opts.dryRun) return { obj: this.view(def, { obj, rv: 0 }), warnings, created: true };
     meta(obj).resourceVersion = String(this.store.nextVersion());
     const s = this.store.commit(def.storageKey, key, "ADDED", obj);
@@ -602,6 +613,53 @@ export class ApiCore {
       warnings,
       created: true,
     };
+  }
+
+  /** How a kind's lists and maps merge (CRD schema, or the built-in types' tags). */
+  #shape(def: ResourceDef): Shape {
+    return def.crd ? crdShape(def.crd.schema) : builtinShape(def.storageKey);
+  }
+
+  #fieldContext(def: ResourceDef, sub: "" | "status"): FieldContext {
+    return {
+      shape: this.#shape(def),
+      subresource: sub,
+      statusSubresource: def.statusSubresource,
+      apiVersion: apiVersionOf(def),
+      now: this.#now(),
+    };
+  }
+
+  /**
+   * managedFields of a non-apply write: the request's own list when it changed it (`[{}]`
+   * clears it), else the old entries updated for what this write changed.
+   */
+  #trackFields(
+    def: ResourceDef,
+    old: Stored,
+    obj: KObj,
+    sub: "" | "status",
+    opts: WriteOptions,
+    given: unknown,
+  ): void {
+    const om = meta(old.obj);
+    if (
+      sub === "" && Array.isArray(given) &&
+      JSON.stringify(given) !== JSON.stringify(om.managedFields ?? [])
+    ) {
+      if (given.length === 1 && isObj(given[0]) && Object.keys(given[0]).length === 0) {
+        delete meta(obj).managedFields;
+      } else meta(obj).managedFields = given;
+      return;
+    }
+    if (om.managedFields) meta(obj).managedFields = om.managedFields;
+    else delete meta(obj).managedFields;
+    trackUpdate(
+      old.obj,
+      obj,
+      updateManager(opts.fieldManager, opts.userAgent),
+      this.#fieldContext(def, sub),
+    );
   }
 
   /** The decoder's canonical form: empty metadata maps dropped, MicroTimes in UTC. */
@@ -712,8 +770,10 @@ export class ApiCore {
     src: KObj,
     sub: "" | "status",
     opts: WriteOptions,
+    applied = false,
   ): WriteResult {
     if (def.convert) src = def.convert.toStorage(src);
+    const givenFields = meta(src).managedFields;
     const om = meta(old.obj);
     const name = String(om.name);
     let obj: KObj;
@@ -736,7 +796,6 @@ export class ApiCore {
         if (om[k] === undefined) delete m[k];
         else m[k] = om[k];
       }
-      delete m.managedFields;
       delete m.selfLink;
       obj = structuredClone({ ...src, metadata: m });
       if (def.statusSubresource) {
@@ -761,6 +820,8 @@ export class ApiCore {
     obj.apiVersion = def.storageApiVersion;
     obj.kind = def.kind;
     if (def.storageKey === NS_SK && sub === "") obj.spec = old.obj.spec; // namespace spec is finalize-only
+    if (applied) meta(obj).managedFields = givenFields;
+    else this.#trackFields(def, old, obj, sub, opts, givenFields);
     this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, old.obj, opts);
     if (def.storageKey === CRD_SK) {
@@ -819,21 +880,26 @@ export class ApiCore {
           }) does not match the name on the URL (${name})`,
         );
       }
+      const manager = opts.fieldManager;
       if (!old) {
         if (sub === "status") throw notFound(target(def, name));
-        return this.create(def, ns, { ...applied, metadata: { ...am, name } }, opts);
+        return this.create(def, ns, { ...applied, metadata: { ...am, name } }, opts, { manager });
       }
-      const base = this.view(def, old);
-      const merged = applyMerge(
-        base,
-        sub === "status" ? { status: applied.status ?? {} } : applied,
-        (p) => def.crd?.validator?.listKeysAt(p) ?? builtinListKeys(p),
-      ) as KObj;
       if (am.resourceVersion !== undefined && String(am.resourceVersion) !== String(old.rv)) {
         throw conflict(target(def, name));
       }
+      const config = sub === "status"
+        ? { apiVersion: applied.apiVersion, kind: applied.kind, status: applied.status ?? {} }
+        : applied;
+      const merged = applyConfig(
+        this.view(def, old),
+        config,
+        manager,
+        opts.force === true,
+        this.#fieldContext(def, sub),
+      );
       meta(merged).resourceVersion = String(old.rv);
-      return this.#replace(def, old, merged, sub, opts);
+      return this.#replace(def, old, merged, sub, opts, true);
     }
     if (!old) throw notFound(target(def, name));
     const base = this.view(def, old);
@@ -847,7 +913,7 @@ export class ApiCore {
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
           );
         }
-        next = strategicAsMerge(base, rawBody);
+        next = strategicMerge(base, rawBody, this.#shape(def));
       } else {
         throw unsupportedMediaType(
           `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${
@@ -1085,26 +1151,6 @@ export class ApiCore {
     }
     return this.store.subscribe(def.storageKey, deliver);
   }
-}
-
-/** List-map keys for the built-in lists the operator patches (conditions by type). */
-function builtinListKeys(path: string[]): string[] | undefined {
-  const last = path[path.length - 1];
-  if (last === "conditions") return ["type"];
-  if (last === "finalizers") return undefined;
-  return undefined;
-}
-
-/** Strategic merge reduced to merge patch, keeping `$patch`/`$retainKeys` directives out. */
-function strategicAsMerge(base: unknown, patch: unknown): unknown {
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (!isObj(v)) return v;
-    const out: KObj = {};
-    for (const [k, x] of Object.entries(v)) if (!k.startsWith("$")) out[k] = strip(x);
-    return out;
-  };
-  return mergePatch(base, strip(patch));
 }
 
 export { ApiError };

@@ -103,6 +103,11 @@ export function conflict(t: ErrTarget, why?: string): ApiError {
   );
 }
 
+/** 409 Conflict with causes, as `NewApplyConflict` (k8s.io/apimachinery/pkg/api/errors) builds it. */
+export function conflictStatus(message: string, causes: StatusCause[]): ApiError {
+  return failure(409, "Conflict", message, { causes });
+}
+
 /** 422 Invalid with field causes; `kind` is the object's Kind (`Foo`), group its API group. */
 export function invalid(
   kind: string,

@@ -1,7 +1,9 @@
 /**
  * Just enough of Kubernetes' protobuf encoding to read what typed kubectl commands
- * post (`create namespace`, `create configmap`, `create secret generic`): Namespace,
- * ConfigMap and Secret. Other kinds are refused with 415.
+ * post (`create namespace`, `create configmap`, `create secret generic`, `auth can-i`):
+ * Namespace, ConfigMap, Secret, SelfSubjectAccessReview and SelfSubjectRulesReview (field
+ * numbers from kubernetes/api core/v1 and authorization/v1 generated.proto). Other kinds are
+ * refused with 415.
  */
 
 /** One decoded field: number, wire type and raw value. */
@@ -88,6 +90,47 @@ function objectMeta(buf: Uint8Array): Record<string, unknown> {
   return m;
 }
 
+/** The string fields of a message, by name and field number. */
+function strings(buf: Uint8Array, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fs = fields(buf);
+  names.forEach((n, i) => {
+    const f = fs.find((x) => x.no === i + 1 && x.wire === 2);
+    if (f) out[n] = str(f);
+  });
+  return out;
+}
+
+const RESOURCE_ATTRIBUTES = [
+  "namespace",
+  "verb",
+  "group",
+  "version",
+  "resource",
+  "subresource",
+  "name",
+];
+
+/** SelfSubjectAccessReview / SelfSubjectRulesReview (spec = field 2). */
+function decodeReview(
+  out: Record<string, unknown>,
+  fs: Field[],
+): Record<string, unknown> | undefined {
+  const spec = fs.find((f) => f.no === 2)?.bytes ?? new Uint8Array();
+  if (out.kind === "SelfSubjectRulesReview") {
+    out.spec = strings(spec, ["namespace"]);
+    return out;
+  }
+  if (out.kind !== "SelfSubjectAccessReview") return undefined;
+  const sf = fields(spec);
+  const ra = sf.find((f) => f.no === 1), nra = sf.find((f) => f.no === 2);
+  out.spec = {
+    ...(ra ? { resourceAttributes: strings(ra.bytes!, RESOURCE_ATTRIBUTES) } : {}),
+    ...(nra ? { nonResourceAttributes: strings(nra.bytes!, ["path", "verb"]) } : {}),
+  };
+  return out;
+}
+
 /** Decodes a `k8s\0`-prefixed protobuf body; returns undefined for kinds it can't read. */
 export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | undefined {
   if (body.length < 4 || dec.decode(body.subarray(0, 4)) !== "k8s\0") return undefined;
@@ -97,14 +140,16 @@ export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | u
   if (!typeMeta || !raw) return undefined;
   const tm = fields(typeMeta.bytes!);
   const apiVersion = tm.find((f) => f.no === 1), kind = tm.find((f) => f.no === 2);
-  if (!kind || (apiVersion && str(apiVersion) !== "v1")) return undefined;
+  const av = apiVersion ? str(apiVersion) : "v1";
+  if (!kind || (av !== "v1" && av !== "authorization.k8s.io/v1")) return undefined;
   const fs = fields(raw.bytes!);
   const md = fs.find((f) => f.no === 1);
   const out: Record<string, unknown> = {
-    apiVersion: "v1",
+    apiVersion: av,
     kind: str(kind),
     metadata: md ? objectMeta(md.bytes!) : {},
   };
+  if (av === "authorization.k8s.io/v1") return decodeReview(out, fs);
   const flag = (no: number) => fs.find((f) => f.no === no)?.varint;
   switch (str(kind)) {
     case "Namespace": {

@@ -206,18 +206,6 @@ export class SchemaValidator {
     return out;
   }
 
-  /** The list-map keys at a field path (segments; `[]` for list items), for apply merges. */
-  listKeysAt(path: string[]): string[] | undefined {
-    let s: SchemaProps | undefined = this.schema;
-    for (const seg of path) {
-      if (!s) return undefined;
-      if (seg === "[]") s = s.items;
-      else {s = s.properties?.[seg] ??
-          (isObj(s.additionalProperties) ? s.additionalProperties as SchemaProps : undefined);}
-    }
-    return s?.["x-kubernetes-list-type"] === "map" ? s["x-kubernetes-list-map-keys"] : undefined;
-  }
-
   /** Drops fields the schema doesn't know (in place) and reports their paths. */
   prune(obj: Record<string, unknown>): PruneResult {
     const unknownFields: string[] = [];

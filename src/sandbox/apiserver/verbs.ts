@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Clock } from "../../clock.ts";
 import { readBody } from "./body.ts";
-import type { ApiCore, WriteResult } from "./core.ts";
+import type { ApiCore, WriteOptions, WriteResult } from "./core.ts";
 import {
   badRequest,
   invalid,
@@ -20,7 +20,7 @@ import {
   parseListQuery,
   parseWriteQuery,
   queryBool,
-  type WriteQuery,
+  type WriteKind,
 } from "./query.ts";
 import { apiVersionOf, qualifiedResource, type ResourceDef } from "./resources.ts";
 import { type ResourceRoute, verbOf } from "./routing.ts";
@@ -66,6 +66,12 @@ interface Call {
   ns: string | undefined;
 }
 
+/** The write options of a request: its query plus the User-Agent that names its manager. */
+function writeOptions(req: Request, url: URL, kind: WriteKind, patchType?: string): WriteOptions {
+  const q = parseWriteQuery(url.searchParams, kind, patchType);
+  return { ...q, userAgent: req.headers.get("user-agent") ?? undefined };
+}
+
 /** Subresources each definition serves beyond the object itself. */
 function servesSubresource(def: ResourceDef, sub: string): boolean {
   if (sub === "") return true;
@@ -100,7 +106,7 @@ export async function serveResource(
   if (m === "GET") return { res: get(cx, url, def, ns, r, wanted) };
   if (m === "POST") {
     if (r.name) throw methodNotAllowed();
-    const opts = parseWriteQuery(url.searchParams, "CreateOptions");
+    const opts = writeOptions(req, url, "CreateOptions");
     const w = core.create(def, ns, await readBody(req, true), opts);
     return written(cx, def, w, wanted, url, "create", 201);
   }
@@ -109,14 +115,14 @@ export async function serveResource(
     throw methodNotAllowed();
   }
   if (m === "PUT") {
-    const opts = parseWriteQuery(url.searchParams, "UpdateOptions");
+    const opts = writeOptions(req, url, "UpdateOptions");
     const w = core.update(def, ns, r.name, await readBody(req, true), sub, opts);
     return written(cx, def, w, wanted, url, "update", 200);
   }
   if (m === "PATCH") {
     const ct = req.headers.get("content-type") ?? "";
     const type = ct.split(";")[0].trim().toLowerCase();
-    const opts = parseWriteQuery(url.searchParams, "PatchOptions", type);
+    const opts = writeOptions(req, url, "PatchOptions", type);
     const body = await readBody(req, type === "application/apply-patch+yaml");
     const w = core.patch(def, ns, r.name, ct, body, sub, opts);
     return written(cx, def, w, wanted, url, "patch", w.created ? 201 : 200);
@@ -290,14 +296,14 @@ async function serveScale(call: Call, name: string): Promise<VerbResult> {
   if (req.method === "GET") return { res: jsonResponse(scaleOf(cur)) };
   let next: unknown;
   let verb: string;
-  let opts: WriteQuery;
+  let opts: WriteOptions;
   if (req.method === "PUT") {
-    opts = parseWriteQuery(url.searchParams, "UpdateOptions");
+    opts = writeOptions(req, url, "UpdateOptions");
     next = await readBody(req, true);
     verb = "update";
   } else if (req.method === "PATCH") {
     const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    opts = parseWriteQuery(url.searchParams, "PatchOptions", type);
+    opts = writeOptions(req, url, "PatchOptions", type);
     next = patchScale(scaleOf(cur), type, await readBody(req, false));
     verb = "patch";
   } else throw methodNotAllowed();
