@@ -6,6 +6,7 @@
  * internal (structuredmerge.go, conflict.go for the 409's wording, stripmeta.go). Pure.
  */
 import { conflictStatus } from "./errors.ts";
+import { stableJson } from "./normalize.ts";
 import {
   emptySet,
   type FieldNode,
@@ -93,7 +94,7 @@ function setEntries(obj: Obj, entries: Entry[]): void {
 function differs(a: unknown, b: unknown, path: string[]): boolean {
   const last = path[path.length - 1];
   if (last && !last.startsWith("f:")) return (a === undefined) !== (b === undefined);
-  return JSON.stringify(a) !== JSON.stringify(b);
+  return stableJson(a) !== stableJson(b);
 }
 
 /** The applied configuration merged into the live object: maps by key, lists by list type. */
@@ -145,7 +146,8 @@ export function applyConfig(
     if (k === "apiVersion" || k === "kind" || k === "metadata" || scope(k)) scoped[k] = v;
   }
   const applied = fieldSetOf(scoped, cx.shape, scope);
-  const merged = mergeApplied(live ?? {}, scoped, cx.shape) as Obj;
+  // A deep copy: removals below must never touch the stored object.
+  const merged = mergeApplied(structuredClone(live ?? {}), scoped, cx.shape) as Obj;
   const entries = entriesOf(live);
   const mine = (e: Entry) =>
     e.manager === manager && e.operation === "Apply" && e.subresource === cx.subresource;

@@ -27,7 +27,7 @@ import {
   type OwnerRef,
   type Propagation,
 } from "./gc.ts";
-import { dropEmptyMeta, normalizeMicroTimes } from "./normalize.ts";
+import { dropEmptyMeta, normalizeMicroTimes, stableJson } from "./normalize.ts";
 import { applyConfig, type FieldContext, trackUpdate, updateManager } from "./apply.ts";
 import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
 import { builtinShape, crdShape, type Shape } from "./shape.ts";
@@ -144,7 +144,7 @@ function target(def: ResourceDef, name?: string): ErrTarget {
 /** Everything but metadata (and status when it is a subresource): what bumps generation. */
 function specPart(def: ResourceDef, o: KObj): string {
   const { metadata: _m, status: _s, ...rest } = o;
-  return JSON.stringify(
+  return stableJson(
     def.statusSubresource || def.crd === undefined ? rest : { ...rest, status: o.status },
   );
 }
@@ -153,7 +153,7 @@ function specPart(def: ResourceDef, o: KObj): string {
 function sameObject(a: KObj, b: KObj): boolean {
   const strip = (o: KObj) => {
     const { resourceVersion: _r, managedFields: _f, ...m } = meta(o);
-    return JSON.stringify({ ...o, metadata: m });
+    return stableJson({ ...o, metadata: m });
   };
   return strip(a) === strip(b);
 }

@@ -4,6 +4,7 @@
  * `v:<value JSON>` for items of a `set`), its `FieldsV1` JSON encoding with `.` marking a node
  * that is itself a member, and the values at those paths. Pure.
  */
+import { stableJson } from "./normalize.ts";
 import type { Shape } from "./shape.ts";
 
 type Obj = Record<string, unknown>;
@@ -41,9 +42,9 @@ export function itemElement(item: unknown, shape: Shape): string {
   if (keys && isObj(item)) {
     const k: Obj = {};
     for (const key of [...keys].sort()) if (item[key] !== undefined) k[key] = item[key];
-    return `k:${JSON.stringify(k)}`;
+    return `k:${stableJson(k)}`;
   }
-  return `v:${JSON.stringify(item)}`;
+  return `v:${stableJson(item)}`;
 }
 
 /**

@@ -69,3 +69,13 @@ export function normalizeMicroTimes(storageKey: string, kind: string, obj: KObj)
     parent[last] = c;
   }
 }
+
+/** JSON with object keys sorted: equal for equal values whatever order the client sent. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (isObj(v)) {
+    const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}

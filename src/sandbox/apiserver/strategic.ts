@@ -6,6 +6,7 @@
  * `$deleteFromPrimitiveList/<list>` are honoured. The merge keys and strategies come from the
  * built-in types' tags (shape.ts). Pure.
  */
+import { stableJson } from "./normalize.ts";
 import { PatchError } from "./patch.ts";
 import type { Shape } from "./shape.ts";
 
@@ -106,7 +107,7 @@ function applyOrder(list: unknown[], order: unknown[], shape: Shape): unknown[] 
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return stableJson(a) === stableJson(b);
 }
 
 /** A patch value with every `$` directive removed (what is stored when it is taken whole). */
