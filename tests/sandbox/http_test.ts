@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
-import { api, readWatch, widget, widgetCrd, WIDGETS } from "./helpers.ts";
+import { api, readWatch, widget, widgetCrd, WIDGETS, withSandbox } from "./helpers.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 type Obj = Record<string, unknown>;
 const md = (o: Obj) => o.metadata as Obj;
-
-async function withSandbox(fn: (sb: Awaited<ReturnType<typeof startSandbox>>) => Promise<void>) {
-  const sb = await startSandbox({ tls: false });
-  try {
-    await fn(sb);
-  } finally {
-    await sb.close();
-  }
-}
 
 Deno.test("http: auth required, discovery lists built-ins and CRD resources", async () => {
   await withSandbox(async (sb) => {

@@ -161,6 +161,8 @@ export function applyConfig(
       }
     }
   }
+  // structured-merge-diff iterates sets in path order.
+  conflicts.sort((a, b) => (pathString(a.path) < pathString(b.path) ? -1 : 1));
   if (conflicts.length > 0 && !force) throw applyConflict(conflicts);
   for (const c of conflicts) {
     const key = JSON.stringify(c.path);

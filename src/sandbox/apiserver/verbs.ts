@@ -117,7 +117,7 @@ export async function serveResource(
   if (m === "PUT") {
     const opts = writeOptions(req, url, "UpdateOptions");
     const w = core.update(def, ns, r.name, await readBody(req, true), sub, opts);
-    return written(cx, def, w, wanted, url, "update", 200);
+    return written(cx, def, w, wanted, url, "update", w.created ? 201 : 200);
   }
   if (m === "PATCH") {
     const ct = req.headers.get("content-type") ?? "";
