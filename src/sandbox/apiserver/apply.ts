@@ -235,10 +235,12 @@ export function trackUpdate(
   cx: FieldContext,
 ): void {
   const scope = scopeOf(cx);
-  const before = old ? fieldSetOf(old, cx.shape, scope) : emptySet();
-  const after = fieldSetOf(next, cx.shape, scope);
+  // Only the top-level (and metadata) fields that differ can hold changes: diff those alone.
+  const [was, now] = differingParts(old ?? {}, next, scope);
+  const before = fieldSetOf(was, cx.shape, scope);
+  const after = fieldSetOf(now, cx.shape, scope);
   const changed = members(after).filter((p) =>
-    differs(valueAt(old, p, cx.shape), valueAt(next, p, cx.shape), p)
+    differs(valueAt(was, p, cx.shape), valueAt(now, p, cx.shape), p)
   );
   const removed = members(before).filter((p) => !hasPath(after, p));
   const touched = new Set([...changed, ...removed].map((p) => JSON.stringify(p)));
@@ -249,8 +251,8 @@ export function trackUpdate(
     if (!mine(e)) e.set = without(e.set, (p) => touched.has(JSON.stringify(p)));
   }
   const gone = new Set(removed.map((p) => JSON.stringify(p)));
-  let changedSet = emptySet();
-  for (const p of changed) changedSet = union(changedSet, single(p));
+  const changedSet = emptySet();
+  for (const p of changed) insertPath(changedSet, p);
   const prev = entries.find(mine);
   if (changed.length === 0 && !prev) {
     setEntries(next, entries);
@@ -271,17 +273,32 @@ export function trackUpdate(
   setEntries(next, prev ? entries.map((e) => (e === prev ? entry : e)) : [...entries, entry]);
 }
 
-/** A set of one path. */
-function single(path: string[]): FieldNode {
-  const root = emptySet();
+/** Adds one member path to a set (in place). */
+function insertPath(root: FieldNode, path: string[]): void {
   let cur = root;
   for (const el of path) {
-    const n = emptySet();
-    cur.children.set(el, n);
+    let n = cur.children.get(el);
+    if (!n) cur.children.set(el, n = emptySet());
     cur = n;
   }
   cur.self = true;
-  return root;
+}
+
+/** The top-level and metadata fields (in scope) whose values differ, from each side. */
+function differingParts(old: Obj, next: Obj, scope: (k: string) => boolean): [Obj, Obj] {
+  const was: Obj = {}, now: Obj = {};
+  for (const k of new Set([...Object.keys(old), ...Object.keys(next)])) {
+    if (!scope(k) || k === "apiVersion" || k === "kind") continue;
+    if (k === "metadata" && isObj(old.metadata) && isObj(next.metadata)) {
+      const [a, b] = differingParts(old.metadata, next.metadata, () => true);
+      was.metadata = a;
+      now.metadata = b;
+    } else if (stableJson(old[k]) !== stableJson(next[k])) {
+      if (old[k] !== undefined) was[k] = old[k];
+      if (next[k] !== undefined) now[k] = next[k];
+    }
+  }
+  return [was, now];
 }
 
 /** The manager name of a non-apply write: `fieldManager`, else the user agent's first word. */

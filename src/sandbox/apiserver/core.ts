@@ -141,21 +141,29 @@ function target(def: ResourceDef, name?: string): ErrTarget {
   };
 }
 
-/** Everything but metadata (and status when it is a subresource): what bumps generation. */
-function specPart(def: ResourceDef, o: KObj): string {
-  const { metadata: _m, status: _s, ...rest } = o;
-  return stableJson(
-    def.statusSubresource || def.crd === undefined ? rest : { ...rest, status: o.status },
-  );
+/** The canonical JSON of an object's parts: what bumps generation, and the rest. */
+interface Canon {
+  /** Everything but metadata (and status when it is a subresource). */
+  spec: string;
+  /** metadata without resourceVersion/managedFields, and status. */
+  rest: string;
 }
 
-/** Objects equal apart from resourceVersion/managedFields (a no-op write keeps the version). */
-function sameObject(a: KObj, b: KObj): boolean {
-  const strip = (o: KObj) => {
-    const { resourceVersion: _r, managedFields: _f, ...m } = meta(o);
-    return stableJson({ ...o, metadata: m });
+/** Canonical forms of stored objects (immutable once committed), computed once each. */
+const canonCache = new WeakMap<KObj, Canon>();
+
+function canon(def: ResourceDef, o: KObj, cache = false): Canon {
+  const hit = canonCache.get(o);
+  if (hit) return hit;
+  const { metadata: _m, status, ...rest } = o;
+  const statusIsSpec = !(def.statusSubresource || def.crd === undefined);
+  const { resourceVersion: _r, managedFields: _f, generation: _g, ...m } = meta(o);
+  const c = {
+    spec: stableJson(statusIsSpec ? { ...rest, status } : rest),
+    rest: stableJson({ m, status }),
   };
-  return strip(a) === strip(b);
+  if (cache) canonCache.set(o, c);
+  return c;
 }
 
 /** One paging snapshot (the server keeps the filtered list so later pages are consistent). */
@@ -827,11 +835,15 @@ export class ApiCore {
     if (def.storageKey === CRD_SK) {
       obj.status = old.obj.status ?? crdStatus(obj.spec as CrdSpec, this.#now());
     }
-    if (specPart(def, obj) !== specPart(def, old.obj)) {
+    const was = canon(def, old.obj, true), now = canon(def, obj);
+    if (now.spec !== was.spec) {
       meta(obj).generation = Number(om.generation ?? 1) + 1;
     }
     meta(obj).resourceVersion = String(old.rv);
-    if (sameObject(obj, old.obj)) return { obj: this.view(def, old), warnings };
+    // A no-op write (apart from resourceVersion/managedFields) keeps the version.
+    if (now.spec === was.spec && now.rest === was.rest) {
+      return { obj: this.view(def, old), warnings };
+    }
     if (opts.dryRun) return { obj: this.view(def, { obj, rv: old.rv }), warnings };
     const fin = meta(obj).finalizers as string[] | undefined;
     const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
