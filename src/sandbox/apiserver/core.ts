@@ -4,6 +4,7 @@
  * uid, generation, finalizers, status subresource, selectors, paging, CRDs).
  */
 import type { Clock } from "../../clock.ts";
+import { builtinDefaults } from "./builtin_defaults.ts";
 import { validateBuiltin } from "./builtin_validation.ts";
 import { crdStatus, defaultCrd, validateCrd } from "./crd.ts";
 import {
@@ -32,6 +33,7 @@ import { applyConfig, type FieldContext, trackUpdate, updateManager } from "./ap
 import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
 import { builtinShape, crdShape, type Shape } from "./shape.ts";
 import { strategicMerge } from "./strategic.ts";
+import { admitPodSpec, podTemplateOf, policyOf } from "./pod_security.ts";
 import { addProtectionFinalizer, ProtectionControllers } from "./protection.ts";
 import {
   apiVersionOf,
@@ -89,6 +91,8 @@ export interface DeleteOpts {
   dryRun?: boolean;
   /** Unset: the object's orphan/foreground finalizer decides, else Background. */
   propagationPolicy?: Propagation;
+  /** DeleteOptions.gracePeriodSeconds (Pods only). */
+  gracePeriodSeconds?: number;
 }
 
 /** A page of a list. */
@@ -131,6 +135,21 @@ function meta(o: KObj): KObj {
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/**
+ * A pod's deletion grace period (`CheckGracefulDeletion`, pkg/registry/core/pod/strategy.go):
+ * the request's, else the pod's; 0 for an unscheduled or finished pod.
+ */
+function podGracePeriod(pod: KObj, requested: number | undefined): number {
+  const spec = isObj(pod.spec) ? pod.spec : {};
+  const phase = isObj(pod.status) ? pod.status.phase : undefined;
+  let period = requested ?? Number(spec.terminationGracePeriodSeconds ?? 30);
+  if (!spec.nodeName || phase === "Failed" || phase === "Succeeded") period = 0;
+  return period < 0 ? 1 : period;
+}
+
+/** The kinds whose pod templates PodSecurity evaluates (warn only). */
+const POD_CONTROLLERS = new Set(["apps/deployments", "apps/daemonsets", "batch/jobs"]);
 
 function target(def: ResourceDef, name?: string): ErrTarget {
   return {
@@ -519,7 +538,30 @@ export class ApiCore {
       errs = errs.concat(r.errors);
     }
     if (errs.length > 0) throw invalid(def.kind, def.group, name, toCauses(errs));
-    return warnings;
+    return [...warnings, ...this.#podSecurity(def, obj, old)];
+  }
+
+  /**
+   * PodSecurity admission (pod_security.ts) after validation: a Pod that its namespace's
+   * `enforce` level refuses is 403; pods and pod controllers get the `warn` level's warning.
+   * Only writes that change the pod spec are evaluated (isSignificantPodUpdate).
+   */
+  #podSecurity(def: ResourceDef, obj: KObj, old: KObj | undefined): string[] {
+    if (def.crd) return [];
+    const pod = def.storageKey === "/pods";
+    const tpl = pod
+      ? { spec: (isObj(obj.spec) ? obj.spec : {}) as KObj, meta: meta(obj) }
+      : POD_CONTROLLERS.has(def.storageKey)
+      ? podTemplateOf(obj)
+      : undefined;
+    if (!tpl) return [];
+    const before = old ? (pod ? old.spec : podTemplateOf(old)?.spec) : undefined;
+    if (old && stableJson(before) === stableJson(tpl.spec)) return [];
+    const nsObj = this.store.get(NS_SK, String(meta(obj).namespace ?? ""));
+    const policy = policyOf(nsObj ? meta(nsObj.obj).labels as Record<string, unknown> : undefined);
+    const d = admitPodSpec(policy, tpl.spec, tpl.meta, pod);
+    if (d.denied) throw forbidden(target(def, String(meta(obj).name ?? "")), d.denied);
+    return d.warnings;
   }
 
   #checkKind(def: ResourceDef, body: unknown): KObj {
@@ -599,7 +641,7 @@ export class ApiCore {
     const shaped: KObj = { ...src, apiVersion: apiVersionOf(def), kind: def.kind, metadata: m };
     const obj: KObj = structuredClone(def.convert ? def.convert.toStorage(shaped) : shaped);
     if (def.statusSubresource && def.crd) delete obj.status;
-    this.#builtinDefaults(def, obj);
+    if (!def.crd) builtinDefaults(def.storageKey, obj);
     if (!opts.dryRun) addProtectionFinalizer(def.storageKey, obj);
     this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, undefined, opts);
@@ -674,47 +716,6 @@ export class ApiCore {
   #canonical(def: ResourceDef, obj: KObj): void {
     dropEmptyMeta(meta(obj));
     normalizeMicroTimes(def.storageKey, def.kind, obj);
-  }
-
-  #builtinDefaults(def: ResourceDef, obj: KObj): void {
-    if (def.crd) return;
-    const status = (isObj(obj.status) ? obj.status : {}) as KObj;
-    switch (def.storageKey) {
-      case NS_SK:
-        obj.spec = { finalizers: ["kubernetes"], ...(isObj(obj.spec) ? obj.spec : {}) };
-        obj.status = { ...status, phase: status.phase ?? "Active" };
-        meta(obj).labels = {
-          ...(meta(obj).labels as KObj ?? {}),
-          "kubernetes.io/metadata.name": meta(obj).name,
-        };
-        break;
-      case "/persistentvolumes":
-        obj.spec = {
-          persistentVolumeReclaimPolicy: "Retain",
-          volumeMode: "Filesystem",
-          ...(isObj(obj.spec) ? obj.spec : {}),
-        };
-        obj.status = { ...status, phase: status.phase ?? "Pending" };
-        break;
-      case "/persistentvolumeclaims":
-        obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
-        obj.status = { ...status, phase: status.phase ?? "Pending" };
-        break;
-      case "/secrets":
-        if (!obj.type) obj.type = "Opaque";
-        break;
-      case "/services":
-        obj.spec = {
-          type: "ClusterIP",
-          sessionAffinity: "None",
-          ...(isObj(obj.spec) ? obj.spec : {}),
-        };
-        break;
-      case "storage.k8s.io/storageclasses":
-        obj.reclaimPolicy ??= "Delete";
-        obj.volumeBindingMode ??= "Immediate";
-        break;
-    }
   }
 
   /** PUT (main resource or `status`): replaces an object, honouring resourceVersion preconditions. */
@@ -983,6 +984,19 @@ export class ApiCore {
       );
     }
     const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
+    const grace = def.storageKey === "/pods" ? podGracePeriod(old.obj, o.gracePeriodSeconds) : 0;
+    if (grace > 0 && !o.dryRun) {
+      // Graceful deletion: the kubelet would finish it; the sandbox runs none (a runner or a
+      // DELETE with gracePeriodSeconds=0 does). pkg/registry/core/pod/strategy.go, and
+      // BeforeDelete in k8s.io/apiserver/pkg/registry/rest/delete.go.
+      if (om.deletionTimestamp) return { obj: this.view(def, old), finalized: false };
+      const obj = structuredClone(old.obj);
+      meta(obj).deletionTimestamp = rfc3339(this.#clock.now() + grace * 1000);
+      meta(obj).deletionGracePeriodSeconds = grace;
+      meta(obj).resourceVersion = String(this.store.nextVersion());
+      const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
+      return { obj: this.view(def, s), finalized: false };
+    }
     const before = (om.finalizers as string[] | undefined) ?? [];
     const fin = deletionFinalizers(before, o.propagationPolicy);
     const finChanged = fin.length !== before.length || fin.some((f) => !before.includes(f));

@@ -379,6 +379,82 @@ export function builtinResources(): ResourceDef[] {
         ageColumn,
       ],
     }),
+    // Pods are stored, never scheduled or run (pkg/registry/core/pod); their printer columns
+    // follow pkg/printers/internalversion/printers.go.
+    builtin("", "v1", "pods", "Pod", {
+      short: ["po"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Ready", (o) => {
+          const cs = (get(o, "status", "containerStatuses") as Obj[] | undefined) ?? [];
+          const total = ((get(o, "spec", "containers") as unknown[] | undefined) ?? []).length;
+          return `${cs.filter((c) => c.ready === true).length}/${total}`;
+        }),
+        col(
+          "Status",
+          (o) =>
+            get(o, "metadata", "deletionTimestamp")
+              ? "Terminating"
+              : get(o, "status", "phase") ?? "",
+        ),
+        col(
+          "Restarts",
+          (o) =>
+            ((get(o, "status", "containerStatuses") as Obj[] | undefined) ?? []).reduce(
+              (n, c) => n + Number(c.restartCount ?? 0),
+              0,
+            ),
+          "integer",
+        ),
+        ageColumn,
+      ],
+    }),
+    // Jobs: status is written by a runner (pkg/registry/batch/job), not by this server.
+    builtin("batch", "v1", "jobs", "Job", {
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Status", (o) => {
+          const conds = (get(o, "status", "conditions") as Obj[] | undefined) ?? [];
+          const on = (t: string) => conds.some((c) => c.type === t && c.status === "True");
+          return on("Complete")
+            ? "Complete"
+            : on("Failed")
+            ? "Failed"
+            : get(o, "spec", "suspend")
+            ? "Suspended"
+            : "Running";
+        }),
+        col(
+          "Completions",
+          (o) => `${get(o, "status", "succeeded") ?? 0}/${get(o, "spec", "completions") ?? 1}`,
+        ),
+        col("Duration", (o) => {
+          const start = Date.parse(String(get(o, "status", "startTime") ?? ""));
+          const end = Date.parse(String(get(o, "status", "completionTime") ?? ""));
+          return Number.isNaN(start) || Number.isNaN(end)
+            ? ""
+            : `${Math.round((end - start) / 1000)}s`;
+        }),
+        ageColumn,
+      ],
+    }),
+    // VolumeAttachments: cluster-scoped, status written by the attacher (pkg/registry/storage/volumeattachment).
+    builtin("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", {
+      namespaced: false,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Attacher", (o) => get(o, "spec", "attacher")),
+        col("PV", (o) => get(o, "spec", "source", "persistentVolumeName") ?? ""),
+        col("Node", (o) => get(o, "spec", "nodeName")),
+        col("Attached", (o) => get(o, "status", "attached") ?? false),
+        ageColumn,
+      ],
+    }),
     // Create-only reviews answered by access_review.ts (never stored).
     builtin("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", {
       namespaced: false,

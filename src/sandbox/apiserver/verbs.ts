@@ -210,6 +210,12 @@ function get(
   return jsonResponse(listJson(cx, def, list.items, meta));
 }
 
+/** An integer query parameter (absent or malformed: undefined). */
+function queryInt(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  return v !== null && /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
 /** Parsed and validated DeleteOptions (body and query), per `ValidateDeleteOptions`. */
 async function deleteOptions(req: Request, url: URL) {
   const parsed = DeleteOptionsSchema.safeParse(await readBody(req, false) ?? {});
@@ -243,6 +249,7 @@ async function deleteOptions(req: Request, url: URL) {
       resourceVersion: del.preconditions?.resourceVersion ?? undefined,
     },
     dryRun: dryRun.length > 0,
+    gracePeriodSeconds: del.gracePeriodSeconds ?? queryInt(url, "gracePeriodSeconds"),
     propagationPolicy:
       (policy ?? (orphan === true ? "Orphan" : orphan === false ? "Background" : undefined)) as
         | "Foreground"
