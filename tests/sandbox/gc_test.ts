@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
-import { ApiCore } from "../../src/sandbox/apiserver/core.ts";
+import { ApiCore } from "../../src/sandbox/apiserver/api_core.ts";
 
 type Obj = Record<string, unknown>;
 

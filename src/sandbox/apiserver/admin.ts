@@ -1,6 +1,6 @@
 /** The `/sandbox/*` admin endpoints: the write log, fault injection and the store's state. */
 import { readBody } from "./body.ts";
-import type { ApiCore } from "./core.ts";
+import type { ApiCore } from "./api_core.ts";
 import { badRequest, pathNotFound } from "./errors.ts";
 import { FaultRequestSchema, type Faults } from "./faults.ts";
 import { jsonResponse } from "./negotiation.ts";

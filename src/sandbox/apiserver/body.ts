@@ -1,7 +1,7 @@
 /** Request bodies: JSON, YAML (for apply and create), and the protobuf kinds kubectl posts. */
 import { parse as parseYaml } from "yaml";
 import { badRequest, unsupportedMediaType } from "./errors.ts";
-import { decodeK8sProtobuf } from "./protobuf.ts";
+import { decodeK8sProtobuf } from "./protobuf_bodies.ts";
 
 /** Reads and decodes a request body; undefined when it is empty. */
 export async function readBody(req: Request, yamlOk: boolean): Promise<unknown> {

@@ -1,5 +1,5 @@
 /** Serves `/version`, discovery (`/api`, `/apis`, aggregated v2) and the OpenAPI documents. */
-import type { ApiCore } from "./core.ts";
+import type { ApiCore } from "./api_core.ts";
 import {
   aggregatedDiscovery,
   apiGroup,

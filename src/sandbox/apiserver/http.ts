@@ -9,7 +9,7 @@ import type { Logger } from "../../observability/log.ts";
 import { serveAccessReview } from "./access_review.ts";
 import { serveAdmin } from "./admin.ts";
 import { recordRequest } from "./audit.ts";
-import type { ApiCore } from "./core.ts";
+import type { ApiCore } from "./api_core.ts";
 import { OpenApiDocs, serveDiscovery, VERSION_INFO } from "./discovery_routes.ts";
 import { ApiError, injected, internal, pathNotFound, unauthorized } from "./errors.ts";
 import type { Faults } from "./faults.ts";

@@ -1,6 +1,6 @@
 /** Applies YAML manifests (e.g. the CRDs in `crds/`) straight into the core, create-or-update. */
 import { parseAllDocuments } from "yaml";
-import { ApiCore } from "./core.ts";
+import { ApiCore } from "./api_core.ts";
 import type { KObj } from "./store.ts";
 
 /** Splits multi-document YAML into objects (a `List` is flattened). */

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Clock } from "../../clock.ts";
 import { readBody } from "./body.ts";
-import type { ApiCore, WriteOptions, WriteResult } from "./core.ts";
+import type { ApiCore, WriteOptions, WriteResult } from "./api_core.ts";
 import {
   badRequest,
   invalid,

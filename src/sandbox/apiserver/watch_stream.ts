@@ -4,7 +4,7 @@
  * k8s.io/apiserver/pkg/endpoints/handlers/watch.go.
  */
 import type { Clock } from "../../clock.ts";
-import type { ApiCore } from "./core.ts";
+import type { ApiCore } from "./api_core.ts";
 import { JSON_TYPE, type Wanted } from "./negotiation.ts";
 import type { ListQuery } from "./query.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
