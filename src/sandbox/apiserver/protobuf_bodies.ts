@@ -48,29 +48,28 @@ function fields(buf: Uint8Array): Field[] {
 const dec = new TextDecoder();
 const str = (f: Field) => dec.decode(f.bytes);
 
-function bytesMap(fs: Field[], no: number): Record<string, string> | undefined {
+/** A protobuf map<string, …> field (entries: key = 1, value = 2), values decoded by `value`. */
+function entryMap(
+  fs: Field[],
+  no: number,
+  value: (v: Field | undefined) => string,
+): Record<string, string> | undefined {
   const entries = fs.filter((f) => f.no === no);
   if (entries.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const e of entries) {
     const kv = fields(e.bytes!);
-    const k = kv.find((f) => f.no === 1), v = kv.find((f) => f.no === 2);
-    out[k ? str(k) : ""] = btoa(String.fromCharCode(...(v?.bytes ?? new Uint8Array())));
+    const k = kv.find((f) => f.no === 1);
+    out[k ? str(k) : ""] = value(kv.find((f) => f.no === 2));
   }
   return out;
 }
 
-function stringMap(fs: Field[], no: number): Record<string, string> | undefined {
-  const entries = fs.filter((f) => f.no === no);
-  if (entries.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const e of entries) {
-    const kv = fields(e.bytes!);
-    const k = kv.find((f) => f.no === 1), v = kv.find((f) => f.no === 2);
-    out[k ? str(k) : ""] = v ? str(v) : "";
-  }
-  return out;
-}
+/** map<string, bytes> as the JSON form has it (base64 values). */
+const bytesMap = (fs: Field[], no: number) =>
+  entryMap(fs, no, (v) => btoa(String.fromCharCode(...(v?.bytes ?? new Uint8Array()))));
+/** map<string, string>. */
+const stringMap = (fs: Field[], no: number) => entryMap(fs, no, (v) => (v ? str(v) : ""));
 
 function objectMeta(buf: Uint8Array): Record<string, unknown> {
   const fs = fields(buf);
