@@ -5,8 +5,7 @@
  */
 import type { Clock } from "../../clock.ts";
 import { builtinDefaults } from "./builtin_defaults.ts";
-import { validateBuiltin } from "./builtin_validation.ts";
-import { crdStatus, defaultCrd, validateCrd } from "./crd.ts";
+import { crdStatus } from "./crd.ts";
 import {
   alreadyExists,
   ApiError,
@@ -29,11 +28,12 @@ import {
   type Propagation,
 } from "./gc.ts";
 import { dropEmptyMeta, normalizeMicroTimes, stableJson } from "./normalize.ts";
+import { admit } from "./admission.ts";
+import { type Page, Paging } from "./paging.ts";
 import { applyConfig, type FieldContext, trackUpdate, updateManager } from "./apply.ts";
 import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
 import { builtinShape, crdShape, type Shape } from "./shape.ts";
 import { strategicMerge } from "./strategic.ts";
-import { admitPodSpec, podTemplateOf, policyOf } from "./pod_security.ts";
 import { addProtectionFinalizer, ProtectionControllers } from "./protection.ts";
 import {
   apiVersionOf,
@@ -53,8 +53,6 @@ import {
   SelectorError,
 } from "./selectors.ts";
 import { type KObj, ObjectStore, type Stored, type StoreEvent } from "./store.ts";
-import { validateObjectMeta } from "./objectmeta.ts";
-import { type FieldError, toCauses } from "./validation.ts";
 
 /** Per-request options that change how a write behaves. */
 export interface WriteOptions {
@@ -96,12 +94,7 @@ export interface DeleteOpts {
 }
 
 /** A page of a list. */
-export interface ListResult {
-  items: Stored[];
-  resourceVersion: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
+export type ListResult = Page;
 
 /** What a watch delivers: events in order, or a terminal error Status. */
 export interface WatchSink {
@@ -148,9 +141,6 @@ function podGracePeriod(pod: KObj, requested: number | undefined): number {
   return period < 0 ? 1 : period;
 }
 
-/** The kinds whose pod templates PodSecurity evaluates (warn only). */
-const POD_CONTROLLERS = new Set(["apps/deployments", "apps/daemonsets", "batch/jobs"]);
-
 function target(def: ResourceDef, name?: string): ErrTarget {
   return {
     qualifiedResource: qualifiedResource(def),
@@ -185,20 +175,12 @@ function canon(def: ResourceDef, o: KObj, cache = false): Canon {
   return c;
 }
 
-/** One paging snapshot (the server keeps the filtered list so later pages are consistent). */
-interface PagingSnapshot {
-  items: Stored[];
-  rv: number;
-  at: number;
-}
-
 /** The API's behaviour over an ObjectStore. */
 export class ApiCore {
   readonly store: ObjectStore;
   #clock: Clock;
   #defs = new Map<string, ResourceDef>();
-  #snapshots = new Map<string, PagingSnapshot>();
-  #snapSeq = 0;
+  #paging: Paging;
   #gc: GarbageCollector;
   #protection: ProtectionControllers;
   #settling = false;
@@ -207,6 +189,7 @@ export class ApiCore {
 
   constructor(opts: { clock: Clock; historyLimit?: number; onCommit?: (ev: StoreEvent) => void }) {
     this.#clock = opts.clock;
+    this.#paging = new Paging(opts.clock);
     this.store = new ObjectStore({
       historyLimit: opts.historyLimit,
       onCommit: (ev) => {
@@ -401,57 +384,17 @@ export class ApiCore {
   /** LIST with selectors and paging (`limit`/`continue` over a consistent snapshot). */
   list(def: ResourceDef, ns: string | undefined, o: ListOptions): ListResult {
     const limit = o.limit && o.limit > 0 ? o.limit : 0;
-    let items: Stored[];
-    let rv: number;
-    let offset = 0;
-    let snapId: string | undefined;
-    if (o.continue) {
-      let tok: { id?: string; off?: number; rv?: number };
-      try {
-        tok = JSON.parse(atob(o.continue.replace(/-/g, "+").replace(/_/g, "/")));
-      } catch {
-        throw badRequest(`invalid continue token`);
-      }
-      const snap = tok.id ? this.#snapshots.get(tok.id) : undefined;
-      if (!snap) {
-        throw expired(
-          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-        );
-      }
-      items = snap.items;
-      rv = snap.rv;
-      offset = tok.off ?? 0;
-      snapId = tok.id;
-    } else {
-      const sel = this.#selectors(def, o);
-      const scoped = def.namespaced && ns;
-      const at = this.#listVersion(o);
-      const all = at === undefined
-        ? this.store.list(def.storageKey, scoped ? `${ns}/` : undefined)
-        : this.#listAt(def, at).filter((s) => !scoped || String(meta(s.obj).namespace) === ns);
-      items = sel.labels.length === 0 && sel.fields.length === 0
-        ? all
-        : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
-      rv = at ?? this.store.resourceVersion;
-    }
-    if (!limit || offset + limit >= items.length) {
-      if (snapId) this.#snapshots.delete(snapId);
-      return { items: offset ? items.slice(offset) : items, resourceVersion: String(rv) };
-    }
-    if (!snapId) {
-      snapId = String(++this.#snapSeq);
-      this.#snapshots.set(snapId, { items, rv, at: this.#clock.now() });
-      this.#expireSnapshots();
-    }
-    const page = items.slice(offset, offset + limit);
-    const next = btoa(JSON.stringify({ id: snapId, off: offset + limit, rv })).replace(/\+/g, "-")
-      .replace(/\//g, "_").replace(/=+$/, "");
-    return {
-      items: page,
-      resourceVersion: String(rv),
-      continue: next,
-      remainingItemCount: items.length - offset - limit,
-    };
+    if (o.continue) return this.#paging.resume(o.continue, limit);
+    const sel = this.#selectors(def, o);
+    const scoped = def.namespaced && ns;
+    const at = this.#listVersion(o);
+    const all = at === undefined
+      ? this.store.list(def.storageKey, scoped ? `${ns}/` : undefined)
+      : this.#listAt(def, at).filter((s) => !scoped || String(meta(s.obj).namespace) === ns);
+    const items = sel.labels.length === 0 && sel.fields.length === 0
+      ? all
+      : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
+    return this.#paging.first(items, at ?? this.store.resourceVersion, limit);
   }
 
   /**
@@ -479,13 +422,6 @@ export class ApiCore {
     return items;
   }
 
-  #expireSnapshots(): void {
-    const cutoff = this.#clock.now() - 5 * 60_000;
-    for (const [id, s] of this.#snapshots) {
-      if (s.at < cutoff || this.#snapshots.size > 256) this.#snapshots.delete(id);
-    }
-  }
-
   /** Checks namespace existence for a namespaced write. */
   #checkNamespace(def: ResourceDef, ns: string | undefined, name: string): void {
     if (!def.namespaced) return;
@@ -509,59 +445,12 @@ export class ApiCore {
     }
   }
 
-  /** Runs schema admission for custom resources; CRD checks for CRDs. */
+  /** Validation and admission of a write (admission.ts); answers its warnings. */
   #admit(def: ResourceDef, obj: KObj, old: KObj | undefined, opts: WriteOptions): string[] {
-    const name = String(meta(obj).name ?? "");
-    const warnings: string[] = [];
-    let errs: FieldError[] = [];
-    errs.push(...validateObjectMeta(meta(obj), { nameIsLabel: def.storageKey === NS_SK }));
-    if (def.storageKey === CRD_SK) {
-      defaultCrd(obj);
-      errs = errs.concat(validateCrd(obj));
-    }
-    if (!def.crd) errs.push(...validateBuiltin(def.storageKey, obj, old));
-    const v = def.crd?.validator;
-    if (v && errs.length === 0) {
-      const r = v.admit(obj, old);
-      if (r.unknownFields.length > 0) {
-        if (opts.fieldValidation === "Strict") {
-          throw badRequest(
-            `strict decoding error: ${
-              r.unknownFields.map((f) => `unknown field "${f}"`).join(", ")
-            }`,
-          );
-        }
-        if (opts.fieldValidation === "Warn") {
-          for (const f of r.unknownFields) warnings.push(`unknown field "${f}"`);
-        }
-      }
-      errs = errs.concat(r.errors);
-    }
-    if (errs.length > 0) throw invalid(def.kind, def.group, name, toCauses(errs));
-    return [...warnings, ...this.#podSecurity(def, obj, old)];
-  }
-
-  /**
-   * PodSecurity admission (pod_security.ts) after validation: a Pod that its namespace's
-   * `enforce` level refuses is 403; pods and pod controllers get the `warn` level's warning.
-   * Only writes that change the pod spec are evaluated (isSignificantPodUpdate).
-   */
-  #podSecurity(def: ResourceDef, obj: KObj, old: KObj | undefined): string[] {
-    if (def.crd) return [];
-    const pod = def.storageKey === "/pods";
-    const tpl = pod
-      ? { spec: (isObj(obj.spec) ? obj.spec : {}) as KObj, meta: meta(obj) }
-      : POD_CONTROLLERS.has(def.storageKey)
-      ? podTemplateOf(obj)
-      : undefined;
-    if (!tpl) return [];
-    const before = old ? (pod ? old.spec : podTemplateOf(old)?.spec) : undefined;
-    if (old && stableJson(before) === stableJson(tpl.spec)) return [];
-    const nsObj = this.store.get(NS_SK, String(meta(obj).namespace ?? ""));
-    const policy = policyOf(nsObj ? meta(nsObj.obj).labels as Record<string, unknown> : undefined);
-    const d = admitPodSpec(policy, tpl.spec, tpl.meta, pod);
-    if (d.denied) throw forbidden(target(def, String(meta(obj).name ?? "")), d.denied);
-    return d.warnings;
+    return admit(def, obj, old, opts.fieldValidation, (ns) => {
+      const s = this.store.get(NS_SK, ns);
+      return s ? meta(s.obj).labels as Record<string, unknown> | undefined : undefined;
+    });
   }
 
   #checkKind(def: ResourceDef, body: unknown): KObj {
