@@ -171,7 +171,7 @@ Deno.test("volumeattachment: cluster-scoped, one source, status subresource, spe
   });
 });
 
-Deno.test("kubectl get jobs, pods and volumeattachments print their tables", async () => {
+Deno.test("kubectl: typed run/create commands (protobuf bodies); get jobs, pods and volumeattachments print their tables", async () => {
   await requireKubectl();
   const home = await Deno.makeTempDir({ prefix: "kubectl-kinds-" });
   const sb = await startSandbox({});
@@ -198,6 +198,34 @@ Deno.test("kubectl get jobs, pods and volumeattachments print their tables", asy
     const pods = await head("pods");
     assert.deepEqual(pods[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
     assert.deepEqual(pods[1].slice(0, 4), ["p", "0/1", "Pending", "0"]);
+    // Typed commands post protobuf bodies (protobuf_bodies.ts decodes them).
+    for (
+      const args of [
+        ["run", "web", "--image=nginx:1.27", "--port=80", "--env=A=1"],
+        ["create", "deployment", "d", "--image=nginx", "--replicas=2"],
+        ["create", "job", "j", "--image=busybox", "--", "echo", "hi"],
+        ["create", "clusterrole", "cr", "--verb=get", "--resource=configmaps"],
+      ]
+    ) {
+      const r = await kubectl(sb, home, ...args);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    }
+    const web = await api(sb, "GET", `${PODS}/web`);
+    assert.deepEqual(((web.body.spec as Obj).containers as Obj[])[0].ports, [{
+      containerPort: 80,
+      protocol: "TCP",
+    }]);
+    const d = await api(sb, "GET", "/apis/apps/v1/namespaces/default/deployments/d");
+    assert.equal((d.body.spec as Obj).replicas, 2);
+    const j = await api(sb, "GET", `${JOBS}/j`);
+    const jc = ((((j.body.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0];
+    assert.deepEqual(jc.command, ["echo", "hi"]);
+    const cr = await api(sb, "GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/cr");
+    assert.deepEqual(cr.body.rules, [{
+      apiGroups: [""],
+      resources: ["configmaps"],
+      verbs: ["get"],
+    }]);
     const vas = await head("volumeattachments");
     assert.deepEqual(vas[0], ["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"]);
     assert.deepEqual(vas[1].slice(0, 5), [

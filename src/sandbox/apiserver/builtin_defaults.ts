@@ -83,6 +83,9 @@ function podSpecDefaults(spec: KObj): void {
       const tagged = /:[^/]+$/.test(image) && !image.endsWith(":latest");
       c.imagePullPolicy ??= tagged || image.includes("@") ? "IfNotPresent" : "Always";
       c.resources ??= {};
+      for (const port of Array.isArray(c.ports) ? c.ports : []) {
+        if (isObj(port)) port.protocol ??= "TCP"; // SetDefaults_ContainerPort
+      }
     }
   }
 }

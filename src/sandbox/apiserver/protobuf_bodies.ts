@@ -1,9 +1,9 @@
 /**
  * Just enough of Kubernetes' protobuf encoding to read what typed kubectl commands
- * post (`create namespace`, `create configmap`, `create secret generic`, `auth can-i`):
- * Namespace, ConfigMap, Secret, SelfSubjectAccessReview and SelfSubjectRulesReview (field
- * numbers from kubernetes/api core/v1 and authorization/v1 generated.proto). Other kinds are
- * refused with 415.
+ * post (`create namespace|configmap|secret generic|deployment|job|clusterrole|role`, `run`,
+ * `auth can-i`): Namespace, ConfigMap, Secret, Pod, Deployment, Job, ClusterRole, Role,
+ * SelfSubjectAccessReview and SelfSubjectRulesReview (field numbers from kubernetes/api
+ * generated.proto files). Other kinds are refused with 415.
  */
 
 /** One decoded field: number, wire type and raw value. */
@@ -130,6 +130,138 @@ function decodeReview(
   return out;
 }
 
+/**
+ * How a message field decodes: `s` string, `i` integer (`pi`: a pointer, kept when 0), `b` bool
+ * (`pb` pointer), `ss` repeated string, `map` map<string, string>, `qmap` map<string, Quantity>,
+ * `meta` ObjectMeta, or a message type name (`[]` prefix: repeated). Go's generated marshallers
+ * write non-pointer scalars even when zero, and JSON omits those: they are dropped here.
+ */
+type FieldKind = "s" | "i" | "pi" | "b" | "pb" | "ss" | "map" | "qmap" | "meta" | string;
+
+/** Message layouts (field numbers from kubernetes/api core/v1, apps/v1, batch/v1, rbac/v1 generated.proto and apimachinery meta/v1). */
+const MESSAGES: Record<string, Record<number, [string, FieldKind]>> = {
+  PodSpec: {
+    1: ["volumes", "[]Volume"],
+    2: ["containers", "[]Container"],
+    20: ["initContainers", "[]Container"],
+    3: ["restartPolicy", "s"],
+    4: ["terminationGracePeriodSeconds", "pi"],
+    5: ["activeDeadlineSeconds", "pi"],
+    6: ["dnsPolicy", "s"],
+    7: ["nodeSelector", "map"],
+    8: ["serviceAccountName", "s"],
+    10: ["nodeName", "s"],
+    11: ["hostNetwork", "b"],
+    12: ["hostPID", "b"],
+    13: ["hostIPC", "b"],
+  },
+  Volume: { 1: ["name", "s"] },
+  Container: {
+    1: ["name", "s"],
+    2: ["image", "s"],
+    3: ["command", "ss"],
+    4: ["args", "ss"],
+    5: ["workingDir", "s"],
+    6: ["ports", "[]ContainerPort"],
+    7: ["env", "[]EnvVar"],
+    8: ["resources", "ResourceRequirements"],
+    14: ["imagePullPolicy", "s"],
+    16: ["stdin", "b"],
+    17: ["stdinOnce", "b"],
+    18: ["tty", "b"],
+  },
+  ContainerPort: {
+    1: ["name", "s"],
+    2: ["hostPort", "i"],
+    3: ["containerPort", "i"],
+    4: ["protocol", "s"],
+  },
+  EnvVar: { 1: ["name", "s"], 2: ["value", "s"] },
+  ResourceRequirements: { 1: ["limits", "qmap"], 2: ["requests", "qmap"] },
+  PodTemplateSpec: { 1: ["metadata", "meta"], 2: ["spec", "PodSpec"] },
+  LabelSelector: { 1: ["matchLabels", "map"] },
+  DeploymentSpec: {
+    1: ["replicas", "pi"],
+    2: ["selector", "LabelSelector"],
+    3: ["template", "PodTemplateSpec"],
+    4: ["strategy", "DeploymentStrategy"],
+  },
+  DeploymentStrategy: { 1: ["type", "s"] },
+  JobSpec: {
+    1: ["parallelism", "pi"],
+    2: ["completions", "pi"],
+    3: ["activeDeadlineSeconds", "pi"],
+    4: ["selector", "LabelSelector"],
+    5: ["manualSelector", "pb"],
+    6: ["template", "PodTemplateSpec"],
+    7: ["backoffLimit", "pi"],
+    8: ["ttlSecondsAfterFinished", "pi"],
+    9: ["completionMode", "s"],
+    10: ["suspend", "pb"],
+  },
+  PolicyRule: {
+    1: ["verbs", "ss"],
+    2: ["apiGroups", "ss"],
+    3: ["resources", "ss"],
+    4: ["resourceNames", "ss"],
+    5: ["nonResourceURLs", "ss"],
+  },
+  Pod: { 1: ["metadata", "meta"], 2: ["spec", "PodSpec"] },
+  Deployment: { 1: ["metadata", "meta"], 2: ["spec", "DeploymentSpec"] },
+  Job: { 1: ["metadata", "meta"], 2: ["spec", "JobSpec"] },
+  RbacRole: { 1: ["metadata", "meta"], 2: ["rules", "[]PolicyRule"] },
+};
+
+/** The kinds typed kubectl commands post (`run`, `create deployment|job|clusterrole|role`). */
+const TOP_LEVEL: Record<string, string> = {
+  "v1/Pod": "Pod",
+  "apps/v1/Deployment": "Deployment",
+  "batch/v1/Job": "Job",
+  "rbac.authorization.k8s.io/v1/ClusterRole": "RbacRole",
+  "rbac.authorization.k8s.io/v1/Role": "RbacRole",
+};
+
+/** A signed integer from a varint (int32/int64 two's complement). */
+function signed(v: bigint): number {
+  return Number(BigInt.asIntN(64, v));
+}
+
+/** Decodes a message by its layout; unknown fields are skipped. */
+function decodeMessage(buf: Uint8Array, type: string): Record<string, unknown> {
+  const layout = MESSAGES[type] ?? {};
+  const out: Record<string, unknown> = {};
+  for (const f of fields(buf)) {
+    const spec = layout[f.no];
+    if (!spec) continue;
+    const [name, kind] = spec;
+    const repeated = kind.startsWith("[]");
+    let v: unknown;
+    if (kind === "s") v = str(f) || undefined;
+    else if (kind === "i") v = signed(f.varint ?? 0n) || undefined;
+    else if (kind === "pi") v = signed(f.varint ?? 0n);
+    else if (kind === "b") v = f.varint === 1n ? true : undefined;
+    else if (kind === "pb") v = f.varint === 1n;
+    else if (kind === "ss") v = str(f);
+    else if (kind === "map" || kind === "qmap") {
+      const kv = fields(f.bytes!);
+      const k = kv.find((x) => x.no === 1), val = kv.find((x) => x.no === 2);
+      // A Quantity is a message whose field 1 is its string form.
+      const text = !val
+        ? ""
+        : kind === "qmap"
+        ? str(fields(val.bytes!).find((x) => x.no === 1)!)
+        : str(val);
+      out[name] = { ...(out[name] as Record<string, string> ?? {}), [k ? str(k) : ""]: text };
+      continue;
+    } else if (kind === "meta") v = objectMeta(f.bytes!);
+    else v = decodeMessage(f.bytes!, repeated ? kind.slice(2) : kind);
+    if (v === undefined) continue;
+    if (kind === "ss" || repeated) out[name] = [...(out[name] as unknown[] ?? []), v];
+    else out[name] = v;
+  }
+  return out;
+}
+
 /** Decodes a `k8s\0`-prefixed protobuf body; returns undefined for kinds it can't read. */
 export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | undefined {
   if (body.length < 4 || dec.decode(body.subarray(0, 4)) !== "k8s\0") return undefined;
@@ -140,7 +272,12 @@ export function decodeK8sProtobuf(body: Uint8Array): Record<string, unknown> | u
   const tm = fields(typeMeta.bytes!);
   const apiVersion = tm.find((f) => f.no === 1), kind = tm.find((f) => f.no === 2);
   const av = apiVersion ? str(apiVersion) : "v1";
-  if (!kind || (av !== "v1" && av !== "authorization.k8s.io/v1")) return undefined;
+  if (!kind) return undefined;
+  const typed = TOP_LEVEL[`${av}/${str(kind)}`];
+  if (typed) {
+    return { apiVersion: av, kind: str(kind), ...decodeMessage(raw.bytes!, typed) };
+  }
+  if (av !== "v1" && av !== "authorization.k8s.io/v1") return undefined;
   const fs = fields(raw.bytes!);
   const md = fs.find((f) => f.no === 1);
   const out: Record<string, unknown> = {

@@ -38,17 +38,13 @@ export const gcCases: Case[] = [{
     // Background, with a namespaced and a cluster-scoped owner.
     const owner = await kjson(c, "create", "configmap", "owner");
     await dependent(c, "dep", owner);
-    // (a manifest: kubectl's typed `create clusterrole` posts protobuf the sandbox can't read)
     const cr = await kjson(
       c,
       "create",
-      "-f",
-      await manifest(c, "cr", {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRole",
-        metadata: { name: `${c.ns}-cr` },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
-      }),
+      "clusterrole",
+      `${c.ns}-cr`,
+      "--verb=get",
+      "--resource=configmaps",
     );
     await dependent(c, "dep-of-cluster", cr);
     await kok(c, "delete", "configmap", "owner", "--cascade=background");

@@ -317,23 +317,7 @@ out({"allowed": rev.status.allowed})
     "autoscaling/v1 Scale over spec.replicas, with status.selector as a label selector string",
   upstream: "pkg/registry/apps/deployment/storage/storage.go (ScaleREST, scaleFromDeployment)",
   async kubectl(c) {
-    await kok(
-      c,
-      "create",
-      "-f",
-      await manifest(c, "web", {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "web", namespace: c.ns },
-        spec: {
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: { containers: [{ name: "nginx", image: "nginx" }] },
-          },
-        },
-      }),
-    );
+    await kok(c, "create", "deployment", "web", "--image=nginx");
     await kok(c, "scale", "deployment", "web", "--replicas=3");
     const scale = JSON.parse(
       await kok(c, "get", "--raw", `/apis/apps/v1/namespaces/${c.ns}/deployments/web/scale`),
