@@ -23,6 +23,11 @@ const requirements: Requirement[] = [
   },
   { probe: { command: "smartctl" }, pkg: "smartmontools" },
   { probe: { command: "nvme" }, pkg: "nvme-cli" },
+  // The official Kubernetes Python client, for the sandbox conformance suite.
+  {
+    probe: { file: ["/usr/lib/python3/dist-packages/kubernetes/__init__.py"] },
+    pkg: "python3-kubernetes",
+  },
 ];
 
 async function onPath(cmd: string): Promise<boolean> {

@@ -138,10 +138,13 @@ Deno.test("ec tier: a cold volume goes 4+2, survives two destroyed cold pools, c
     for (const p of s.shardPools) {
       assert.equal(await exists(`${env.sim.ecRoot(p)}/${PV_NAME}`), false, p);
     }
-    const { items } = await env.client.listAll(EC_STRIPES, {
-      labelSelector: `${VOLUME_LABEL}=${PV_NAME}`,
+    // The records go in the EC policy's reconcile that deleteStripes enqueues (asynchronous).
+    await eventually("the stripe records are deleted", async () => {
+      const { items } = await env.client.listAll(EC_STRIPES, {
+        labelSelector: `${VOLUME_LABEL}=${PV_NAME}`,
+      });
+      return items.length === 0;
     });
-    assert.equal(items.length, 0);
     const after = await env.client.get<KubeObject>(BuiltinResources.persistentVolumes, PV_NAME);
     assert.equal(after.metadata.annotations?.[EC_TIER_ANNOTATION], undefined);
   } finally {

@@ -1,5 +1,5 @@
 /** Shared helpers for sandbox API server tests: a client over plain HTTP and fixture loading. */
-import { parseManifests, type Sandbox } from "../../src/sandbox/apiserver/mod.ts";
+import { parseManifests, type Sandbox, startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 
 /** Directory of the YAML fixtures. */
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -78,4 +78,14 @@ export async function readWatch(
     await reader.cancel().catch(() => {});
   }
   return events;
+}
+
+/** Runs `fn` against a fresh plain-HTTP sandbox and closes it. */
+export async function withSandbox(fn: (sb: Sandbox) => Promise<void>): Promise<void> {
+  const sb = await startSandbox({ tls: false });
+  try {
+    await fn(sb);
+  } finally {
+    await sb.close();
+  }
 }

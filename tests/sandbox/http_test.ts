@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
-import { api, readWatch, widget, widgetCrd, WIDGETS } from "./helpers.ts";
+import { api, readWatch, widget, widgetCrd, WIDGETS, withSandbox } from "./helpers.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 type Obj = Record<string, unknown>;
 const md = (o: Obj) => o.metadata as Obj;
-
-async function withSandbox(fn: (sb: Awaited<ReturnType<typeof startSandbox>>) => Promise<void>) {
-  const sb = await startSandbox({ tls: false });
-  try {
-    await fn(sb);
-  } finally {
-    await sb.close();
-  }
-}
 
 Deno.test("http: auth required, discovery lists built-ins and CRD resources", async () => {
   await withSandbox(async (sb) => {
@@ -45,7 +36,13 @@ Deno.test("http: auth required, discovery lists built-ins and CRD resources", as
     assert.ok(
       (doc.body.components as Obj & { schemas: Obj }).schemas["io.couchestor.test.v1.Widget"],
     );
-    assert.equal((await api(sb, "GET", "/openapi/v2")).status, 404);
+    // Swagger 2.0 (kube-openapi's handler): JSON on request, kinds tagged with their GVK.
+    const v2 = await api(sb, "GET", "/openapi/v2", undefined, { accept: "application/json" });
+    assert.equal(v2.status, 200);
+    const widgetV2 = (v2.body.definitions as Obj)["io.couchestor.test.v1.Widget"] as Obj;
+    assert.deepEqual(widgetV2["x-kubernetes-group-version-kind"], [
+      { group: "test.couchestor.io", kind: "Widget", version: "v1" },
+    ]);
   });
 });
 
@@ -272,9 +269,10 @@ Deno.test("http: patches (merge, json, strategic on built-ins, apply) and finali
       metadata: { name: "b" },
       status: { conditions: [{ type: "Ready", status: "True" }] },
     }, { "content-type": "application/apply-patch+yaml" });
+    // The same manager no longer applies Synced, and no one else owns it: apply removes it
+    // (structured-merge-diff merge/update.go, Updater.Apply prunes fields a manager drops).
     assert.deepEqual((apStatus2.body.status as Obj).conditions, [
       { type: "Ready", status: "True" },
-      { type: "Synced", status: "True" },
     ]);
 
     // Finalizer holds deletion.

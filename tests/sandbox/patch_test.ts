@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  applyMerge,
-  jsonPatch,
-  mergePatch,
-  PatchError,
-} from "../../src/sandbox/apiserver/patch.ts";
+import { jsonPatch, mergePatch, PatchError } from "../../src/sandbox/apiserver/patch.ts";
+import { mergeApplied } from "../../src/sandbox/apiserver/apply.ts";
+import { builtinShape } from "../../src/sandbox/apiserver/shape.ts";
 import { evalJsonPath, parseJsonPath } from "../../src/sandbox/apiserver/jsonpath.ts";
 import { humanDuration } from "../../src/sandbox/apiserver/table.ts";
 
@@ -47,11 +44,11 @@ Deno.test("patch: apply merges list-maps by key and replaces atomic lists", () =
     },
     spec: { tags: ["a"] },
   };
-  const keys = (p: string[]) => (p[p.length - 1] === "conditions" ? ["type"] : undefined);
-  const out = applyMerge(
+  // Deployment status conditions are a map list keyed by type; unknown lists are atomic.
+  const out = mergeApplied(
     cur,
     { status: { conditions: [{ type: "Ready", status: "True" }] }, spec: { tags: ["b"] } },
-    keys,
+    builtinShape("apps/deployments"),
   );
   assert.deepEqual(out, {
     status: { conditions: [{ type: "Ready", status: "True" }, { type: "Synced", status: "True" }] },

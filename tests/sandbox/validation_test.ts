@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { schemaShape } from "../../src/sandbox/apiserver/shape.ts";
 import {
   errorMessage,
   type SchemaProps,
@@ -179,10 +180,10 @@ Deno.test("validation: bad CEL rules are reported as compile errors", () => {
   assert.match(errs[0].field, /properties\[spec\]\.x-kubernetes-validations\[0\]\.rule/);
 });
 
-Deno.test("validation: listKeysAt finds list-map keys for apply", () => {
-  const v = new SchemaValidator(schema);
-  assert.deepEqual(v.listKeysAt(["spec", "pools"]), ["name"]);
-  assert.equal(v.listKeysAt(["spec", "tier"]), undefined);
+Deno.test("shape: a CRD schema's list-map keys and list types drive apply merges", () => {
+  const spec = schemaShape(schema).field("spec");
+  assert.deepEqual(spec.field("pools").list, { listType: "map", mapKeys: ["name"] });
+  assert.equal(spec.field("tier").list?.listType, "atomic");
 });
 
 Deno.test("objectmeta: names, label keys/values and annotation keys", () => {

@@ -30,6 +30,10 @@ export const VALIDATED_BUILTINS = [
   "rbac.authorization.k8s.io/roles",
   "rbac.authorization.k8s.io/clusterrolebindings",
   "rbac.authorization.k8s.io/rolebindings",
+  "coordination.k8s.io/leases",
+  "/pods",
+  "batch/jobs",
+  "storage.k8s.io/volumeattachments",
 ];
 
 /** Errors of `obj` (and of the change from `old`, for immutable fields) for a built-in kind. */
@@ -61,9 +65,74 @@ export function validateBuiltin(storageKey: string, obj: Obj, old?: Obj): FieldE
         ...bindingErrors(obj, false),
         ...immutable(obj, old, ["roleRef"], "cannot change roleRef"),
       ];
+    case "coordination.k8s.io/leases":
+      return leaseErrors(obj);
+    case "/pods":
+      return [
+        ...podSpecErrors(obj.spec, "spec", ["Always", "OnFailure", "Never"]),
+        ...podUpdateErrors(obj, old),
+      ];
+    case "batch/jobs":
+      return [...jobErrors(obj), ...jobUpdateErrors(obj, old)];
+    case "storage.k8s.io/volumeattachments":
+      return [
+        ...volumeAttachmentErrors(obj),
+        ...immutable(obj, old, ["spec"], "field is immutable"),
+      ];
     default:
       return [];
   }
+}
+
+/** An optional int32 field with a lower bound (a non-integer is refused as the decoder would). */
+function int32AtLeast(v: unknown, field: string, min: number, detail: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v !== "number" || !Number.isInteger(v) || Math.abs(v) >= 2 ** 31) {
+    return [{ type: "TypeInvalid", field, value: v, detail: "must be an int32" }];
+  }
+  return v < min ? [invalidAt(field, v, detail)] : [];
+}
+
+/**
+ * `ValidateLeaseSpec` of kubernetes/kubernetes pkg/apis/coordination/validation/validation.go
+ * (the int32 fields' types are checked as the decoder would refuse them).
+ */
+function leaseErrors(obj: Obj): FieldError[] {
+  const spec = asObj(obj.spec);
+  const errs = [
+    ...int32AtLeast(
+      spec.leaseDurationSeconds,
+      "spec.leaseDurationSeconds",
+      1,
+      "must be greater than 0",
+    ),
+    ...int32AtLeast(
+      spec.leaseTransitions,
+      "spec.leaseTransitions",
+      0,
+      "must be greater than or equal to 0",
+    ),
+  ];
+  const strategy = spec.strategy;
+  if (strategy !== undefined && strategy !== null && strategy !== "") {
+    const parts = String(strategy).split("/");
+    if (parts.length === 1 && strategy !== "OldestEmulationVersion") {
+      errs.push({
+        type: "NotSupported",
+        field: "spec.strategy",
+        value: strategy,
+        detail: 'supported values: "OldestEmulationVersion"',
+      });
+    }
+  }
+  if (spec.preferredHolder && !strategy) {
+    errs.push({
+      type: "Forbidden",
+      field: "spec.preferredHolder",
+      detail: "may only be specified if `strategy` is defined",
+    });
+  }
+  return errs;
 }
 
 function at(o: Obj, path: string[]): unknown {
@@ -131,7 +200,11 @@ function portErrors(p: Obj, field: string): FieldError[] {
   return [];
 }
 
-function podSpecErrors(spec: unknown, field: string): FieldError[] {
+function podSpecErrors(
+  spec: unknown,
+  field: string,
+  restartPolicies: string[] = ["Always"],
+): FieldError[] {
   if (!isObj(spec)) return [required(field)];
   const errs: FieldError[] = [];
   const containers = asArr(spec.containers);
@@ -163,12 +236,13 @@ function podSpecErrors(spec: unknown, field: string): FieldError[] {
       }
     })
   );
-  if (spec.restartPolicy !== undefined && spec.restartPolicy !== "Always") {
+  const allowed = restartPolicies;
+  if (spec.restartPolicy !== undefined && !allowed.includes(String(spec.restartPolicy))) {
     errs.push({
       type: "NotSupported",
       field: `${field}.restartPolicy`,
       value: spec.restartPolicy,
-      detail: 'supported values: "Always"',
+      detail: `supported values: ${allowed.map((p) => `"${p}"`).join(", ")}`,
     });
   }
   return errs;
@@ -301,5 +375,95 @@ function bindingErrors(obj: Obj, cluster: boolean): FieldError[] {
       errs.push(required(`${f}.namespace`));
     }
   });
+  return errs;
+}
+
+/** The pod spec fields an update may change (ValidatePodUpdate in pkg/apis/core/validation). */
+const POD_UPDATABLE =
+  "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/** A pod's spec is immutable but for images, activeDeadlineSeconds and tolerations. */
+function podUpdateErrors(obj: Obj, old: Obj | undefined): FieldError[] {
+  if (!old) return [];
+  const strip = (spec: unknown) => {
+    const s = structuredClone(asObj(spec));
+    for (const key of ["containers", "initContainers"]) {
+      for (const c of asArr(s[key])) delete asObj(c).image;
+    }
+    delete s.activeDeadlineSeconds;
+    delete s.tolerations;
+    delete s.terminationGracePeriodSeconds;
+    return JSON.stringify(s);
+  };
+  if (strip(obj.spec) === strip(old.spec)) return [];
+  return [{
+    type: "Forbidden",
+    field: "spec",
+    detail: `pod updates may not change fields other than ${POD_UPDATABLE}`,
+  }];
+}
+
+/** ValidateJob (pkg/apis/batch/validation/validation.go): template, restartPolicy, counts. */
+function jobErrors(obj: Obj): FieldError[] {
+  const spec = obj.spec;
+  if (!isObj(spec)) return [required("spec")];
+  const errs: FieldError[] = [];
+  for (const k of ["parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"]) {
+    const v = spec[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      errs.push(invalidAt(`spec.${k}`, v, "must be greater than or equal to 0"));
+    }
+  }
+  const tpl = asObj(spec.template);
+  if (!isObj(spec.template)) return [...errs, required("spec.template")];
+  const podSpec = asObj(tpl.spec);
+  errs.push(...podSpecErrors(tpl.spec, "spec.template.spec", ["Always", "OnFailure", "Never"]));
+  if (podSpec.restartPolicy !== "OnFailure" && podSpec.restartPolicy !== "Never") {
+    errs.push({
+      type: "NotSupported",
+      field: "spec.template.spec.restartPolicy",
+      value: podSpec.restartPolicy ?? "",
+      detail: 'supported values: "OnFailure", "Never"',
+    });
+  }
+  const labels = asObj(asObj(tpl.metadata).labels);
+  if (isObj(spec.selector) && !selectorMatches(spec.selector, labels)) {
+    errs.push(
+      invalidAt(
+        "spec.template.metadata.labels",
+        labels,
+        "`selector` does not match template `labels`",
+      ),
+    );
+  }
+  return errs;
+}
+
+/** ValidateJobUpdate: the selector and the pod template are immutable. */
+function jobUpdateErrors(obj: Obj, old: Obj | undefined): FieldError[] {
+  return [
+    ...immutable(obj, old, ["spec", "selector"], "field is immutable"),
+    ...immutable(obj, old, ["spec", "template"], "field is immutable"),
+    ...immutable(obj, old, ["spec", "completions"], "field is immutable"),
+  ];
+}
+
+/** ValidateVolumeAttachment (pkg/apis/storage/validation/validation.go). */
+function volumeAttachmentErrors(obj: Obj): FieldError[] {
+  const spec = asObj(obj.spec);
+  const errs: FieldError[] = [];
+  if (!spec.attacher) errs.push(required("spec.attacher"));
+  if (!spec.nodeName) errs.push(required("spec.nodeName"));
+  const src = asObj(spec.source);
+  const n = (src.persistentVolumeName ? 1 : 0) + (isObj(src.inlineVolumeSpec) ? 1 : 0);
+  if (n !== 1) {
+    errs.push(
+      required(
+        "spec.source",
+        "must specify exactly one of inlineVolumeSpec and persistentVolumeName",
+      ),
+    );
+  }
   return errs;
 }

@@ -63,6 +63,23 @@ function verbsFor(d: ResourceDef): string[] {
   return d.verbs;
 }
 
+/** A subresource as discovery lists it (scale answers autoscaling/v1 Scale). */
+interface SubresourceInfo {
+  name: string;
+  kind: string;
+  group?: string;
+  version?: string;
+}
+
+function subresourcesOf(d: ResourceDef): SubresourceInfo[] {
+  const out: SubresourceInfo[] = [];
+  if (d.statusSubresource) out.push({ name: "status", kind: d.kind });
+  for (const s of d.subresources ?? []) {
+    if (s === "scale") out.push({ name: s, kind: "Scale", group: "autoscaling", version: "v1" });
+  }
+  return out;
+}
+
 /** `/api/v1` or `/apis/{group}/{version}`. */
 export function apiResourceList(
   defs: ResourceDef[],
@@ -83,12 +100,13 @@ export function apiResourceList(
       ...(d.shortNames.length ? { shortNames: d.shortNames } : {}),
       ...(d.categories.length ? { categories: d.categories } : {}),
     });
-    if (d.statusSubresource) {
+    for (const sub of subresourcesOf(d)) {
       resources.push({
-        name: `${d.resource}/status`,
+        name: `${d.resource}/${sub.name}`,
         singularName: "",
         namespaced: d.namespaced,
-        kind: d.kind,
+        ...(sub.group !== undefined ? { group: sub.group, version: sub.version } : {}),
+        kind: sub.kind,
         verbs: ["get", "patch", "update"],
       });
     }
@@ -121,13 +139,17 @@ export function aggregatedDiscovery(defs: ResourceDef[], core: boolean): Obj {
             verbs: verbsFor(d),
             ...(d.shortNames.length ? { shortNames: d.shortNames } : {}),
             ...(d.categories.length ? { categories: d.categories } : {}),
-            ...(d.statusSubresource
+            ...(subresourcesOf(d).length > 0
               ? {
-                subresources: [{
-                  subresource: "status",
-                  responseKind: { group: g, version: v, kind: d.kind },
+                subresources: subresourcesOf(d).map((s) => ({
+                  subresource: s.name,
+                  responseKind: {
+                    group: s.group ?? g,
+                    version: s.version ?? v,
+                    kind: s.kind,
+                  },
                   verbs: ["get", "patch", "update"],
-                }],
+                })),
               }
               : {}),
           })),
@@ -152,9 +174,11 @@ export function fnv64(s: string): string {
   return h.toString(16).toUpperCase().padStart(16, "0");
 }
 
-const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+/** The definition name of ObjectMeta. */
+export const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
-function objectMetaSchema(): SchemaProps {
+/** The published schema of ObjectMeta. */
+export function objectMetaSchema(): SchemaProps {
   const str = (description: string): SchemaProps => ({ type: "string", description });
   return {
     type: "object",

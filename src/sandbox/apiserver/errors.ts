@@ -103,6 +103,11 @@ export function conflict(t: ErrTarget, why?: string): ApiError {
   );
 }
 
+/** 409 Conflict with causes, as `NewApplyConflict` (k8s.io/apimachinery/pkg/api/errors) builds it. */
+export function conflictStatus(message: string, causes: StatusCause[]): ApiError {
+  return failure(409, "Conflict", message, { causes });
+}
+
 /** 422 Invalid with field causes; `kind` is the object's Kind (`Foo`), group its API group. */
 export function invalid(
   kind: string,
@@ -146,6 +151,17 @@ export function notAcceptable(message: string): ApiError {
 /** 410 Gone with reason Expired (compacted resourceVersion or expired continue token). */
 export function expired(message: string): ApiError {
   return failure(410, "Expired", message);
+}
+
+/**
+ * 504 for a resourceVersion newer than the store's: `NewTooLargeResourceVersionError` of
+ * k8s.io/apiserver/pkg/storage/errors.go (a Timeout with a ResourceVersionTooLarge cause).
+ */
+export function tooLargeResourceVersion(rv: number, current: number): ApiError {
+  return failure(504, "Timeout", `Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
 }
 
 /** 401 Unauthorized. */

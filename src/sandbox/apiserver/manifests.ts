@@ -1,6 +1,6 @@
 /** Applies YAML manifests (e.g. the CRDs in `crds/`) straight into the core, create-or-update. */
 import { parseAllDocuments } from "yaml";
-import { ApiCore } from "./core.ts";
+import { ApiCore } from "./api_core.ts";
 import type { KObj } from "./store.ts";
 
 /** Splits multi-document YAML into objects (a `List` is flattened). */
@@ -33,7 +33,8 @@ export function applyObjects(core: ApiCore, objs: KObj[]): string[] {
     const name = String(m.name ?? "");
     const exists = core.store.get(def.storageKey, ApiCore.key(ns, name));
     if (exists) {
-      core.update(def, ns, name, { ...o, metadata: { ...m, resourceVersion: undefined } }, "");
+      const rv = String(exists.rv);
+      core.update(def, ns, name, { ...o, metadata: { ...m, resourceVersion: rv } }, "");
     } else core.create(def, ns, o);
     done.push(`${String(o.kind)}/${name}`);
   }

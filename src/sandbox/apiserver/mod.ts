@@ -4,7 +4,7 @@
  */
 import { type Clock, systemClock } from "../../clock.ts";
 import { type Logger, silentLogger } from "../../observability/log.ts";
-import { ApiCore } from "./core.ts";
+import { ApiCore } from "./api_core.ts";
 import { Faults } from "./faults.ts";
 import { createApiHandler } from "./http.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
@@ -13,7 +13,7 @@ import { ensureTls, haveOpenssl } from "./tls.ts";
 import { startTlsProxy, type TlsProxy } from "./tlsproxy.ts";
 import { WriteLog } from "./writelog.ts";
 
-export { ApiCore } from "./core.ts";
+export { ApiCore } from "./api_core.ts";
 export { Faults } from "./faults.ts";
 export { WriteLog, type WriteRecord } from "./writelog.ts";
 export { applyDirectory, applyObjects, parseManifests } from "./manifests.ts";
@@ -99,7 +99,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const snap = await loadSnapshot(dataDir);
     if (snap) {
       core.store.restore(snap, objectKey);
-      core.reloadCrds();
+      core.afterRestore();
     }
     persister = new Persister({
       dir: dataDir,

@@ -1,4 +1,4 @@
-/** Patch algorithms: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and apply-as-merge (pure). */
+/** Patch algorithms: JSON merge patch (RFC 7386) and JSON patch (RFC 6902) (pure). */
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -147,42 +147,4 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
     }
   }
   return out;
-}
-
-/** Tells apply how to merge a list: by these keys (listType=map), or atomically when absent. */
-export type ListKeysAt = (path: string[]) => string[] | undefined;
-
-/**
- * Server-side apply reduced to "merge the applied configuration": objects merge
- * recursively, lists of `x-kubernetes-list-type: map` merge by key, other values replace.
- */
-export function applyMerge(
-  target: unknown,
-  applied: unknown,
-  listKeys: ListKeysAt = () => undefined,
-  path: string[] = [],
-): unknown {
-  if (isObj(applied)) {
-    const out: Record<string, unknown> = isObj(target) ? { ...target } : {};
-    for (const [k, v] of Object.entries(applied)) {
-      if (v === null) delete out[k];
-      else out[k] = applyMerge(out[k], v, listKeys, [...path, k]);
-    }
-    return out;
-  }
-  if (Array.isArray(applied) && Array.isArray(target)) {
-    const keys = listKeys(path);
-    if (keys && keys.length > 0) {
-      const keyOf = (e: unknown) =>
-        isObj(e) ? JSON.stringify(keys.map((k) => e[k] ?? null)) : JSON.stringify(e);
-      const out = [...target];
-      for (const item of applied) {
-        const i = out.findIndex((e) => keyOf(e) === keyOf(item));
-        if (i >= 0) out[i] = applyMerge(out[i], item, listKeys, [...path, "[]"]);
-        else out.push(clone(item));
-      }
-      return out;
-    }
-  }
-  return clone(applied);
 }

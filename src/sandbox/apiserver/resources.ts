@@ -30,6 +30,12 @@ export interface ResourceDef {
   /** Field selectors the resource accepts beyond metadata.name/namespace (built-ins only). */
   extraFieldSelectors: boolean;
   verbs: string[];
+  /** Whether a PUT without metadata.resourceVersion is accepted (`AllowUnconditionalUpdate`). */
+  unconditionalUpdate: boolean;
+  /** Whether a PUT of a missing object creates it (`AllowCreateOnUpdate`). */
+  createOnUpdate: boolean;
+  /** Subresources served besides `status` (Deployment `scale`). */
+  subresources?: string[];
 }
 
 /** Shape conversion between a served version and the stored one. */
@@ -93,7 +99,16 @@ function builtin(
   version: string,
   resource: string,
   kind: string,
-  opts: { short?: string[]; namespaced: boolean; status?: boolean; columns?: Column[] },
+  opts: {
+    short?: string[];
+    namespaced: boolean;
+    status?: boolean;
+    columns?: Column[];
+    verbs?: string[];
+    subresources?: string[];
+    unconditionalUpdate?: boolean;
+    createOnUpdate?: boolean;
+  },
 ): ResourceDef {
   return {
     group,
@@ -111,7 +126,10 @@ function builtin(
     storageApiVersion: group ? `${group}/${version}` : version,
     columns: opts.columns ?? [nameColumn, ageColumn],
     extraFieldSelectors: true,
-    verbs: VERBS,
+    verbs: opts.verbs ?? VERBS,
+    unconditionalUpdate: opts.unconditionalUpdate ?? true,
+    createOnUpdate: opts.createOnUpdate ?? false,
+    ...(opts.subresources ? { subresources: opts.subresources } : {}),
   };
 }
 
@@ -220,7 +238,14 @@ export function builtinResources(): ResourceDef[] {
         ageColumn,
       ],
     }),
-    builtin("", "v1", "events", "Event", { short: ["ev"], namespaced: true, columns: events }),
+    // Events and Leases may be created by a PUT (their strategies' AllowCreateOnUpdate,
+    // pkg/registry/core/event/strategy.go, pkg/registry/coordination/lease/strategy.go).
+    builtin("", "v1", "events", "Event", {
+      short: ["ev"],
+      namespaced: true,
+      columns: events,
+      createOnUpdate: true,
+    }),
     // Plain storage for the kinds users and manifests touch around an operator
     // (`kubectl cluster-info` lists services); no controllers act on them.
     builtin("", "v1", "services", "Service", {
@@ -256,7 +281,10 @@ export function builtinResources(): ResourceDef[] {
     {
       // events.k8s.io/v1 shares core/v1 Event storage, as in the real server.
       // No short name: "ev" already means core/v1 events (kubectl warns about the ambiguity).
-      ...builtin("events.k8s.io", "v1", "events", "Event", { namespaced: true }),
+      ...builtin("events.k8s.io", "v1", "events", "Event", {
+        namespaced: true,
+        createOnUpdate: true,
+      }),
       storageKey: "/events",
       storageApiVersion: "v1",
       convert: eventConversion,
@@ -279,6 +307,8 @@ export function builtinResources(): ResourceDef[] {
     }),
     builtin("coordination.k8s.io", "v1", "leases", "Lease", {
       namespaced: true,
+      unconditionalUpdate: false,
+      createOnUpdate: true,
       columns: [
         nameColumn,
         col("Holder", (o) => get(o, "spec", "holderIdentity") ?? ""),
@@ -291,6 +321,7 @@ export function builtinResources(): ResourceDef[] {
       short: ["deploy"],
       namespaced: true,
       status: true,
+      subresources: ["scale"],
       columns: [
         nameColumn,
         col(
@@ -348,10 +379,97 @@ export function builtinResources(): ResourceDef[] {
         ageColumn,
       ],
     }),
+    // Pods are stored, never scheduled or run (pkg/registry/core/pod); their printer columns
+    // follow pkg/printers/internalversion/printers.go.
+    builtin("", "v1", "pods", "Pod", {
+      short: ["po"],
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Ready", (o) => {
+          const cs = (get(o, "status", "containerStatuses") as Obj[] | undefined) ?? [];
+          const total = ((get(o, "spec", "containers") as unknown[] | undefined) ?? []).length;
+          return `${cs.filter((c) => c.ready === true).length}/${total}`;
+        }),
+        col(
+          "Status",
+          (o) =>
+            get(o, "metadata", "deletionTimestamp")
+              ? "Terminating"
+              : get(o, "status", "phase") ?? "",
+        ),
+        col(
+          "Restarts",
+          (o) =>
+            ((get(o, "status", "containerStatuses") as Obj[] | undefined) ?? []).reduce(
+              (n, c) => n + Number(c.restartCount ?? 0),
+              0,
+            ),
+          "integer",
+        ),
+        ageColumn,
+      ],
+    }),
+    // Jobs: status is written by a runner (pkg/registry/batch/job), not by this server.
+    builtin("batch", "v1", "jobs", "Job", {
+      namespaced: true,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Status", (o) => {
+          const conds = (get(o, "status", "conditions") as Obj[] | undefined) ?? [];
+          const on = (t: string) => conds.some((c) => c.type === t && c.status === "True");
+          return on("Complete")
+            ? "Complete"
+            : on("Failed")
+            ? "Failed"
+            : get(o, "spec", "suspend")
+            ? "Suspended"
+            : "Running";
+        }),
+        col(
+          "Completions",
+          (o) => `${get(o, "status", "succeeded") ?? 0}/${get(o, "spec", "completions") ?? 1}`,
+        ),
+        col("Duration", (o) => {
+          const start = Date.parse(String(get(o, "status", "startTime") ?? ""));
+          const end = Date.parse(String(get(o, "status", "completionTime") ?? ""));
+          return Number.isNaN(start) || Number.isNaN(end)
+            ? ""
+            : `${Math.round((end - start) / 1000)}s`;
+        }),
+        ageColumn,
+      ],
+    }),
+    // VolumeAttachments: cluster-scoped, status written by the attacher (pkg/registry/storage/volumeattachment).
+    builtin("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", {
+      namespaced: false,
+      status: true,
+      columns: [
+        nameColumn,
+        col("Attacher", (o) => get(o, "spec", "attacher")),
+        col("PV", (o) => get(o, "spec", "source", "persistentVolumeName") ?? ""),
+        col("Node", (o) => get(o, "spec", "nodeName")),
+        col("Attached", (o) => get(o, "status", "attached") ?? false),
+        ageColumn,
+      ],
+    }),
+    // Create-only reviews answered by access_review.ts (never stored).
+    builtin("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", {
+      namespaced: false,
+      verbs: ["create"],
+    }),
+    builtin("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", {
+      namespaced: false,
+      verbs: ["create"],
+    }),
+    // apiextensions-apiserver pkg/registry/customresourcedefinition/strategy.go
     builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", {
       short: ["crd", "crds"],
       namespaced: false,
       status: true,
+      unconditionalUpdate: false,
       columns: [
         nameColumn,
         col("Created At", (o) => get(o, "metadata", "creationTimestamp")),
@@ -405,6 +523,9 @@ export function crdResources(crdName: string, spec: CrdSpec): ResourceDef[] {
       columns: crdColumns(v.additionalPrinterColumns),
       extraFieldSelectors: false,
       verbs: VERBS,
+      // apiextensions-apiserver pkg/registry/customresource/strategy.go
+      unconditionalUpdate: false,
+      createOnUpdate: false,
     };
   });
 }

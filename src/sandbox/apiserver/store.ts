@@ -25,6 +25,8 @@ export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 export interface StoreEvent {
   rv: number;
   storageKey: string;
+  /** The object's key in its table (`ns/name` or `name`). */
+  key: string;
   type: EventType;
   cur: Stored;
   prev?: Stored;
@@ -84,6 +86,11 @@ export class ObjectStore {
     return this.#tables.get(sk)?.get(key);
   }
 
+  /** The storage keys of every table. */
+  tables(): string[] {
+    return [...this.#tables.keys()];
+  }
+
   /** Number of objects in a table. */
   count(sk: string): number {
     return this.#tables.get(sk)?.size ?? 0;
@@ -136,7 +143,7 @@ export class ObjectStore {
       if (!prev) this.#sortedKeys.delete(sk);
       t.set(key, cur);
     }
-    const ev: StoreEvent = { rv, storageKey: sk, type, cur, prev };
+    const ev: StoreEvent = { rv, storageKey: sk, key, type, cur, prev };
     this.#history.push(ev);
     if (this.#history.length > this.#historyLimit) {
       const drop = Math.floor(this.#historyLimit / 2);
@@ -168,6 +175,22 @@ export class ObjectStore {
   compact(rv = this.#rv): void {
     this.#compacted = Math.max(this.#compacted, Math.min(rv, this.#rv));
     this.#history = this.#history.filter((e) => e.rv > this.#compacted);
+  }
+
+  /**
+   * The table as it was at `rv` (key order), rebuilt from the current state by undoing the later
+   * events; undefined when history before `rv` was compacted away.
+   */
+  listAt(sk: string, rv: number): Stored[] | undefined {
+    const later = this.eventsSince(sk, rv);
+    if (!later) return undefined;
+    const state = new Map((this.#tables.get(sk) ?? new Map<string, Stored>()).entries());
+    for (let i = later.length - 1; i >= 0; i--) {
+      const ev = later[i];
+      if (ev.prev && ev.type !== "ADDED") state.set(ev.key, ev.prev);
+      else state.delete(ev.key);
+    }
+    return [...state.keys()].sort().map((k) => state.get(k)!);
   }
 
   /** Calls `fn` for every later commit to the table; returns the unsubscribe function. */

@@ -68,6 +68,8 @@ export interface FieldError {
   field: string;
   value?: unknown;
   detail: string;
+  /** The bad value as printed, when it is not printed the schema way (a Go slice: its JSON). */
+  shown?: string;
 }
 
 const REASON: Record<FieldErrorType, string> = {
@@ -91,23 +93,24 @@ function showValue(v: unknown): string {
 
 /** The message part of a field error, as apimachinery prints it (without the field). */
 export function errorMessage(e: FieldError): string {
+  const show = (v: unknown) => e.shown ?? showValue(v);
   switch (e.type) {
     case "Required":
       return e.detail ? `Required value: ${e.detail}` : "Required value";
     case "Forbidden":
       return e.detail ? `Forbidden: ${e.detail}` : "Forbidden";
     case "NotSupported":
-      return `Unsupported value: ${showValue(e.value)}${e.detail ? `: ${e.detail}` : ""}`;
+      return `Unsupported value: ${show(e.value)}${e.detail ? `: ${e.detail}` : ""}`;
     case "TooLong":
       return `Too long: ${e.detail}`;
     case "TooMany":
       return `Too many: ${e.detail}`;
     case "Duplicate":
-      return `Duplicate value: ${showValue(e.value)}`;
+      return `Duplicate value: ${show(e.value)}`;
     case "NotFound":
-      return `Not found: ${showValue(e.value)}`;
+      return `Not found: ${show(e.value)}`;
     default:
-      return `Invalid value: ${showValue(e.value)}: ${e.detail}`;
+      return `Invalid value: ${show(e.value)}: ${e.detail}`;
   }
 }
 
@@ -201,18 +204,6 @@ export class SchemaValidator {
     };
     walk(this.schema, "spec.validation.openAPIV3Schema");
     return out;
-  }
-
-  /** The list-map keys at a field path (segments; `[]` for list items), for apply merges. */
-  listKeysAt(path: string[]): string[] | undefined {
-    let s: SchemaProps | undefined = this.schema;
-    for (const seg of path) {
-      if (!s) return undefined;
-      if (seg === "[]") s = s.items;
-      else {s = s.properties?.[seg] ??
-          (isObj(s.additionalProperties) ? s.additionalProperties as SchemaProps : undefined);}
-    }
-    return s?.["x-kubernetes-list-type"] === "map" ? s["x-kubernetes-list-map-keys"] : undefined;
   }
 
   /** Drops fields the schema doesn't know (in place) and reports their paths. */

@@ -4,8 +4,8 @@
  * uid, generation, finalizers, status subresource, selectors, paging, CRDs).
  */
 import type { Clock } from "../../clock.ts";
-import { validateBuiltin } from "./builtin_validation.ts";
-import { crdStatus, defaultCrd, validateCrd } from "./crd.ts";
+import { builtinDefaults } from "./builtin_defaults.ts";
+import { crdStatus } from "./crd.ts";
 import {
   alreadyExists,
   ApiError,
@@ -16,9 +16,25 @@ import {
   forbidden,
   invalid,
   notFound,
+  tooLargeResourceVersion,
   unsupportedMediaType,
 } from "./errors.ts";
-import { applyMerge, jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import {
+  deletionFinalizers,
+  GarbageCollector,
+  type GcHost,
+  type Loc,
+  type OwnerRef,
+  type Propagation,
+} from "./gc.ts";
+import { dropEmptyMeta, normalizeMicroTimes, stableJson } from "./normalize.ts";
+import { admit } from "./admission.ts";
+import { type Page, Paging } from "./paging.ts";
+import { applyConfig, type FieldContext, trackUpdate, updateManager } from "./apply.ts";
+import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
+import { builtinShape, crdShape, type Shape } from "./shape.ts";
+import { strategicMerge } from "./strategic.ts";
+import { addProtectionFinalizer, ProtectionControllers } from "./protection.ts";
 import {
   apiVersionOf,
   builtinResources,
@@ -37,13 +53,13 @@ import {
   SelectorError,
 } from "./selectors.ts";
 import { type KObj, ObjectStore, type Stored, type StoreEvent } from "./store.ts";
-import { validateObjectMeta } from "./objectmeta.ts";
-import { type FieldError, toCauses } from "./validation.ts";
 
 /** Per-request options that change how a write behaves. */
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /** The client's User-Agent: names the manager of a write without fieldManager. */
+  userAgent?: string;
   /** `Strict` rejects unknown fields, `Warn` reports them, `Ignore` drops them silently. */
   fieldValidation?: "Strict" | "Warn" | "Ignore";
   force?: boolean;
@@ -63,15 +79,22 @@ export interface ListOptions {
   limit?: number;
   continue?: string | null;
   resourceVersion?: string | null;
+  /** `Exact` lists the state at resourceVersion; `NotOlderThan` (or none) the latest. */
+  resourceVersionMatch?: "" | "Exact" | "NotOlderThan";
+}
+
+/** Options of a DELETE. */
+export interface DeleteOpts {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+  /** Unset: the object's orphan/foreground finalizer decides, else Background. */
+  propagationPolicy?: Propagation;
+  /** DeleteOptions.gracePeriodSeconds (Pods only). */
+  gracePeriodSeconds?: number;
 }
 
 /** A page of a list. */
-export interface ListResult {
-  items: Stored[];
-  resourceVersion: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
+export type ListResult = Page;
 
 /** What a watch delivers: events in order, or a terminal error Status. */
 export interface WatchSink {
@@ -106,6 +129,18 @@ export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * A pod's deletion grace period (`CheckGracefulDeletion`, pkg/registry/core/pod/strategy.go):
+ * the request's, else the pod's; 0 for an unscheduled or finished pod.
+ */
+function podGracePeriod(pod: KObj, requested: number | undefined): number {
+  const spec = isObj(pod.spec) ? pod.spec : {};
+  const phase = isObj(pod.status) ? pod.status.phase : undefined;
+  let period = requested ?? Number(spec.terminationGracePeriodSeconds ?? 30);
+  if (!spec.nodeName || phase === "Failed" || phase === "Succeeded") period = 0;
+  return period < 0 ? 1 : period;
+}
+
 function target(def: ResourceDef, name?: string): ErrTarget {
   return {
     qualifiedResource: qualifiedResource(def),
@@ -115,28 +150,29 @@ function target(def: ResourceDef, name?: string): ErrTarget {
   };
 }
 
-/** Everything but metadata (and status when it is a subresource): what bumps generation. */
-function specPart(def: ResourceDef, o: KObj): string {
-  const { metadata: _m, status: _s, ...rest } = o;
-  return JSON.stringify(
-    def.statusSubresource || def.crd === undefined ? rest : { ...rest, status: o.status },
-  );
+/** The canonical JSON of an object's parts: what bumps generation, and the rest. */
+interface Canon {
+  /** Everything but metadata (and status when it is a subresource). */
+  spec: string;
+  /** metadata without resourceVersion/managedFields, and status. */
+  rest: string;
 }
 
-/** Objects equal apart from resourceVersion/managedFields (a no-op write keeps the version). */
-function sameObject(a: KObj, b: KObj): boolean {
-  const strip = (o: KObj) => {
-    const { resourceVersion: _r, managedFields: _f, ...m } = meta(o);
-    return JSON.stringify({ ...o, metadata: m });
+/** Canonical forms of stored objects (immutable once committed), computed once each. */
+const canonCache = new WeakMap<KObj, Canon>();
+
+function canon(def: ResourceDef, o: KObj, cache = false): Canon {
+  const hit = canonCache.get(o);
+  if (hit) return hit;
+  const { metadata: _m, status, ...rest } = o;
+  const statusIsSpec = !(def.statusSubresource || def.crd === undefined);
+  const { resourceVersion: _r, managedFields: _f, generation: _g, ...m } = meta(o);
+  const c = {
+    spec: stableJson(statusIsSpec ? { ...rest, status } : rest),
+    rest: stableJson({ m, status }),
   };
-  return strip(a) === strip(b);
-}
-
-/** One paging snapshot (the server keeps the filtered list so later pages are consistent). */
-interface PagingSnapshot {
-  items: Stored[];
-  rv: number;
-  at: number;
+  if (cache) canonCache.set(o, c);
+  return c;
 }
 
 /** The API's behaviour over an ObjectStore. */
@@ -144,15 +180,120 @@ export class ApiCore {
   readonly store: ObjectStore;
   #clock: Clock;
   #defs = new Map<string, ResourceDef>();
-  #snapshots = new Map<string, PagingSnapshot>();
-  #snapSeq = 0;
+  #paging: Paging;
+  #gc: GarbageCollector;
+  #protection: ProtectionControllers;
+  #settling = false;
   /** Called whenever the set of served resources changes (discovery/OpenAPI caches). */
   onResourcesChanged: () => void = () => {};
 
   constructor(opts: { clock: Clock; historyLimit?: number; onCommit?: (ev: StoreEvent) => void }) {
     this.#clock = opts.clock;
-    this.store = new ObjectStore({ historyLimit: opts.historyLimit, onCommit: opts.onCommit });
+    this.#paging = new Paging(opts.clock);
+    this.store = new ObjectStore({
+      historyLimit: opts.historyLimit,
+      onCommit: (ev) => {
+        this.#gc.observe(ev, ev.key);
+        this.#protection.observe(ev);
+        opts.onCommit?.(ev);
+      },
+    });
     for (const d of builtinResources()) this.#defs.set(`${d.group}/${d.version}/${d.resource}`, d);
+    this.#gc = new GarbageCollector(this.#gcHost());
+    this.#protection = new ProtectionControllers({
+      stored: (loc) => this.store.get(loc.sk, loc.key),
+      pods: (ns) => this.store.list("/pods", `${ns}/`),
+      updateMeta: (loc, uid, mutate) => this.#updateMeta(loc, uid, mutate),
+    });
+  }
+
+  /** The collector's view of the API (owner lookup by kind, DELETE, metadata updates). */
+  #gcHost(): GcHost {
+    return {
+      stored: (loc) => this.store.get(loc.sk, loc.key),
+      owner: (ref, ns) => this.#owner(ref, ns),
+      delete: (loc, uid, policy) => {
+        const s = this.store.get(loc.sk, loc.key);
+        const def = this.#storageDef(loc.sk);
+        if (!s || !def || meta(s.obj).uid !== uid) return;
+        const m = meta(s.obj);
+        try {
+          this.delete(def, m.namespace as string | undefined, String(m.name), {
+            preconditions: { uid },
+            propagationPolicy: policy,
+          });
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+        }
+      },
+      updateMeta: (loc, uid, mutate) => this.#updateMeta(loc, uid, mutate),
+    };
+  }
+
+  #owner(ref: OwnerRef, ns: string | undefined): Stored | "absent" | "unresolvable" {
+    const [group, version] = ref.apiVersion.includes("/")
+      ? ref.apiVersion.split("/")
+      : ["", ref.apiVersion];
+    const defs = this.definitions().filter((d) => d.group === group && d.kind === ref.kind);
+    const def = defs.find((d) => d.version === version) ?? defs[0];
+    if (!def || (def.namespaced && ns === undefined)) return "unresolvable";
+    const s = this.store.get(
+      def.storageKey,
+      ApiCore.key(def.namespaced ? ns : undefined, ref.name),
+    );
+    return s && meta(s.obj).uid === ref.uid ? s : "absent";
+  }
+
+  /** The definition that serves a table in its stored shape. */
+  #storageDef(sk: string): ResourceDef | undefined {
+    for (const d of this.#defs.values()) {
+      if (d.storageKey === sk && !d.convert && d.version === d.storageVersion) return d;
+    }
+    return undefined;
+  }
+
+  /** A metadata-only update by a controller (the object with this uid only). */
+  #updateMeta(loc: Loc, uid: string, mutate: (md: KObj) => void): void {
+    const s = this.store.get(loc.sk, loc.key);
+    const def = this.#storageDef(loc.sk);
+    if (!s || !def || meta(s.obj).uid !== uid) return;
+    const obj = structuredClone(s.obj);
+    mutate(meta(obj));
+    try {
+      this.#replace(def, s, obj, "", {});
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+  }
+
+  /** Runs the controllers (garbage collector, volume protection) until nothing is left to do. */
+  #settle(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      do {
+        this.#gc.drain();
+        this.#protection.drain();
+      } while (this.#gc.pending || this.#protection.pending);
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  /** Rebuilds the controllers' indexes and the CRD registrations after a restore. */
+  afterRestore(): void {
+    this.reloadCrds();
+    this.#gc.reset();
+    for (const sk of this.store.tables()) {
+      for (const s of this.store.list(sk)) {
+        const m = meta(s.obj);
+        const key = ApiCore.key(m.namespace as string | undefined, String(m.name));
+        const ev = { rv: s.rv, storageKey: sk, key, type: "MODIFIED" as const, cur: s };
+        this.#gc.observe(ev, key);
+        this.#protection.observe(ev);
+      }
+    }
+    this.#settle();
   }
 
   /** Creates the system namespaces (skipped for names that exist, e.g. after a restore). */
@@ -243,61 +384,42 @@ export class ApiCore {
   /** LIST with selectors and paging (`limit`/`continue` over a consistent snapshot). */
   list(def: ResourceDef, ns: string | undefined, o: ListOptions): ListResult {
     const limit = o.limit && o.limit > 0 ? o.limit : 0;
-    let items: Stored[];
-    let rv: number;
-    let offset = 0;
-    let snapId: string | undefined;
-    if (o.continue) {
-      let tok: { id?: string; off?: number; rv?: number };
-      try {
-        tok = JSON.parse(atob(o.continue.replace(/-/g, "+").replace(/_/g, "/")));
-      } catch {
-        throw badRequest(`invalid continue token`);
-      }
-      const snap = tok.id ? this.#snapshots.get(tok.id) : undefined;
-      if (!snap) {
-        throw expired(
-          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-        );
-      }
-      items = snap.items;
-      rv = snap.rv;
-      offset = tok.off ?? 0;
-      snapId = tok.id;
-    } else {
-      const sel = this.#selectors(def, o);
-      const scoped = def.namespaced && ns;
-      const all = this.store.list(def.storageKey, scoped ? `${ns}/` : undefined);
-      items = sel.labels.length === 0 && sel.fields.length === 0
-        ? all
-        : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
-      rv = this.store.resourceVersion;
-    }
-    if (!limit || offset + limit >= items.length) {
-      if (snapId) this.#snapshots.delete(snapId);
-      return { items: offset ? items.slice(offset) : items, resourceVersion: String(rv) };
-    }
-    if (!snapId) {
-      snapId = String(++this.#snapSeq);
-      this.#snapshots.set(snapId, { items, rv, at: this.#clock.now() });
-      this.#expireSnapshots();
-    }
-    const page = items.slice(offset, offset + limit);
-    const next = btoa(JSON.stringify({ id: snapId, off: offset + limit, rv })).replace(/\+/g, "-")
-      .replace(/\//g, "_").replace(/=+$/, "");
-    return {
-      items: page,
-      resourceVersion: String(rv),
-      continue: next,
-      remainingItemCount: items.length - offset - limit,
-    };
+    if (o.continue) return this.#paging.resume(o.continue, limit);
+    const sel = this.#selectors(def, o);
+    const scoped = def.namespaced && ns;
+    const at = this.#listVersion(o);
+    const all = at === undefined
+      ? this.store.list(def.storageKey, scoped ? `${ns}/` : undefined)
+      : this.#listAt(def, at).filter((s) => !scoped || String(meta(s.obj).namespace) === ns);
+    const items = sel.labels.length === 0 && sel.fields.length === 0
+      ? all
+      : all.filter((s) => this.#matches(scoped ? ns : undefined, sel, s.obj));
+    return this.#paging.first(items, at ?? this.store.resourceVersion, limit);
   }
 
-  #expireSnapshots(): void {
-    const cutoff = this.#clock.now() - 5 * 60_000;
-    for (const [id, s] of this.#snapshots) {
-      if (s.at < cutoff || this.#snapshots.size > 256) this.#snapshots.delete(id);
+  /**
+   * The resourceVersion a list is served at: `Exact` → that version (undefined = the latest);
+   * a version newer than the store is 504 "Too large resource version", as the etcd3 store and
+   * the watch cache answer (k8s.io/apiserver/pkg/storage/errors.go NewTooLargeResourceVersionError).
+   */
+  #listVersion(o: ListOptions): number | undefined {
+    const text = o.resourceVersion ?? "";
+    if (text === "" || (text === "0" && o.resourceVersionMatch !== "Exact")) return undefined;
+    const rv = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(rv)) {
+      throw badRequest(`invalid resource version: ${text}`);
     }
+    if (rv > this.store.resourceVersion) {
+      throw tooLargeResourceVersion(rv, this.store.resourceVersion);
+    }
+    return o.resourceVersionMatch === "Exact" ? rv : undefined;
+  }
+
+  /** A table as it was at `rv`, or 410 when that history is compacted. */
+  #listAt(def: ResourceDef, rv: number): Stored[] {
+    const items = this.store.listAt(def.storageKey, rv);
+    if (!items) throw expired("The resourceVersion for the provided list is too old.");
+    return items;
   }
 
   /** Checks namespace existence for a namespaced write. */
@@ -323,36 +445,12 @@ export class ApiCore {
     }
   }
 
-  /** Runs schema admission for custom resources; CRD checks for CRDs. */
+  /** Validation and admission of a write (admission.ts); answers its warnings. */
   #admit(def: ResourceDef, obj: KObj, old: KObj | undefined, opts: WriteOptions): string[] {
-    const name = String(meta(obj).name ?? "");
-    const warnings: string[] = [];
-    let errs: FieldError[] = [];
-    errs.push(...validateObjectMeta(meta(obj), { nameIsLabel: def.storageKey === NS_SK }));
-    if (def.storageKey === CRD_SK) {
-      defaultCrd(obj);
-      errs = errs.concat(validateCrd(obj));
-    }
-    if (!def.crd) errs.push(...validateBuiltin(def.storageKey, obj, old));
-    const v = def.crd?.validator;
-    if (v && errs.length === 0) {
-      const r = v.admit(obj, old);
-      if (r.unknownFields.length > 0) {
-        if (opts.fieldValidation === "Strict") {
-          throw badRequest(
-            `strict decoding error: ${
-              r.unknownFields.map((f) => `unknown field "${f}"`).join(", ")
-            }`,
-          );
-        }
-        if (opts.fieldValidation === "Warn") {
-          for (const f of r.unknownFields) warnings.push(`unknown field "${f}"`);
-        }
-      }
-      errs = errs.concat(r.errors);
-    }
-    if (errs.length > 0) throw invalid(def.kind, def.group, name, toCauses(errs));
-    return warnings;
+    return admit(def, obj, old, opts.fieldValidation, (ns) => {
+      const s = this.store.get(NS_SK, ns);
+      return s ? meta(s.obj).labels as Record<string, unknown> | undefined : undefined;
+    });
   }
 
   #checkKind(def: ResourceDef, body: unknown): KObj {
@@ -387,6 +485,7 @@ export class ApiCore {
     ns: string | undefined,
     body: unknown,
     opts: WriteOptions = {},
+    apply?: { manager: string },
   ): WriteResult {
     const src = this.#checkKind(def, body);
     const m = { ...meta(src) };
@@ -431,57 +530,81 @@ export class ApiCore {
     const shaped: KObj = { ...src, apiVersion: apiVersionOf(def), kind: def.kind, metadata: m };
     const obj: KObj = structuredClone(def.convert ? def.convert.toStorage(shaped) : shaped);
     if (def.statusSubresource && def.crd) delete obj.status;
-    this.#builtinDefaults(def, obj);
+    if (!def.crd) builtinDefaults(def.storageKey, obj);
+    if (!opts.dryRun) addProtectionFinalizer(def.storageKey, obj);
+    this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, undefined, opts);
     if (def.storageKey === CRD_SK) {
       obj.status = crdStatus(obj.spec as CrdSpec, this.#now());
     }
+    const cx = this.#fieldContext(def, "");
+    if (apply) {
+      const owned = applyConfig(undefined, structuredClone(src), apply.manager, true, cx);
+      if (meta(owned).managedFields) meta(obj).managedFields = meta(owned).managedFields;
+    } else trackUpdate(undefined, obj, updateManager(opts.fieldManager, opts.userAgent), cx);
     if (opts.dryRun) return { obj: this.view(def, { obj, rv: 0 }), warnings, created: true };
     meta(obj).resourceVersion = String(this.store.nextVersion());
     const s = this.store.commit(def.storageKey, key, "ADDED", obj);
     if (def.storageKey === CRD_SK) this.#registerCrd(obj);
-    return { obj: this.view(def, s), warnings, created: true };
+    this.#settle();
+    return {
+      obj: this.view(def, this.store.get(def.storageKey, key) ?? s),
+      warnings,
+      created: true,
+    };
   }
 
-  #builtinDefaults(def: ResourceDef, obj: KObj): void {
-    if (def.crd) return;
-    const status = (isObj(obj.status) ? obj.status : {}) as KObj;
-    switch (def.storageKey) {
-      case NS_SK:
-        obj.spec = { finalizers: ["kubernetes"], ...(isObj(obj.spec) ? obj.spec : {}) };
-        obj.status = { ...status, phase: status.phase ?? "Active" };
-        meta(obj).labels = {
-          ...(meta(obj).labels as KObj ?? {}),
-          "kubernetes.io/metadata.name": meta(obj).name,
-        };
-        break;
-      case "/persistentvolumes":
-        obj.spec = {
-          persistentVolumeReclaimPolicy: "Retain",
-          volumeMode: "Filesystem",
-          ...(isObj(obj.spec) ? obj.spec : {}),
-        };
-        obj.status = { ...status, phase: status.phase ?? "Pending" };
-        break;
-      case "/persistentvolumeclaims":
-        obj.spec = { volumeMode: "Filesystem", ...(isObj(obj.spec) ? obj.spec : {}) };
-        obj.status = { ...status, phase: status.phase ?? "Pending" };
-        break;
-      case "/secrets":
-        if (!obj.type) obj.type = "Opaque";
-        break;
-      case "/services":
-        obj.spec = {
-          type: "ClusterIP",
-          sessionAffinity: "None",
-          ...(isObj(obj.spec) ? obj.spec : {}),
-        };
-        break;
-      case "storage.k8s.io/storageclasses":
-        obj.reclaimPolicy ??= "Delete";
-        obj.volumeBindingMode ??= "Immediate";
-        break;
+  /** How a kind's lists and maps merge (CRD schema, or the built-in types' tags). */
+  #shape(def: ResourceDef): Shape {
+    return def.crd ? crdShape(def.crd.schema) : builtinShape(def.storageKey);
+  }
+
+  #fieldContext(def: ResourceDef, sub: "" | "status"): FieldContext {
+    return {
+      shape: this.#shape(def),
+      subresource: sub,
+      statusSubresource: def.statusSubresource,
+      apiVersion: apiVersionOf(def),
+      now: this.#now(),
+    };
+  }
+
+  /**
+   * managedFields of a non-apply write: the request's own list when it changed it (`[{}]`
+   * clears it), else the old entries updated for what this write changed.
+   */
+  #trackFields(
+    def: ResourceDef,
+    old: Stored,
+    obj: KObj,
+    sub: "" | "status",
+    opts: WriteOptions,
+    given: unknown,
+  ): void {
+    const om = meta(old.obj);
+    if (
+      sub === "" && Array.isArray(given) &&
+      JSON.stringify(given) !== JSON.stringify(om.managedFields ?? [])
+    ) {
+      if (given.length === 1 && isObj(given[0]) && Object.keys(given[0]).length === 0) {
+        delete meta(obj).managedFields;
+      } else meta(obj).managedFields = given;
+      return;
     }
+    if (om.managedFields) meta(obj).managedFields = om.managedFields;
+    else delete meta(obj).managedFields;
+    trackUpdate(
+      old.obj,
+      obj,
+      updateManager(opts.fieldManager, opts.userAgent),
+      this.#fieldContext(def, sub),
+    );
+  }
+
+  /** The decoder's canonical form: empty metadata maps dropped, MicroTimes in UTC. */
+  #canonical(def: ResourceDef, obj: KObj): void {
+    dropEmptyMeta(meta(obj));
+    normalizeMicroTimes(def.storageKey, def.kind, obj);
   }
 
   /** PUT (main resource or `status`): replaces an object, honouring resourceVersion preconditions. */
@@ -500,11 +623,32 @@ export class ApiCore {
         `the name of the object (${String(bm.name)}) does not match the name on the URL (${name})`,
       );
     }
-    const old = this.get(def, ns, name);
     if (
-      bm.resourceVersion !== undefined && bm.resourceVersion !== "" &&
-      String(bm.resourceVersion) !== String(old.rv)
+      def.namespaced && typeof bm.namespace === "string" && bm.namespace !== "" &&
+      ns !== undefined && bm.namespace !== ns
     ) {
+      // k8s.io/apiserver/pkg/endpoints/handlers/rest.go checkName
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    const old = this.store.get(def.storageKey, ApiCore.key(def.namespaced ? ns : undefined, name));
+    if (!old) {
+      // AllowCreateOnUpdate (Lease, Event strategies): a PUT of a missing object creates it.
+      if (def.createOnUpdate && sub === "") return this.create(def, ns, src, opts);
+      throw notFound(target(def, name));
+    }
+    const rvGiven = bm.resourceVersion !== undefined && bm.resourceVersion !== "";
+    if (!rvGiven && !def.unconditionalUpdate) {
+      // k8s.io/apiserver/pkg/registry/generic/registry/store.go Update: strategies whose
+      // AllowUnconditionalUpdate() is false (Lease, CRDs, custom resources) need the version.
+      throw invalid(def.resource, def.group, name, [{
+        reason: "FieldValueInvalid",
+        field: "metadata.resourceVersion",
+        message: "Invalid value: 0: must be specified for an update",
+      }]);
+    }
+    if (rvGiven && String(bm.resourceVersion) !== String(old.rv)) {
       throw conflict(target(def, name));
     }
     if (bm.uid !== undefined && bm.uid !== "" && bm.uid !== meta(old.obj).uid) {
@@ -524,8 +668,10 @@ export class ApiCore {
     src: KObj,
     sub: "" | "status",
     opts: WriteOptions,
+    applied = false,
   ): WriteResult {
     if (def.convert) src = def.convert.toStorage(src);
+    const givenFields = meta(src).managedFields;
     const om = meta(old.obj);
     const name = String(om.name);
     let obj: KObj;
@@ -548,7 +694,6 @@ export class ApiCore {
         if (om[k] === undefined) delete m[k];
         else m[k] = om[k];
       }
-      delete m.managedFields;
       delete m.selfLink;
       obj = structuredClone({ ...src, metadata: m });
       if (def.statusSubresource) {
@@ -573,15 +718,22 @@ export class ApiCore {
     obj.apiVersion = def.storageApiVersion;
     obj.kind = def.kind;
     if (def.storageKey === NS_SK && sub === "") obj.spec = old.obj.spec; // namespace spec is finalize-only
+    if (applied) meta(obj).managedFields = givenFields;
+    else this.#trackFields(def, old, obj, sub, opts, givenFields);
+    this.#canonical(def, obj);
     const warnings = this.#admit(def, obj, old.obj, opts);
     if (def.storageKey === CRD_SK) {
       obj.status = old.obj.status ?? crdStatus(obj.spec as CrdSpec, this.#now());
     }
-    if (specPart(def, obj) !== specPart(def, old.obj)) {
+    const was = canon(def, old.obj, true), now = canon(def, obj);
+    if (now.spec !== was.spec) {
       meta(obj).generation = Number(om.generation ?? 1) + 1;
     }
     meta(obj).resourceVersion = String(old.rv);
-    if (sameObject(obj, old.obj)) return { obj: this.view(def, old), warnings };
+    // A no-op write (apart from resourceVersion/managedFields) keeps the version.
+    if (now.spec === was.spec && now.rest === was.rest) {
+      return { obj: this.view(def, old), warnings };
+    }
     if (opts.dryRun) return { obj: this.view(def, { obj, rv: old.rv }), warnings };
     const fin = meta(obj).finalizers as string[] | undefined;
     const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
@@ -589,11 +741,13 @@ export class ApiCore {
     if (om.deletionTimestamp && (!fin || fin.length === 0)) {
       const s = this.store.commit(def.storageKey, key, "DELETED", obj);
       this.#afterDelete(def, obj);
+      this.#settle();
       return { obj: this.view(def, s), warnings };
     }
     const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
     if (def.storageKey === CRD_SK) this.#registerCrd(obj);
-    return { obj: this.view(def, s), warnings };
+    this.#settle();
+    return { obj: this.view(def, this.store.get(def.storageKey, key) ?? s), warnings };
   }
 
   /** PATCH with merge, JSON, strategic (as merge, built-ins only) or apply semantics. */
@@ -628,21 +782,26 @@ export class ApiCore {
           }) does not match the name on the URL (${name})`,
         );
       }
+      const manager = opts.fieldManager;
       if (!old) {
         if (sub === "status") throw notFound(target(def, name));
-        return this.create(def, ns, { ...applied, metadata: { ...am, name } }, opts);
+        return this.create(def, ns, { ...applied, metadata: { ...am, name } }, opts, { manager });
       }
-      const base = this.view(def, old);
-      const merged = applyMerge(
-        base,
-        sub === "status" ? { status: applied.status ?? {} } : applied,
-        (p) => def.crd?.validator?.listKeysAt(p) ?? builtinListKeys(p),
-      ) as KObj;
       if (am.resourceVersion !== undefined && String(am.resourceVersion) !== String(old.rv)) {
         throw conflict(target(def, name));
       }
+      const config = sub === "status"
+        ? { apiVersion: applied.apiVersion, kind: applied.kind, status: applied.status ?? {} }
+        : applied;
+      const merged = applyConfig(
+        this.view(def, old),
+        config,
+        manager,
+        opts.force === true,
+        this.#fieldContext(def, sub),
+      );
       meta(merged).resourceVersion = String(old.rv);
-      return this.#replace(def, old, merged, sub, opts);
+      return this.#replace(def, old, merged, sub, opts, true);
     }
     if (!old) throw notFound(target(def, name));
     const base = this.view(def, old);
@@ -656,7 +815,7 @@ export class ApiCore {
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
           );
         }
-        next = strategicAsMerge(base, rawBody);
+        next = strategicMerge(base, rawBody, this.#shape(def));
       } else {
         throw unsupportedMediaType(
           `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${
@@ -686,12 +845,15 @@ export class ApiCore {
     return this.#replace(def, old, next, sub, opts);
   }
 
-  /** DELETE: removes the object, or marks it deleting while finalizers remain. */
+  /**
+   * DELETE: removes the object, or marks it deleting while finalizers remain; the propagation
+   * policy sets the garbage collector's orphan/foreground finalizers first (gc.ts).
+   */
   delete(
     def: ResourceDef,
     ns: string | undefined,
     name: string,
-    o: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {},
+    o: DeleteOpts = {},
   ): { obj: KObj; finalized: boolean } {
     const old = this.get(def, ns, name);
     const om = meta(old.obj);
@@ -711,47 +873,90 @@ export class ApiCore {
       );
     }
     const key = ApiCore.key(def.namespaced ? String(om.namespace) : undefined, name);
-    const fin = (om.finalizers as string[] | undefined) ?? [];
+    const grace = def.storageKey === "/pods" ? podGracePeriod(old.obj, o.gracePeriodSeconds) : 0;
+    if (grace > 0 && !o.dryRun) {
+      // Graceful deletion: the kubelet would finish it; the sandbox runs none (a runner or a
+      // DELETE with gracePeriodSeconds=0 does). pkg/registry/core/pod/strategy.go, and
+      // BeforeDelete in k8s.io/apiserver/pkg/registry/rest/delete.go.
+      if (om.deletionTimestamp) return { obj: this.view(def, old), finalized: false };
+      const obj = structuredClone(old.obj);
+      meta(obj).deletionTimestamp = rfc3339(this.#clock.now() + grace * 1000);
+      meta(obj).deletionGracePeriodSeconds = grace;
+      meta(obj).resourceVersion = String(this.store.nextVersion());
+      const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
+      return { obj: this.view(def, s), finalized: false };
+    }
+    const before = (om.finalizers as string[] | undefined) ?? [];
+    const fin = deletionFinalizers(before, o.propagationPolicy);
+    const finChanged = fin.length !== before.length || fin.some((f) => !before.includes(f));
     const nsFinalizing = def.storageKey === NS_SK && this.#namespaceHasContent(name);
     if (fin.length > 0 || nsFinalizing) {
-      if (om.deletionTimestamp && !nsFinalizing) {
-        return { obj: this.view(def, old), finalized: false };
-      }
       if (o.dryRun) return { obj: this.view(def, old), finalized: false };
-      if (!om.deletionTimestamp) {
+      if (!om.deletionTimestamp || finChanged) {
         const obj = structuredClone(old.obj);
         const m = meta(obj);
-        m.deletionTimestamp = this.#now();
-        m.deletionGracePeriodSeconds = 0;
+        m.deletionTimestamp ??= this.#now();
+        m.deletionGracePeriodSeconds ??= 0;
+        m.finalizers = fin;
+        dropEmptyMeta(m);
         if (def.storageKey === NS_SK) {
           obj.status = { ...(obj.status as KObj ?? {}), phase: "Terminating" };
         }
         m.resourceVersion = String(this.store.nextVersion());
         const s = this.store.commit(def.storageKey, key, "MODIFIED", obj);
         if (def.storageKey === NS_SK) this.#emptyNamespace(name);
+        this.#settle();
         const now = this.store.get(def.storageKey, key);
         return { obj: this.view(def, now ?? s), finalized: !now };
       }
+      if (!nsFinalizing) return { obj: this.view(def, old), finalized: false };
       this.#emptyNamespace(name);
+      this.#settle();
       const now = this.store.get(def.storageKey, key);
       return { obj: this.view(def, now ?? old), finalized: !now };
     }
     if (o.dryRun) return { obj: this.view(def, old), finalized: true };
     const obj = structuredClone(old.obj);
+    if (finChanged) meta(obj).finalizers = fin;
+    dropEmptyMeta(meta(obj));
     meta(obj).resourceVersion = String(this.store.nextVersion());
     if (def.storageKey === CRD_SK) this.#dropCrdObjects(obj);
     const s = this.store.commit(def.storageKey, key, "DELETED", obj);
     this.#afterDelete(def, obj);
+    this.#settle();
     return { obj: this.view(def, s), finalized: true };
   }
 
   /** DELETE on a collection: deletes every matching object. */
-  deleteCollection(def: ResourceDef, ns: string | undefined, o: ListOptions): KObj[] {
+  deleteCollection(
+    def: ResourceDef,
+    ns: string | undefined,
+    o: ListOptions,
+    del: DeleteOpts = {},
+  ): KObj[] {
     const r = this.list(def, ns, {
       labelSelector: o.labelSelector,
       fieldSelector: o.fieldSelector,
     });
-    return r.items.map((s) => this.delete(def, ns, String(meta(s.obj).name)).obj);
+    const out: KObj[] = [];
+    for (const s of r.items) {
+      const m = meta(s.obj);
+      if (
+        !this.store.get(
+          def.storageKey,
+          ApiCore.key(m.namespace as string | undefined, String(m.name)),
+        )
+      ) {
+        continue; // collected meanwhile as a dependent of an earlier item
+      }
+      out.push(
+        this.delete(def, m.namespace as string | undefined ?? ns, String(m.name), {
+          dryRun: del.dryRun,
+          propagationPolicy: del.propagationPolicy,
+        }).obj,
+      );
+    }
+    return out;
   }
 
   #namespaceHasContent(ns: string): boolean {
@@ -861,26 +1066,6 @@ export class ApiCore {
     }
     return this.store.subscribe(def.storageKey, deliver);
   }
-}
-
-/** List-map keys for the built-in lists the operator patches (conditions by type). */
-function builtinListKeys(path: string[]): string[] | undefined {
-  const last = path[path.length - 1];
-  if (last === "conditions") return ["type"];
-  if (last === "finalizers") return undefined;
-  return undefined;
-}
-
-/** Strategic merge reduced to merge patch, keeping `$patch`/`$retainKeys` directives out. */
-function strategicAsMerge(base: unknown, patch: unknown): unknown {
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (!isObj(v)) return v;
-    const out: KObj = {};
-    for (const [k, x] of Object.entries(v)) if (!k.startsWith("$")) out[k] = strip(x);
-    return out;
-  };
-  return mergePatch(base, strip(patch));
 }
 
 export { ApiError };
