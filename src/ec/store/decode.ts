@@ -217,7 +217,7 @@ export function objectProblems(
   obj.extents.forEach((e, j) => {
     const p = extentProblem(core, e, at);
     if (p) out.push({ extent: j, problem: p });
-    at = e.at + e.length;
+    at += e.length;
   });
   if (at !== obj.size) {
     out.push({ extent: -1, problem: `extents cover ${at} bytes, size is ${obj.size}` });

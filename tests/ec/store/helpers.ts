@@ -34,3 +34,61 @@ export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose]()
   const path = await Deno.makeTempDir({ prefix: "couchestor-ec-" });
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
+
+/**
+ * A small tmpfs of `bytes` mounted on a fresh temp dir, unmounted and removed by the disposer.
+ * Needs root (mount(2) needs CAP_SYS_ADMIN); fails saying so otherwise.
+ */
+export async function smallTmpfs(
+  bytes: number,
+): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "couchestor-ec-tmpfs-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", path],
+    stderr: "piped",
+  }).output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
+  if (!mount.success) {
+    await Deno.remove(path);
+    throw new Error(
+      `this test needs a small tmpfs: run it as root (mount -t tmpfs needs CAP_SYS_ADMIN): ` +
+        new TextDecoder().decode(mount.stderr),
+    );
+  }
+  return {
+    path,
+    [Symbol.asyncDispose]: async () => {
+      await new Deno.Command("umount", { args: [path] }).output();
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}
+
+/** Fills a filesystem with a file at `path` until ENOSPC (returns the bytes written). */
+export async function fillUp(path: string): Promise<number> {
+  const f = await Deno.open(path, { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  let n = 0;
+  try {
+    for (let size = chunk.length; size >= 1;) {
+      try {
+        n += await f.write(chunk.subarray(0, size));
+      } catch {
+        size >>= 1; // the last blocks: smaller writes until not one byte fits
+      }
+    }
+  } finally {
+    f.close();
+  }
+  return n;
+}
+
+/** Every file below dir, as paths relative to it, sorted. */
+export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(`${dir}${prefix}`)) {
+    const rel = `${prefix}/${e.name}`;
+    if (e.isDirectory) out.push(...(await listFiles(dir, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}

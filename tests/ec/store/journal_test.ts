@@ -196,3 +196,93 @@ Deno.test("journal: a writer SIGKILLed at random points loses no acknowledged wr
   assert.ok((await store.stat()).stripes.healthy > 0);
   store.close();
 });
+
+/** A store with `old` destaged as version 1 and six journaled writes w0..w5 (w0 rewrites old). */
+async function storeWithJournal(path: string) {
+  const deps = await storeDeps();
+  const store = await EcStore.create(
+    path,
+    {
+      code: { algorithm: "ReedSolomon", k: 4, m: 2 },
+      stripeSizeBytes: 64 * 1024,
+      blockSize: 4096,
+    },
+    deps,
+    { journalCapacityBytes: 1 << 20 },
+  );
+  await store.write("w0", seededBytes(99, 500));
+  await store.destage(); // w0 version 1 now lives in stripes
+  for (let i = 0; i < 6; i++) await store.write(`w${i}`, seededBytes(i, 1000 + i));
+  store.close();
+  return deps;
+}
+
+Deno.test("store journal: a damaged first record keeps every acknowledged write after it and never serves the older version", async () => {
+  await using dir = await tempDir();
+  const deps = await storeWithJournal(dir.path);
+  const path = `${dir.path}/journal.log`;
+  const bytes = await Deno.readFile(path);
+  bytes[40 + 2 + 10] ^= 0x01; // record 1 (w0, seq 2): a payload byte
+  await Deno.writeFile(path, bytes);
+  const store = await EcStore.open(dir.path, deps, { journalCapacityBytes: 1 << 20 });
+  assert.equal(store.stats.journalRecordsReplayed, 5);
+  for (let i = 1; i < 6; i++) assert.deepEqual(await store.get(`w${i}`), seededBytes(i, 1000 + i));
+  // w0's latest acknowledged write is lost: its older destaged bytes are not passed off as it.
+  await assert.rejects(
+    () => store.get("w0"),
+    /object w0: its latest acknowledged write \(journal record seq 2 at offset 0\) is damaged/,
+  );
+  const st = await store.stat();
+  assert.deepEqual(st.journal.damaged.map((d) => [d.offset, d.seq, d.name]), [[0, 2, "w0"]]);
+  // Destaged, the loss is recorded in the manifest, so it outlives the journal.
+  await store.destage();
+  store.close();
+  const again = await EcStore.open(dir.path, deps);
+  assert.deepEqual(again.journalDamage, []);
+  await assert.rejects(() => again.get("w0"), /is damaged/);
+  assert.deepEqual(await again.get("w5"), seededBytes(5, 1005));
+  // A new write of the name is the new truth.
+  await again.write("w0", seededBytes(7, 10));
+  assert.deepEqual(await again.get("w0"), seededBytes(7, 10));
+  again.close();
+});
+
+Deno.test("store journal: a damaged first record head (name unknown) still keeps the records after it", async () => {
+  await using dir = await tempDir();
+  const deps = await storeWithJournal(dir.path);
+  const path = `${dir.path}/journal.log`;
+  const bytes = await Deno.readFile(path);
+  bytes[4] ^= 0xff; // record 1's key length: its head checksum fails
+  await Deno.writeFile(path, bytes);
+  const store = await EcStore.open(dir.path, deps, { readOnly: true });
+  for (let i = 1; i < 6; i++) assert.deepEqual(await store.get(`w${i}`), seededBytes(i, 1000 + i));
+  assert.deepEqual(store.journalDamage.map((d) => [d.offset, d.seq, d.tail]), [[
+    0,
+    undefined,
+    false,
+  ]]);
+  store.close();
+});
+
+Deno.test("store journal: get, stat and verify on a read-only store leave journal and manifest byte-identical", async () => {
+  await using dir = await tempDir();
+  const deps = await storeWithJournal(dir.path);
+  const journal = `${dir.path}/journal.log`;
+  // Damage in the middle and a torn tail: a writable open would cut the tail.
+  const bytes = await Deno.readFile(journal);
+  bytes[bytes.length >> 1] ^= 0x10;
+  await Deno.writeFile(journal, new Uint8Array([...bytes, 0x43, 0x53, 0x4a, 0x32, 7]));
+  const before = [await Deno.readFile(journal), await Deno.readFile(`${dir.path}/manifest.json`)];
+  const store = await EcStore.open(dir.path, deps, { readOnly: true });
+  assert.ok(store.journalDamage.some((d) => d.tail) && store.journalDamage.some((d) => !d.tail));
+  await store.get("w5");
+  await store.stat();
+  const report = await store.scrub({ repair: false });
+  assert.equal(report.stripes, 1);
+  await assert.rejects(() => store.write("n", new Uint8Array(1)), /opened read-only/);
+  await assert.rejects(() => store.put("n", new Uint8Array(1)), /opened read-only/);
+  await assert.rejects(() => store.delete("w1"), /opened read-only/);
+  store.close();
+  assert.deepEqual(await Deno.readFile(journal), before[0]);
+  assert.deepEqual(await Deno.readFile(`${dir.path}/manifest.json`), before[1]);
+});
