@@ -175,8 +175,13 @@ async function repairTarget(
     }
   }
   if (own && reprovision) {
-    await own.provision();
-    return own.id;
+    try {
+      await own.provision();
+      return own.id;
+    } catch (e) {
+      // E.g. a device of another store where the target's device should be: never overwritten.
+      core.deps.logger.warn("target cannot be re-provisioned", { target: own.id, error: e });
+    }
   }
   return null;
 }

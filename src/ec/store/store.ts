@@ -54,12 +54,13 @@ export function targetDir(storeDir: string, path: string): string {
 const MANIFEST = "manifest.json";
 const JOURNAL = "journal.log";
 
-/** How a store is laid out on disk (directory stores; device stores come from device.ts). */
-interface Layout {
+/** How a store is laid out (directory stores here; device stores in device_store.ts). */
+export interface Layout {
   manifests: ManifestStore;
   /** Journal file (absent: the store takes puts only). */
   journalPath?: string;
-  openTarget: (t: TargetEntry) => ShardTarget;
+  /** Opens target entry t (index i in the manifest's list). */
+  openTarget: (t: TargetEntry, i: number, m: Manifest) => ShardTarget;
   /** Device stores: stripe slots per device. */
   slots?: number;
 }
@@ -136,7 +137,7 @@ export class EcStore {
       {
         manifests: new FileManifestStore(`${dir}/${MANIFEST}`),
         journalPath: `${dir}/${JOURNAL}`,
-        openTarget: (t) => open(t.id, t.path),
+        openTarget: (t: TargetEntry) => open(t.id, t.path),
       },
       deps,
       opts,
@@ -172,7 +173,7 @@ export class EcStore {
       manifest,
       layout.manifests,
       deps,
-      manifest.targets.map(layout.openTarget),
+      manifest.targets.map((t, i) => layout.openTarget(t, i, manifest)),
       readOnly || problem !== undefined,
       layout.slots,
     );
@@ -475,6 +476,30 @@ export class EcStore {
       },
       lastScrub: m.lastScrub,
     };
+  }
+
+  /**
+   * Puts a new target in the place of target `id` (made by `make` for its shard index), saves
+   * the manifest naming it, and returns it; its shards are rebuilt by the next repair.
+   */
+  replaceTarget(
+    id: string,
+    path: string,
+    make: (shardIndex: number, m: Manifest) => Promise<ShardTarget>,
+  ): Promise<ShardTarget> {
+    return this.#core.exclusive(async () => {
+      const core = this.#core;
+      core.assertWritable("replacing a target");
+      const i = core.manifest.targets.findIndex((t) => t.id === id);
+      if (i < 0) throw new Error(`no target ${id} in this store`);
+      const t = await make(i, core.manifest);
+      core.targets.get(id)?.close?.();
+      core.targets.set(id, t);
+      core.manifest.targets[i] = { ...core.manifest.targets[i], path };
+      core.lastStripe = null;
+      await core.commitManifest();
+      return t;
+    });
   }
 
   /** Closes the journal and the targets. */

@@ -92,3 +92,65 @@ export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   }
   return out.sort();
 }
+
+/** A loop device over a temp file; detached and the file removed by the disposer. */
+export interface LoopDevice {
+  path: string;
+  file: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * `losetup -f --show` on a fresh sparse temp file of `bytes` (optionally with a logical sector
+ * size, e.g. 4096 for a 4Kn device). Needs root and util-linux; fails saying so otherwise.
+ */
+export async function loopDevice(bytes: number, sectorSize?: number): Promise<LoopDevice> {
+  const file = await Deno.makeTempFile({ prefix: "couchestor-ec-loop-" });
+  await Deno.truncate(file, bytes);
+  const args = ["-f", "--show", ...(sectorSize ? ["--sector-size", String(sectorSize)] : []), file];
+  let out: Deno.CommandOutput | null = null;
+  // Another process may take the free device between find and bind: try again.
+  for (let attempt = 0; attempt < 5 && !out?.success; attempt++) {
+    out = await new Deno.Command("losetup", { args, stdout: "piped", stderr: "piped" }).output()
+      .catch(() => null);
+  }
+  if (!out?.success) {
+    await Deno.remove(file);
+    throw new Error(
+      "this test needs loop devices: run it as root with util-linux installed " +
+        `(apt-get install util-linux): ${
+          out ? new TextDecoder().decode(out.stderr) : "no losetup"
+        }`,
+    );
+  }
+  const path = new TextDecoder().decode(out.stdout).trim();
+  return {
+    path,
+    file,
+    [Symbol.asyncDispose]: async () => {
+      await new Deno.Command("losetup", { args: ["-d", path] }).output();
+      await Deno.remove(file);
+    },
+  };
+}
+
+/** Several loop devices, all released by one disposer. */
+export async function loopDevices(
+  n: number,
+  bytes: number,
+  sectorSize?: number,
+): Promise<{ devices: LoopDevice[]; [Symbol.asyncDispose](): Promise<void> }> {
+  const devices: LoopDevice[] = [];
+  try {
+    for (let i = 0; i < n; i++) devices.push(await loopDevice(bytes, sectorSize));
+  } catch (e) {
+    for (const d of devices) await d[Symbol.asyncDispose]();
+    throw e;
+  }
+  return {
+    devices,
+    [Symbol.asyncDispose]: async () => {
+      for (const d of devices) await d[Symbol.asyncDispose]();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Aligned positional I/O on a raw block device, or on a fixed-size file treated as one. Every
+ * read and write covers whole units of `align` bytes (the device's logical block size from
+ * BLKSSZGET, at least 4 KiB) at aligned offsets, as O_DIRECT and 4Kn drives demand; durability
+ * comes from fsync. One process owns a device; calls are serialised per device.
+ */
+import { queryBlockDevice } from "../../ffi/ioctl.ts";
+import { namingNoSpace } from "./nospace.ts";
+
+/** The smallest I/O unit used, whatever smaller sector size a device reports. */
+export const MIN_ALIGN = 4096;
+
+/** Rounds n up to a multiple of unit. */
+export function alignUp(n: number, unit: number): number {
+  return Math.ceil(n / unit) * unit;
+}
+
+/** An open device (or file) with its size and I/O unit. */
+export class BlockDevice {
+  #lock: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    private readonly file: Deno.FsFile,
+    /** Usable bytes (a multiple of align). */
+    readonly sizeBytes: number,
+    /** Logical block size the kernel reports (512 for plain files). */
+    readonly logicalBlockSize: number,
+    /** I/O unit: max(logicalBlockSize, MIN_ALIGN). */
+    readonly align: number,
+    /** True for a real block device, false for a plain file. */
+    readonly isBlockDevice: boolean,
+  ) {}
+
+  /** Opens a block device or a regular file read-write; throws naming the path. */
+  static async open(path: string): Promise<BlockDevice> {
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(path);
+    } catch (e) {
+      throw new Error(`device ${path}: ${(e as Error).message}`);
+    }
+    const isBlock = st.isBlockDevice === true;
+    if (!isBlock && !st.isFile) {
+      throw new Error(`device ${path} is neither a block device nor a regular file`);
+    }
+    // BLKGETSIZE64 and BLKSSZGET through src/ffi/ioctl.ts; a file is its stat size, 512-byte sectors.
+    const info = isBlock ? queryBlockDevice(path) : { sizeBytes: st.size, logicalBlockSize: 512 };
+    const align = Math.max(MIN_ALIGN, info.logicalBlockSize);
+    const file = await Deno.open(path, { read: true, write: true });
+    const size = Math.floor(info.sizeBytes / align) * align;
+    return new BlockDevice(path, file, size, info.logicalBlockSize, align, isBlock);
+  }
+
+  /** Reads [offset, offset+length), reading whole aligned units around it. */
+  readAt(offset: number, length: number): Promise<Uint8Array> {
+    return this.#serial(async () => {
+      const start = offset - (offset % this.align);
+      const end = Math.min(alignUp(offset + length, this.align), this.sizeBytes);
+      if (offset < 0 || offset + length > this.sizeBytes) {
+        throw new RangeError(`device ${this.path}: read of ${length} at ${offset} past its end`);
+      }
+      const buf = new Uint8Array(end - start);
+      await this.file.seek(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await this.file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      return buf.subarray(offset - start, offset - start + length);
+    });
+  }
+
+  /** Writes data at an aligned offset, zero-padding it to whole units. */
+  writeAt(offset: number, data: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      if (offset % this.align !== 0) {
+        throw new RangeError(`device ${this.path}: unaligned write at ${offset}`);
+      }
+      const len = alignUp(data.length, this.align);
+      if (offset + len > this.sizeBytes) {
+        throw new RangeError(`device ${this.path}: write of ${len} at ${offset} past its end`);
+      }
+      const buf = len === data.length ? data : new Uint8Array(len);
+      if (buf !== data) buf.set(data);
+      await namingNoSpace(`device ${this.path}`, async () => {
+        await this.file.seek(offset, Deno.SeekMode.Start);
+        let off = 0;
+        while (off < buf.length) off += await this.file.write(buf.subarray(off));
+      });
+    });
+  }
+
+  /** fsyncs the device (its cache flushed to the medium). */
+  sync(): Promise<void> {
+    return this.#serial(() => this.file.sync());
+  }
+
+  /** Closes the device. */
+  close(): void {
+    this.file.close();
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+}
