@@ -469,7 +469,7 @@ export class EcStore {
       stripes,
       targets,
       journal: {
-        pendingWrites: this.#pending.size,
+        pendingWrites: [...this.#pending.values()].filter((w) => "data" in w).length,
         bytes: this.#journal?.size ?? 0,
         destagedSeq: m.journal.destagedSeq,
         damaged: this.#damage.filter((d) => !d.tail).map(damageReport),

@@ -172,6 +172,7 @@ export interface StoreStat {
   stripes: Record<StripeHealth, number>;
   targets: { id: string; path: string; healthy: boolean; shards: number }[];
   journal: {
+    /** Writes the journal holds and the stripes not yet (lost ones are in `damaged`). */
     pendingWrites: number;
     bytes: number;
     destagedSeq: number;
