@@ -218,14 +218,9 @@ Deno.test("ec process: a foreign shard is rebuilt around and named; with too man
     await shardFile(`${dir.path}/A`, 1, 0),
   );
 
-  const get = await ecProcess([
-    "get",
-    "obj",
-    "--store",
-    `${dir.path}/A`,
-    "--out",
-    `${dir.path}/out`,
-  ]);
+  const getA = () =>
+    ecProcess(["get", "obj", "--store", `${dir.path}/A`, "--out", `${dir.path}/out`]);
+  const get = await getA();
   assert.equal(get.code, 0, get.stderr);
   assert.equal(sha256(await Deno.readFile(`${dir.path}/out`)), sha256(mine));
   assert.match(
@@ -245,14 +240,7 @@ Deno.test("ec process: a foreign shard is rebuilt around and named; with too man
       await shardFile(`${dir.path}/A`, 1, shard),
     );
   }
-  const bad = await ecProcess([
-    "get",
-    "obj",
-    "--store",
-    `${dir.path}/A`,
-    "--out",
-    `${dir.path}/out`,
-  ]);
+  const bad = await getA();
   assert.equal(bad.code, 1);
   assert.match(
     bad.stderr,
