@@ -1,7 +1,8 @@
 /**
- * `couchestor ec put|get|verify|repair|stat`: the erasure-coded store on a local directory.
- * Results go to stdout (text or --json), progress of long work and warnings to stderr. `get`,
- * `verify` and `stat` open the store read-only: they never change the journal or the manifest.
+ * `couchestor ec put|get|verify|repair|stat`: the erasure-coded store on a local directory, or
+ * on k+m block devices (`--devices`, one per shard). Results go to stdout (text or --json),
+ * progress of long work and warnings to stderr. `get`, `verify` and `stat` open the store
+ * read-only: they never change the journal, the manifest or a device.
  */
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -10,6 +11,11 @@ import { KERNEL_NAMES, type KernelName, selectKernel } from "../ec/kernels/selec
 import { dirname, syncDir, TMP_INFIX } from "../ec/store/atomic.ts";
 import { createBlockHasher } from "../ec/store/checksum.ts";
 import type { CodeParams } from "../ec/store/codec.ts";
+import {
+  createDeviceStore,
+  NoDeviceStoreError,
+  openDeviceStore,
+} from "../ec/store/device_store.ts";
 import { namingNoSpace } from "../ec/store/nospace.ts";
 import {
   EcStore,
@@ -30,7 +36,7 @@ export interface EcCliDeps {
   logger: Logger;
 }
 
-const HELP = `usage: couchestor ec <command> --store DIR [options]
+const HELP = `usage: couchestor ec <command> (--store DIR | --devices DEV,DEV,…) [options]
 
 commands:
   put FILE [--name NAME]   store FILE (the store is created on first put)
@@ -45,7 +51,10 @@ commands:
   stat                     objects, stripes by health, targets, journal, last scrub; read-only
 
 options:
-  --store DIR              store directory (required)
+  --store DIR              store directory
+  --devices LIST           or: k+m block devices (or fixed-size files), comma separated, one per
+                           shard in shard order at creation, any order later; the manifest lives
+                           on the devices (no journal)
   --algorithm A            ReedSolomon (default) or LRC          (used when creating)
   --k N --m N              data and parity shards (default 4, 2)  (used when creating)
   --l N --g N              LRC local groups and global parities (default 2, 2)
@@ -106,6 +115,7 @@ const OPTIONS = {
   kernel: { type: "string" },
   name: { type: "string" },
   out: { type: "string" },
+  devices: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -115,7 +125,11 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"
 /** What every command gets. */
 interface Ctx {
   io: EcCliDeps;
-  values: Values & { store: string };
+  values: Values;
+  /** The devices of a device store (from --devices), else undefined. */
+  devices?: string[];
+  /** The store directory (--store), when not a device store. */
+  dir: string;
   rest: string[];
   deps: EcStoreDeps;
   kernelName: string;
@@ -145,7 +159,9 @@ export async function runEc(args: string[], deps: Partial<EcCliDeps> = {}): Prom
     if (!cmd) throw new UsageError("missing command");
     const run = COMMANDS[cmd];
     if (!run) throw new UsageError(`unknown command ${cmd}`);
-    if (!values.store) throw new UsageError("--store DIR is required");
+    if (!values.store === !values.devices) {
+      throw new UsageError("give --store DIR or --devices DEV,DEV,… (one of them)");
+    }
     const kernelName = values.kernel as KernelName | undefined;
     if (kernelName && !KERNEL_NAMES.includes(kernelName)) {
       throw new UsageError(`--kernel must be one of ${KERNEL_NAMES.join(", ")}`);
@@ -160,7 +176,9 @@ export async function runEc(args: string[], deps: Partial<EcCliDeps> = {}): Prom
     };
     return await run({
       io,
-      values: { ...values, store: values.store },
+      values,
+      devices: values.devices?.split(",").map((d) => d.trim()).filter((d) => d),
+      dir: values.store ?? "",
       rest,
       deps: storeDeps,
       kernelName: selection.kernel.name,
@@ -191,7 +209,9 @@ async function withStore<T>(
   opts: EcStoreOptions,
   fn: (s: EcStore) => Promise<T>,
 ): Promise<T> {
-  const store = await EcStore.open(c.values.store, c.deps, opts);
+  const store = c.devices
+    ? (await openDeviceStore(c.devices, c.deps, opts)).store
+    : await EcStore.open(c.dir, c.deps, opts);
   try {
     reportJournalDamage(c, store);
     return await fn(store);
@@ -206,10 +226,13 @@ async function cmdPut(c: Ctx): Promise<number> {
   const file = c.rest[0];
   if (!file) throw new UsageError("put needs a FILE");
   const code = codeParams(c.values);
-  const existed = await Deno.stat(c.values.store).then(() => true, () => false);
-  const store = await EcStore.openOrCreate(c.values.store, {
+  const config = {
     code,
     stripeSizeBytes: c.values["stripe-size"] ? parseSize(c.values["stripe-size"]) : undefined,
+  };
+  const existed = c.devices || await Deno.stat(c.dir).then(() => true, () => false);
+  const store = c.devices ? await deviceStoreFor(c, config) : await EcStore.openOrCreate(c.dir, {
+    ...config,
     targets: c.values.targets ? positiveInt(c.values.targets, "--targets") : undefined,
   }, c.deps);
   let ok = false;
@@ -237,8 +260,23 @@ async function cmdPut(c: Ctx): Promise<number> {
   } finally {
     store.close();
     // A store this put created and could not fill is not left behind half-made.
-    if (!ok && !existed) await Deno.remove(c.values.store, { recursive: true }).catch(() => {});
+    if (!ok && !existed) await Deno.remove(c.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** The store on --devices, created on them (shard-0 … in the order given) when they hold none. */
+async function deviceStoreFor(
+  c: Ctx,
+  config: { code: CodeParams; stripeSizeBytes?: number },
+): Promise<EcStore> {
+  const devices = c.devices!;
+  try {
+    return (await openDeviceStore(devices, c.deps)).store;
+  } catch (e) {
+    if (!(e instanceof NoDeviceStoreError)) throw e;
+  }
+  const specs = devices.map((path, i) => ({ id: `shard-${i}`, path }));
+  return (await createDeviceStore(specs, config, c.deps)).store;
 }
 
 async function cmdGet(c: Ctx): Promise<number> {
@@ -347,7 +385,9 @@ async function cmdStat(c: Ctx): Promise<number> {
         `objects: ${st.objects}, logical ${st.logicalBytes} bytes, stored ${st.storedBytes} bytes`,
         `stripes: ${st.stripes.healthy} healthy, ${st.stripes.degraded} degraded, ${st.stripes.lost} lost`,
         ...st.targets.map((t) =>
-          `target ${t.id} ${t.path}: ${t.healthy ? "up" : "DOWN"}, ${t.shards} shards`
+          `target ${t.id} ${t.path}: ${t.healthy ? "up" : "DOWN"}, ${t.shards} shards${
+            t.problem ? ` (${t.problem})` : ""
+          }`
         ),
         `journal: ${st.journal.pendingWrites} pending writes, ${st.journal.bytes} bytes`,
         ...st.journal.damaged.map((d) =>

@@ -3,9 +3,14 @@ import { createHash } from "node:crypto";
 import { parseSize, runEc } from "../../src/cli/ec.ts";
 import { decodeManifest, encodeManifest } from "../../src/ec/store/manifest.ts";
 import { EcStore, shardFileName } from "../../src/ec/store/store.ts";
+import { BlockDevice } from "../../src/ec/store/block_device.ts";
+import { readSuperblock } from "../../src/ec/store/block_target.ts";
+import { SHARD_HEADER_BYTES } from "../../src/ec/store/shard_format.ts";
 import {
   fillUp,
   listFiles,
+  loopDevice,
+  loopDevices,
   seededBytes,
   smallTmpfs,
   storeDeps,
@@ -372,4 +377,67 @@ Deno.test("ec process: put and get on a full tmpfs say no space left on the path
   assert.equal(get.code, 1);
   assert.ok(get.stderr.endsWith(`\nec get: no space left on ${fs.path}\n`), get.stderr);
   assert.deepEqual((await listFiles(fs.path)).filter((f) => f.startsWith("/out")), []);
+});
+
+Deno.test("ec process: a store on six loop devices: put, get, a blank and a foreign device named, repair of a flipped byte", async () => {
+  await using loops = await loopDevices(6, 4 << 20);
+  await using other = await loopDevice(4 << 20);
+  await using dir = await tempDir();
+  const devs = loops.devices.map((d) => d.path);
+  const data = seededBytes(40, 1_500_000);
+  await Deno.writeFile(`${dir.path}/vol.bin`, data);
+  const put = await ecProcess([
+    "put",
+    `${dir.path}/vol.bin`,
+    "--devices",
+    devs.join(","),
+    "--stripe-size",
+    "256KiB",
+    "--json",
+  ]);
+  assert.equal(put.code, 0, put.stderr);
+  assert.equal(JSON.parse(new TextDecoder().decode(put.stdout)).stripes, 6);
+  const shuffled = [devs[3], devs[0], devs[5], devs[1], devs[4], devs[2]].join(",");
+  const get = await ecProcess(["get", "vol.bin", "--devices", shuffled, "--out", `${dir.path}/o`]);
+  assert.equal(get.code, 0, get.stderr);
+  assert.deepEqual(await Deno.readFile(`${dir.path}/o`), data);
+
+  // A blank device in shard 5's place: the store reads around it and says why it is down.
+  const blank = [...devs.slice(0, 5), other.path].join(",");
+  const stat = await ecProcess(["stat", "--devices", blank]);
+  assert.equal(stat.code, 0, stat.stderr);
+  assert.match(
+    new TextDecoder().decode(stat.stdout),
+    /target shard-5 .*: DOWN, 6 shards \(device .* \(not among the devices given\)/,
+  );
+  // Now that device holds another store (made on it and five plain files): refused here.
+  const files = Array.from({ length: 5 }, (_, i) => `${dir.path}/f${i}.img`);
+  for (const p of files) await Deno.writeFile(p, new Uint8Array(4 << 20));
+  const b = await ecProcess([
+    "put",
+    `${dir.path}/vol.bin`,
+    "--devices",
+    [other.path, ...files].join(","),
+  ]);
+  assert.equal(b.code, 0, b.stderr);
+  const mixed = await ecProcess(["stat", "--devices", blank]);
+  assert.equal(mixed.code, 1);
+  assert.match(mixed.stderr, /ec stat: the devices belong to different stores/);
+
+  const dev = await BlockDevice.open(devs[2]);
+  const sb = (await readSuperblock(dev, (await storeDeps()).hasher))!;
+  dev.close();
+  const f = await Deno.open(devs[2], { read: true, write: true });
+  await f.seek(sb.dataOffset + sb.slotBytes + SHARD_HEADER_BYTES + 8 + 1000, Deno.SeekMode.Start);
+  await f.write(new Uint8Array([0xde, 0xad])); // inside the data of stripe 1's shard 2
+  f.close();
+  const verify = await ecProcess(["verify", "--devices", devs.join(",")]);
+  assert.equal(verify.code, 1);
+  assert.match(
+    new TextDecoder().decode(verify.stdout),
+    /1 problems\n {2}stripe 1 shard 2: checksum/,
+  );
+  const repair = await ecProcess(["repair", "--devices", devs.join(","), "--json"]);
+  assert.equal(repair.code, 0, repair.stderr);
+  assert.equal((await ecProcess(["verify", "--devices", devs.join(",")])).code, 0);
 });

@@ -20,6 +20,14 @@ import type { Manifest, TargetEntry } from "./manifest.ts";
 import { EcStore, newManifest } from "./store.ts";
 import type { EcStoreConfig, EcStoreDeps, EcStoreOptions } from "./types.ts";
 
+/** None of the devices holds a store's superblock (all blank or unreadable). */
+export class NoDeviceStoreError extends Error {
+  constructor(readonly paths: readonly string[]) {
+    super(`no store on the devices ${paths.join(", ")}`);
+    this.name = "NoDeviceStoreError";
+  }
+}
+
 /** One device of a device store: a stable target id and where the device is now. */
 export interface DeviceSpec {
   id: string;
@@ -92,7 +100,7 @@ export async function openDeviceStore(
 ): Promise<DeviceStore> {
   const found = await superblocks(paths, deps.hasher);
   const stores = [...new Set(found.map((f) => f.sb.storeId))];
-  if (stores.length === 0) throw new Error(`no store on the devices ${paths.join(", ")}`);
+  if (stores.length === 0) throw new NoDeviceStoreError(paths);
   if (stores.length > 1) {
     const which = found.map((f) => `${f.path}: store ${f.sb.storeId}`).join(", ");
     throw new Error(`the devices belong to different stores (${which})`);

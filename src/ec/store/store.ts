@@ -191,7 +191,8 @@ export class EcStore {
         manifest.journal.destagedSeq,
       );
       replay = { pending, damage: opened.damage };
-      core.stats.journalRecordsReplayed = [...pending.values()].filter((w) => "data" in w).length;
+      const destaged = manifest.journal.destagedSeq;
+      core.stats.journalRecordsReplayed = opened.records.filter((r) => r.seq > destaged).length;
       logDamage(deps, layout.journalPath, opened.damage);
     }
     deps.logger.debug("ec store opened", {
@@ -451,8 +452,16 @@ export class EcStore {
     }
     const targets = [];
     for (const t of m.targets) {
-      const healthy = await this.#core.target(t.id).healthy();
-      targets.push({ id: t.id, path: t.path, healthy, shards: perTarget.get(t.id) ?? 0 });
+      const target = this.#core.target(t.id);
+      const healthy = await target.healthy();
+      const problem = healthy ? undefined : target.problem ?? undefined;
+      targets.push({
+        id: t.id,
+        path: t.path,
+        healthy,
+        shards: perTarget.get(t.id) ?? 0,
+        ...(problem ? { problem } : {}),
+      });
     }
     const pendingBytes = [...this.#pending.values()].reduce(
       (n, p) => n + ("data" in p ? p.data.length : 0),

@@ -22,6 +22,8 @@ export interface ShardTarget {
   provision(): Promise<void>;
   /** Releases what the target holds open (a device's file descriptor). */
   close?(): void;
+  /** Why the target is down, when it knows (set by healthy()). */
+  readonly problem?: string | null;
 }
 
 /** A target backed by one directory. */

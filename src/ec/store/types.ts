@@ -170,7 +170,8 @@ export interface StoreStat {
   logicalBytes: number;
   storedBytes: number;
   stripes: Record<StripeHealth, number>;
-  targets: { id: string; path: string; healthy: boolean; shards: number }[];
+  /** Each target; a down one says why when it knows (e.g. a device of another store). */
+  targets: { id: string; path: string; healthy: boolean; shards: number; problem?: string }[];
   journal: {
     /** Writes the journal holds and the stripes not yet (lost ones are in `damaged`). */
     pendingWrites: number;
