@@ -5,6 +5,7 @@
  * comes from fsync. One process owns a device; calls are serialised per device.
  */
 import { queryBlockDevice } from "../../ffi/ioctl.ts";
+import { closeFd, fadvise, O_RDONLY, openFd, POSIX_FADV_DONTNEED } from "../../ffi/libc.ts";
 import { namingNoSpace } from "./nospace.ts";
 
 /** The smallest I/O unit used, whatever smaller sector size a device reports. */
@@ -95,6 +96,23 @@ export class BlockDevice {
   /** fsyncs the device (its cache flushed to the medium). */
   sync(): Promise<void> {
     return this.#serial(() => this.file.sync());
+  }
+
+  /**
+   * Writes back and drops the device's cached pages, so the next reads come from the medium:
+   * a verify after a put then checks what the device holds, not what the page cache kept.
+   */
+  dropCache(): Promise<void> {
+    return this.#serial(async () => {
+      await this.file.sync();
+      // The page cache belongs to the device inode, so advice through any descriptor applies.
+      const fd = openFd(this.path, O_RDONLY);
+      try {
+        fadvise(fd, POSIX_FADV_DONTNEED);
+      } finally {
+        closeFd(fd);
+      }
+    });
   }
 
   /** Closes the device. */

@@ -303,6 +303,11 @@ export class BlockDeviceTarget implements ShardTarget {
     await dev.sync();
   }
 
+  /** Drops the device's cached pages (see BlockDevice.dropCache); a down device is skipped. */
+  async dropCache(): Promise<void> {
+    if (await this.healthy()) await this.#dev!.dropCache();
+  }
+
   /** Closes the device (reopened on next use). */
   close(): void {
     this.#dev?.close();

@@ -11,12 +11,66 @@ import { shardFileName } from "./core.ts";
 import { joinData, readShard, recover } from "./decode.ts";
 import { writeShard } from "./encode.ts";
 import type { Stripe } from "./manifest.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import type { FindingKind, ScrubFinding, ScrubOptions, ScrubReport } from "./types.ts";
 
 interface Bad {
   shard: number;
   kind: FindingKind;
   detail?: string;
+}
+
+/**
+ * Scrubs every stripe in id order, taking the lock per stripe so reads and writes interleave
+ * with a long pass, paced to the byte budget on the injected clock; stops early on abort.
+ */
+export async function scrubPass(
+  core: StoreCore,
+  opts: ScrubOptions,
+  report: ScrubReport,
+): Promise<void> {
+  const limiter = new RateLimiter(core.deps.clock, opts.bytesPerSecond ?? Infinity);
+  const ids = Object.keys(core.manifest.stripes).map(Number).sort((a, b) => a - b);
+  const stored = (id: number) => {
+    const s = core.manifest.stripes[id];
+    return s ? s.shardSize * s.placement.length : 0;
+  };
+  const totalBytes = ids.reduce((n, id) => n + stored(id), 0);
+  for (const id of ids) {
+    if (opts.signal?.aborted) break;
+    const bytes = await core.exclusive(async () => {
+      const stripe = core.manifest.stripes[id];
+      if (!stripe) return 0;
+      const before = report.findings.length;
+      const n = await scrubStripe(core, stripe, opts, report);
+      // Persist moved placements as they happen, not only at the end of a long pass.
+      if (opts.repair && report.findings.slice(before).some((f) => f.repaired)) {
+        await core.commitManifest();
+      }
+      return n;
+    });
+    report.stripes++;
+    report.bytesRead += bytes;
+    const done = report.stripes;
+    opts.onProgress?.({ done, total: ids.length, bytes: report.bytesRead, totalBytes });
+    try {
+      await limiter.consume(bytes, opts.signal);
+    } catch {
+      break; // aborted while pacing
+    }
+  }
+}
+
+/** Records a finished pass as the manifest's last scrub (under the lock). */
+export async function recordScrub(core: StoreCore, report: ScrubReport): Promise<void> {
+  core.manifest.lastScrub = {
+    at: core.deps.clock.now(),
+    stripes: report.stripes,
+    problems: report.findings.length,
+    repaired: report.findings.filter((f) => f.repaired).length,
+    unrecoverable: report.unrecoverable.length,
+  };
+  await core.commitManifest();
 }
 
 /** Scrubs one stripe (under the lock); returns bytes read. Findings go into the report. */

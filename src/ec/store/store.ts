@@ -9,7 +9,7 @@ import { StoreCore } from "./core.ts";
 import { objectProblems, readObject } from "./decode.ts";
 import { destageWrites, pendingFromReplay, type PendingWrite } from "./destage.ts";
 import { putObject } from "./encode.ts";
-import { scrubStripe } from "./heal.ts";
+import { recordScrub, scrubPass } from "./heal.ts";
 import { IntegrityError } from "./integrity.ts";
 import { Journal, type JournalDamage } from "./journal.ts";
 import {
@@ -23,7 +23,6 @@ import {
   type StripeHealth,
   type TargetEntry,
 } from "./manifest.ts";
-import { RateLimiter } from "./rate_limit.ts";
 import { DirectoryTarget, type ShardTarget } from "./target.ts";
 import type {
   EcStoreConfig,
@@ -368,48 +367,10 @@ export class EcStore {
       extentProblems: await core.exclusive(() => Promise.resolve(this.#auditObjects())),
       ...(this.#manifestProblem ? { manifestProblem: this.#manifestProblem } : {}),
     };
-    const limiter = new RateLimiter(core.deps.clock, opts.bytesPerSecond ?? Infinity);
-    const ids = Object.keys(core.manifest.stripes).map(Number).sort((a, b) => a - b);
-    const totalBytes = ids.reduce((n, id) => n + storedBytes(core.manifest.stripes[id]), 0);
-    for (const id of ids) {
-      if (opts.signal?.aborted) break;
-      // The lock is taken per stripe so reads and writes interleave with a long pass.
-      const bytes = await core.exclusive(async () => {
-        const stripe = core.manifest.stripes[id];
-        if (!stripe) return 0;
-        const before = report.findings.length;
-        const n = await scrubStripe(core, stripe, opts, report);
-        // Persist moved placements as they happen, not only at the end of a long pass.
-        if (opts.repair && report.findings.slice(before).some((f) => f.repaired)) {
-          await core.commitManifest();
-        }
-        return n;
-      });
-      report.stripes++;
-      report.bytesRead += bytes;
-      opts.onProgress?.({
-        done: report.stripes,
-        total: ids.length,
-        bytes: report.bytesRead,
-        totalBytes,
-      });
-      try {
-        await limiter.consume(bytes, opts.signal);
-      } catch {
-        break; // aborted while pacing
-      }
-    }
+    await scrubPass(core, opts, report);
     return await core.exclusive(async () => {
       core.lastStripe = null;
-      if (core.readOnly) return report;
-      core.manifest.lastScrub = {
-        at: core.deps.clock.now(),
-        stripes: report.stripes,
-        problems: report.findings.length,
-        repaired: report.findings.filter((f) => f.repaired).length,
-        unrecoverable: report.unrecoverable.length,
-      };
-      await core.commitManifest();
+      if (!core.readOnly) await recordScrub(core, report);
       return report;
     });
   }
@@ -508,6 +469,17 @@ export class EcStore {
       core.lastStripe = null;
       await core.commitManifest();
       return t;
+    });
+  }
+
+  /**
+   * Forgets the decoded stripe kept in memory and drops the targets' OS caches (devices), so a
+   * following verify (scrub, get) reads what the targets hold, not what this process wrote.
+   */
+  dropCaches(): Promise<void> {
+    return this.#core.exclusive(async () => {
+      this.#core.lastStripe = null;
+      for (const t of this.#core.targets.values()) await t.dropCache?.();
     });
   }
 

@@ -22,6 +22,8 @@ export interface ShardTarget {
   provision(): Promise<void>;
   /** Releases what the target holds open (a device's file descriptor). */
   close?(): void;
+  /** Writes back and drops what the OS caches of the target (a device's page cache). */
+  dropCache?(): Promise<void>;
   /** Why the target is down, when it knows (set by healthy()). */
   readonly problem?: string | null;
 }

@@ -264,3 +264,33 @@ Deno.test("device store: plain fixed-size files work as devices; a blank one is 
   assert.deepEqual(await again.get("x"), data);
   again.close();
 });
+
+/** Sectors the kernel has read from a block device (field 3 of /sys/block/<dev>/stat). */
+async function sectorsRead(path: string): Promise<number> {
+  const name = path.split("/").pop()!;
+  return Number((await Deno.readTextFile(`/sys/block/${name}/stat`)).trim().split(/\s+/)[2]);
+}
+
+Deno.test("device store: after dropCaches() a verify reads the devices themselves, not the page cache", async () => {
+  await using loops = await loopDevices(6, 4 * MiB);
+  const deps = await storeDeps();
+  const paths = loops.devices.map((d) => d.path);
+  const { store } = await createDeviceStore(specs(paths), { code: RS42, ...GEOMETRY }, deps);
+  store.close();
+  const { store: s } = await openDeviceStore(paths, deps);
+  const data = seededBytes(9, MiB);
+  await s.put("x", data);
+  const read = async () => {
+    const before = await Promise.all(paths.map(sectorsRead));
+    assert.deepEqual(await s.get("x"), data);
+    const after = await Promise.all(paths.map(sectorsRead));
+    return after.reduce((n, a, i) => n + a - before[i], 0) * 512;
+  };
+  const cached = await read();
+  await s.dropCaches();
+  const fromDevices = await read();
+  // A get reads the 4 data shards of each of the 4 stripes: 16 shard files of 64 KiB + headers.
+  assert.ok(cached < 64 * 1024, `cached read took ${cached} bytes from the devices`);
+  assert.ok(fromDevices >= MiB, `read after dropCaches took only ${fromDevices} bytes`);
+  s.close();
+});
