@@ -22,6 +22,7 @@ import {
   type EcStoreDeps,
   type EcStoreOptions,
   type FindingKind,
+  type JournalDamageReport,
   type Progress,
   type ScrubReport,
   type ShardProblemNote,
@@ -365,7 +366,7 @@ async function cmdScrub(c: Ctx, repair: boolean): Promise<number> {
     );
     const unhealed = report.findings.some((f) => !f.repaired) ||
       report.unrecoverable.length > 0 || report.extentProblems.length > 0 ||
-      report.manifestProblem !== undefined;
+      report.manifestProblem !== undefined || report.journalProblems.length > 0;
     return unhealed ? 1 : 0;
   });
 }
@@ -390,11 +391,7 @@ async function cmdStat(c: Ctx): Promise<number> {
           }`
         ),
         `journal: ${st.journal.pendingWrites} pending writes, ${st.journal.bytes} bytes`,
-        ...st.journal.damaged.map((d) =>
-          `journal: damaged record at offset ${d.offset} (${d.length} bytes${
-            d.seq !== undefined ? `, seq ${d.seq}` : ""
-          }${d.name !== undefined ? `, object ${d.name}` : ""}): ${d.reason}`
-        ),
+        ...st.journal.damaged.map((d) => `journal: ${describeDamage(d)}`),
         `last scrub: ${st.lastScrub ? new Date(st.lastScrub.at).toISOString() : "never"}`,
       ].join("\n"),
     );
@@ -404,15 +401,16 @@ async function cmdStat(c: Ctx): Promise<number> {
 
 /** Warns on stderr of each damaged journal record replay stepped over. */
 function reportJournalDamage(c: Ctx, store: EcStore): void {
-  for (const d of store.journalDamage) {
-    if (d.tail) continue;
-    const name = d.key ? `, object ${new TextDecoder().decode(d.key)}` : "";
-    const seq = d.seq !== undefined ? `, seq ${d.seq}` : "";
-    c.io.stderr(
-      `ec: journal: damaged record at offset ${d.offset} (${d.length} bytes${seq}${name}): ` +
-        `${d.reason}; the records after it were kept\n`,
-    );
+  for (const d of store.journalProblems()) {
+    c.io.stderr(`ec: journal: ${describeDamage(d)}; the records after it were kept\n`);
   }
+}
+
+/** "damaged record at offset N (L bytes, seq S, object X): reason". */
+function describeDamage(d: JournalDamageReport): string {
+  const seq = d.seq !== undefined ? `, seq ${d.seq}` : "";
+  const name = d.name !== undefined ? `, object ${d.name}` : "";
+  return `damaged record at offset ${d.offset} (${d.length} bytes${seq}${name}): ${d.reason}`;
 }
 
 /** Reads a file in 1 MiB chunks (fresh buffers: the store may keep them until a stripe fills). */
@@ -469,11 +467,13 @@ const KIND_LABEL: Record<FindingKind, string> = {
 };
 
 function describeScrub(cmd: string, r: ScrubReport): string {
-  const problems = r.findings.length + r.extentProblems.length + (r.manifestProblem ? 1 : 0);
+  const problems = r.findings.length + r.extentProblems.length + (r.manifestProblem ? 1 : 0) +
+    r.journalProblems.length;
   const lines = [
     `${cmd}: ${r.stripes} stripes, ${r.bytesRead} bytes read, ${problems} problems`,
   ];
   if (r.manifestProblem) lines.push(`  manifest: ${r.manifestProblem}`);
+  for (const d of r.journalProblems) lines.push(`  journal: ${describeDamage(d)}`);
   for (const p of r.extentProblems) {
     lines.push(`  object ${p.object}${p.extent >= 0 ? ` extent ${p.extent}` : ""}: ${p.problem}`);
   }

@@ -343,7 +343,12 @@ Deno.test("ec process: a damaged first journal record: stat names its offset, ge
     lost.stderr,
     /object w0: its latest acknowledged write \(journal record seq 1 at offset 0\) is damaged/,
   );
-  assert.equal((await ecProcess(["verify", "--store", store])).code, 0);
+  const verify = await ecProcess(["verify", "--store", store]);
+  assert.equal(verify.code, 1, "a lost acknowledged write is damage");
+  assert.match(
+    new TextDecoder().decode(verify.stdout),
+    /1 problems\n {2}journal: damaged record at offset 0 \(\d+ bytes, seq 1, object w0\)/,
+  );
   assert.deepEqual(
     await Deno.readFile(journal),
     before,

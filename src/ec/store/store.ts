@@ -222,6 +222,11 @@ export class EcStore {
     return this.#damage;
   }
 
+  /** The damaged journal records (not torn tails) as reported: acknowledged writes lost. */
+  journalProblems(): JournalDamageReport[] {
+    return this.#damage.filter((d) => !d.tail).map(damageReport);
+  }
+
   /** Set when the store was opened although its manifest fails its checksum (read-only). */
   get manifestProblem(): string | undefined {
     return this.#manifestProblem;
@@ -366,6 +371,7 @@ export class EcStore {
       unrecoverable: [],
       extentProblems: await core.exclusive(() => Promise.resolve(this.#auditObjects())),
       ...(this.#manifestProblem ? { manifestProblem: this.#manifestProblem } : {}),
+      journalProblems: this.journalProblems(),
     };
     await scrubPass(core, opts, report);
     return await core.exclusive(async () => {
@@ -442,7 +448,7 @@ export class EcStore {
         pendingWrites: [...this.#pending.values()].filter((w) => "data" in w).length,
         bytes: this.#journal?.size ?? 0,
         destagedSeq: m.journal.destagedSeq,
-        damaged: this.#damage.filter((d) => !d.tail).map(damageReport),
+        damaged: this.journalProblems(),
       },
       lastScrub: m.lastScrub,
     };

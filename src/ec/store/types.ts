@@ -124,6 +124,8 @@ export interface ScrubReport {
   extentProblems: ExtentProblem[];
   /** Set when the manifest fails its own checksum (the scrub then only reports). */
   manifestProblem?: string;
+  /** Damaged journal records found at open (acknowledged writes lost; later ones kept). */
+  journalProblems: JournalDamageReport[];
 }
 
 /** Options of scrub/repair. */
