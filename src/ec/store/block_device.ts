@@ -33,8 +33,11 @@ export class BlockDevice {
     readonly isBlockDevice: boolean,
   ) {}
 
-  /** Opens a block device or a regular file read-write; throws naming the path. */
-  static async open(path: string): Promise<BlockDevice> {
+  /**
+   * Opens a block device or a regular file, read-write unless `readOnly` (a volume attached
+   * read-only); throws naming the path.
+   */
+  static async open(path: string, opts: { readOnly?: boolean } = {}): Promise<BlockDevice> {
     let st: Deno.FileInfo;
     try {
       st = await Deno.stat(path);
@@ -48,7 +51,11 @@ export class BlockDevice {
     // BLKGETSIZE64 and BLKSSZGET through src/ffi/ioctl.ts; a file is its stat size, 512-byte sectors.
     const info = isBlock ? queryBlockDevice(path) : { sizeBytes: st.size, logicalBlockSize: 512 };
     const align = Math.max(MIN_ALIGN, info.logicalBlockSize);
-    const file = await Deno.open(path, { read: true, write: true });
+    // Linux opens a read-only block device for writing and fails each write (EPERM): ask first.
+    if (isBlock && !opts.readOnly && await readOnlyBlockDevice(st)) {
+      throw new Error(`device ${path} is read-only (attached read-only); it cannot take writes`);
+    }
+    const file = await Deno.open(path, { read: true, write: !opts.readOnly });
     const size = Math.floor(info.sizeBytes / align) * align;
     return new BlockDevice(path, file, size, info.logicalBlockSize, align, isBlock);
   }
@@ -124,5 +131,23 @@ export class BlockDevice {
     const run = this.#lock.then(fn, fn);
     this.#lock = run.catch(() => {});
     return run;
+  }
+}
+
+/**
+ * Whether the kernel marks a block device read-only: /sys/dev/block/MAJOR:MINOR/ro, found by
+ * the device number (a container's device node may have another name than the host's).
+ * Unknown (no sysfs) counts as writable.
+ */
+async function readOnlyBlockDevice(st: Deno.FileInfo): Promise<boolean> {
+  if (st.rdev === null) return false;
+  // glibc's gnu_dev_major / gnu_dev_minor encoding of dev_t.
+  const dev = BigInt(st.rdev);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  try {
+    return (await Deno.readTextFile(`/sys/dev/block/${major}:${minor}/ro`)).trim() === "1";
+  } catch {
+    return false;
   }
 }

@@ -197,6 +197,8 @@ export class BlockDeviceTarget implements ShardTarget {
     readonly path: string,
     private readonly expect: DeviceExpectation,
     private readonly hasher: BlockHasher,
+    /** Open the device read-only (every write then fails). */
+    private readonly readOnly = false,
   ) {}
 
   /** The superblock, once the device opened as this store's. */
@@ -209,7 +211,7 @@ export class BlockDeviceTarget implements ShardTarget {
     if (this.#dev) return true;
     let dev: BlockDevice;
     try {
-      dev = await BlockDevice.open(this.path);
+      dev = await BlockDevice.open(this.path, { readOnly: this.readOnly });
     } catch (e) {
       this.problem = (e as Error).message;
       return false;

@@ -98,6 +98,7 @@ export async function openDeviceStore(
   deps: EcStoreDeps,
   opts: EcStoreOptions = {},
 ): Promise<DeviceStore> {
+  const readOnly = opts.readOnly ?? false;
   const found = await superblocks(paths, deps.hasher);
   const stores = [...new Set(found.map((f) => f.sb.storeId))];
   if (stores.length === 0) throw new NoDeviceStoreError(paths);
@@ -105,7 +106,8 @@ export async function openDeviceStore(
     const which = found.map((f) => `${f.path}: store ${f.sb.storeId}`).join(", ");
     throw new Error(`the devices belong to different stores (${which})`);
   }
-  // Until the manifest is read, the devices are trusted as their superblocks say; then each is
+  // Until the manifest is read, the devices are opened read-only and trusted as their
+  // superblocks say; then each is
   // reopened against what the manifest expects of its target (store, shard index, geometry).
   const map = new Map<string, BlockDeviceTarget>();
   for (const f of found) {
@@ -116,7 +118,8 @@ export async function openDeviceStore(
           `${stores[0]} (one was replaced): give only the current one`,
       );
     }
-    map.set(f.sb.targetId, new BlockDeviceTarget(f.sb.targetId, f.path, f.sb, deps.hasher));
+    const t = new BlockDeviceTarget(f.sb.targetId, f.path, f.sb, deps.hasher, true);
+    map.set(f.sb.targetId, t);
   }
   const manifests = new DeviceManifestStore(() => [...map.values()], found[0].sb.code.k);
   const slots = Math.min(...found.map((f) => f.sb.slots));
@@ -128,7 +131,8 @@ export async function openDeviceStore(
         const path = found.find((f) => f.sb.targetId === t.id)?.path;
         // The manifest records where the device was; it is wherever it is now.
         if (path) t.path = path;
-        const opened = target(m, i, path ?? `${t.path} (not among the devices given)`, deps.hasher);
+        const where = path ?? `${t.path} (not among the devices given)`;
+        const opened = target(m, i, where, deps.hasher, readOnly);
         map.get(t.id)?.close();
         map.set(t.id, opened);
         return opened;
@@ -161,7 +165,7 @@ async function superblocks(
 ): Promise<{ path: string; sb: Superblock }[]> {
   const out: { path: string; sb: Superblock }[] = [];
   for (const path of paths) {
-    const dev = await BlockDevice.open(path).catch(() => null);
+    const dev = await BlockDevice.open(path, { readOnly: true }).catch(() => null);
     if (!dev) continue;
     try {
       const sb = await readSuperblock(dev, hasher);
@@ -181,7 +185,7 @@ async function commonLayout(
 ): Promise<{ slots: number; manifestSlotBytes: number }> {
   let best: { slots: number; manifestSlotBytes: number } | null = null;
   for (const d of devices) {
-    const dev = await BlockDevice.open(d.path);
+    const dev = await BlockDevice.open(d.path, { readOnly: true });
     try {
       const p = planLayout(dev.sizeBytes, dev.align, m, manifestSlotBytes);
       if (!best || p.slots < best.slots) best = p;
@@ -203,6 +207,12 @@ function expectation(m: Manifest, shardIndex: number): DeviceExpectation {
   };
 }
 
-function target(m: Manifest, i: number, path: string, hasher: BlockHasher): BlockDeviceTarget {
-  return new BlockDeviceTarget(m.targets[i].id, path, expectation(m, i), hasher);
+function target(
+  m: Manifest,
+  i: number,
+  path: string,
+  hasher: BlockHasher,
+  readOnly = false,
+): BlockDeviceTarget {
+  return new BlockDeviceTarget(m.targets[i].id, path, expectation(m, i), hasher, readOnly);
 }

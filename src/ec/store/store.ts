@@ -41,6 +41,7 @@ import type {
 import { createStripeCodec } from "./codec.ts";
 import type { CodeParams } from "./codec.ts";
 
+// The facade's callers need only this module: names, errors and types of the parts.
 export { parseShardFileName, shardFileName } from "./core.ts";
 export { IntegrityError } from "./integrity.ts";
 export type * from "./types.ts";

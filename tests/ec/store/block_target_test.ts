@@ -14,7 +14,15 @@ import {
 import { NoSpaceError } from "../../../src/ec/store/nospace.ts";
 import { SHARD_HEADER_BYTES } from "../../../src/ec/store/shard_format.ts";
 import type { EcStoreDeps, Progress } from "../../../src/ec/store/store.ts";
-import { loopDevice, loopDevices, seededBytes, storeDeps, tempDir } from "./helpers.ts";
+import {
+  attachLoop,
+  type LoopDevice,
+  loopDevice,
+  loopDevices,
+  seededBytes,
+  storeDeps,
+  tempDir,
+} from "./helpers.ts";
 
 const RS42 = { algorithm: "ReedSolomon" as const, k: 4, m: 2 };
 const LRC = { algorithm: "LRC" as const, k: 4, l: 2, g: 2 };
@@ -293,4 +301,39 @@ Deno.test("device store: after dropCaches() a verify reads the devices themselve
   assert.ok(cached < 64 * 1024, `cached read took ${cached} bytes from the devices`);
   assert.ok(fromDevices >= MiB, `read after dropCaches took only ${fromDevices} bytes`);
   s.close();
+});
+
+Deno.test("device store: shard volumes attached read-only are read (and verified) without a write", async () => {
+  await using loops = await loopDevices(6, 4 * MiB);
+  const deps = await storeDeps();
+  const data = seededBytes(10, 900_000);
+  const made = await createDeviceStore(
+    specs(loops.devices.map((d) => d.path)),
+    { code: RS42, ...GEOMETRY },
+    deps,
+  );
+  await made.store.put("x", data);
+  made.store.close();
+  const ro: LoopDevice[] = [];
+  try {
+    for (const d of loops.devices) ro.push(await attachLoop(d.file, { readOnly: true }));
+    const paths = ro.map((d) => d.path);
+    const before = await Promise.all(loops.devices.map((d) => Deno.readFile(d.file)));
+    const { store } = await openDeviceStore(paths, deps, { readOnly: true });
+    assert.deepEqual(await store.get("x"), data);
+    assert.deepEqual((await store.scrub({ repair: false })).findings, []);
+    store.close();
+    // Opened for writing, a read-only device is down: it cannot take a repaired shard.
+    const { store: rw } = await openDeviceStore(paths, deps);
+    const st = await rw.stat();
+    for (const t of st.targets) {
+      assert.equal(t.healthy, false);
+      assert.match(t.problem!, /^device \/dev\/loop\d+ is read-only \(attached read-only\)/);
+    }
+    rw.close();
+    const after = await Promise.all(loops.devices.map((d) => Deno.readFile(d.file)));
+    assert.deepEqual(after, before);
+  } finally {
+    for (const d of ro) await d[Symbol.asyncDispose]();
+  }
 });

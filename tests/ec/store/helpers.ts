@@ -107,7 +107,34 @@ export interface LoopDevice {
 export async function loopDevice(bytes: number, sectorSize?: number): Promise<LoopDevice> {
   const file = await Deno.makeTempFile({ prefix: "couchestor-ec-loop-" });
   await Deno.truncate(file, bytes);
-  const args = ["-f", "--show", ...(sectorSize ? ["--sector-size", String(sectorSize)] : []), file];
+  let attached: LoopDevice;
+  try {
+    attached = await attachLoop(file, { sectorSize });
+  } catch (e) {
+    await Deno.remove(file);
+    throw e;
+  }
+  return {
+    ...attached,
+    [Symbol.asyncDispose]: async () => {
+      await attached[Symbol.asyncDispose]();
+      await Deno.remove(file);
+    },
+  };
+}
+
+/** Attaches an existing file as a loop device (read-only with `readOnly`); detached on dispose. */
+export async function attachLoop(
+  file: string,
+  opts: { sectorSize?: number; readOnly?: boolean } = {},
+): Promise<LoopDevice> {
+  const args = [
+    "-f",
+    "--show",
+    ...(opts.sectorSize ? ["--sector-size", String(opts.sectorSize)] : []),
+    ...(opts.readOnly ? ["--read-only"] : []),
+    file,
+  ];
   let out: Deno.CommandOutput | null = null;
   // Another process may take the free device between find and bind: try again.
   for (let attempt = 0; attempt < 5 && !out?.success; attempt++) {
@@ -115,7 +142,6 @@ export async function loopDevice(bytes: number, sectorSize?: number): Promise<Lo
       .catch(() => null);
   }
   if (!out?.success) {
-    await Deno.remove(file);
     throw new Error(
       "this test needs loop devices: run it as root with util-linux installed " +
         `(apt-get install util-linux): ${
@@ -129,7 +155,6 @@ export async function loopDevice(bytes: number, sectorSize?: number): Promise<Lo
     file,
     [Symbol.asyncDispose]: async () => {
       await new Deno.Command("losetup", { args: ["-d", path] }).output();
-      await Deno.remove(file);
     },
   };
 }
