@@ -107,8 +107,8 @@ export async function openDeviceStore(
     throw new Error(`the devices belong to different stores (${which})`);
   }
   // Until the manifest is read, the devices are opened read-only and trusted as their
-  // superblocks say; then each is
-  // reopened against what the manifest expects of its target (store, shard index, geometry).
+  // superblocks say; then each is reopened against what the manifest expects of its target
+  // (store, shard index, geometry).
   const map = new Map<string, BlockDeviceTarget>();
   for (const f of found) {
     const twin = found.find((g) => g !== f && g.sb.targetId === f.sb.targetId);
