@@ -123,25 +123,23 @@ export async function openDeviceStore(
   }
   const manifests = new DeviceManifestStore(() => [...map.values()], found[0].sb.code.k);
   const slots = Math.min(...found.map((f) => f.sb.slots));
-  const store = await EcStore.openLayout(
-    undefined,
-    {
-      manifests,
-      openTarget: (t, i, m) => {
-        const path = found.find((f) => f.sb.targetId === t.id)?.path;
-        // The manifest records where the device was; it is wherever it is now.
-        if (path) t.path = path;
-        const where = path ?? `${t.path} (not among the devices given)`;
-        const opened = target(m, i, where, deps.hasher, readOnly);
-        map.get(t.id)?.close();
-        map.set(t.id, opened);
-        return opened;
-      },
-      slots,
-    },
-    deps,
-    opts,
-  );
+  const openTarget = (t: TargetEntry, i: number, m: Manifest) => {
+    const path = found.find((f) => f.sb.targetId === t.id)?.path;
+    // The manifest records where the device was; it is wherever it is now.
+    if (path) t.path = path;
+    const where = path ?? `${t.path} (not among the devices given)`;
+    const opened = target(m, i, where, deps.hasher, readOnly);
+    map.get(t.id)?.close();
+    map.set(t.id, opened);
+    return opened;
+  };
+  let store: EcStore;
+  try {
+    store = await EcStore.openLayout(undefined, { manifests, openTarget, slots }, deps, opts);
+  } catch (e) {
+    for (const t of map.values()) t.close();
+    throw e;
+  }
   return {
     store,
     replaceDevice: async (id, path, o = {}) => {

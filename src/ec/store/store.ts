@@ -79,7 +79,7 @@ export class EcStore {
     readonly dir: string | undefined,
     core: StoreCore,
     journal: Journal | null,
-    replay: { pending: Map<string, PendingWrite>; damage: JournalDamage[] },
+    replay: Replay,
     opts: EcStoreOptions,
     manifestProblem?: string,
   ) {
@@ -178,22 +178,14 @@ export class EcStore {
       layout.slots,
     );
     let journal: Journal | null = null;
-    let replay = { pending: new Map<string, PendingWrite>(), damage: [] as JournalDamage[] };
-    if (layout.journalPath) {
-      const opened = await Journal.open(layout.journalPath, deps.hasher, {
-        minNextSeq: manifest.journal.destagedSeq + 1,
-        readOnly: core.readOnly,
-      });
-      journal = opened.journal;
-      const pending = pendingFromReplay(
-        opened.records,
-        opened.damage,
-        manifest.journal.destagedSeq,
-      );
-      replay = { pending, damage: opened.damage };
-      const destaged = manifest.journal.destagedSeq;
-      core.stats.journalRecordsReplayed = opened.records.filter((r) => r.seq > destaged).length;
-      logDamage(deps, layout.journalPath, opened.damage);
+    let replay: Replay = { pending: new Map(), damage: [] };
+    try {
+      if (layout.journalPath) {
+        ({ journal, replay } = await replayJournal(layout.journalPath, manifest, core));
+      }
+    } catch (e) {
+      for (const t of core.targets.values()) t.close?.();
+      throw e;
     }
     deps.logger.debug("ec store opened", {
       at: layout.manifests.where,
@@ -507,6 +499,29 @@ export class EcStore {
       objectProblems(this.#core, obj).map((p) => ({ object, ...p }))
     );
   }
+}
+
+/** What a journal replay leaves: pending writes by name and the damage stepped over. */
+interface Replay {
+  pending: Map<string, PendingWrite>;
+  damage: JournalDamage[];
+}
+
+/** Opens and replays the journal (read-only for a read-only store), logging damage. */
+async function replayJournal(
+  path: string,
+  manifest: Manifest,
+  core: StoreCore,
+): Promise<{ journal: Journal; replay: Replay }> {
+  const destaged = manifest.journal.destagedSeq;
+  const opened = await Journal.open(path, core.hasher, {
+    minNextSeq: destaged + 1,
+    readOnly: core.readOnly,
+  });
+  core.stats.journalRecordsReplayed = opened.records.filter((r) => r.seq > destaged).length;
+  logDamage(core.deps, path, opened.damage);
+  const pending = pendingFromReplay(opened.records, opened.damage, destaged);
+  return { journal: opened.journal, replay: { pending, damage: opened.damage } };
 }
 
 /** A fresh manifest for a new store. */
