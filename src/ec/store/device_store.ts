@@ -140,18 +140,29 @@ export async function openDeviceStore(
     for (const t of map.values()) t.close();
     throw e;
   }
+  // A device of this store whose target the manifest no longer lists gets no manifest copy.
+  const listed = new Set(store.targets().map((t) => t.id));
+  for (const [id, t] of map) {
+    if (!listed.has(id)) {
+      t.close();
+      map.delete(id);
+    }
+  }
   return {
     store,
     replaceDevice: async (id, path, o = {}) => {
-      const t = await store.replaceTarget(id, path, async (shardIndex, m) => {
+      await store.replaceTarget(id, path, async (shardIndex, m) => {
         await initialiseDevice(path, expectation(m, shardIndex), deps.hasher, {
           force: o.force,
           slots,
           manifestSlotBytes: found[0].sb.manifestSlotBytes,
         });
-        return target(m, shardIndex, path, deps.hasher);
+        const t = target(m, shardIndex, path, deps.hasher);
+        // In the map before the manifest naming it is saved, so the new device gets a copy
+        // and the old one (closed by replaceTarget) none.
+        map.set(id, t);
+        return t;
       });
-      map.set(id, t as BlockDeviceTarget);
     },
   };
 }

@@ -236,6 +236,11 @@ export class EcStore {
     return Object.values(this.#core.manifest.stripes);
   }
 
+  /** The shard targets as the manifest lists them (id, path, kind). */
+  targets(): readonly TargetEntry[] {
+    return this.#core.manifest.targets;
+  }
+
   /** Metadata of a destaged object, if any. */
   objectInfo(name: string): StoredObject | undefined {
     return this.#core.manifest.objects[name];

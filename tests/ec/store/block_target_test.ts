@@ -15,6 +15,7 @@ import { NoSpaceError } from "../../../src/ec/store/nospace.ts";
 import { SHARD_HEADER_BYTES } from "../../../src/ec/store/shard_format.ts";
 import type { EcStoreDeps, Progress } from "../../../src/ec/store/store.ts";
 import {
+  assertBytes,
   attachLoop,
   type LoopDevice,
   loopDevice,
@@ -75,14 +76,14 @@ Deno.test("device store: 4+2 on losetup devices round trips, reopens from its de
     bytes: data.length,
     totalBytes: data.length,
   });
-  assert.deepEqual(await store.get("volume"), data);
+  assertBytes(await store.get("volume"), data);
   await assert.rejects(() => store.write("small", new Uint8Array(1)), /has no journal/);
   store.close();
 
   // Device names change between Jobs: the superblocks say which device is which shard.
   const again = (await openDeviceStore([...paths].reverse(), deps, { readOnly: true })).store;
   const reads: Progress[] = [];
-  assert.deepEqual(await again.get("volume", { onProgress: (p) => reads.push(p) }), data);
+  assertBytes(await again.get("volume", { onProgress: (p) => reads.push(p) }), data);
   assert.deepEqual(reads.at(-1), {
     done: 13,
     total: 13,
@@ -116,7 +117,7 @@ Deno.test("device store: LRC 4+2+2 on 4Kn loop devices (BLKSSZGET 4096), one dev
   store.close();
   const without1 = paths.filter((_, i) => i !== 1);
   const { store: degraded } = await openDeviceStore(without1, deps, { readOnly: true });
-  assert.deepEqual(await degraded.get("volume"), data);
+  assertBytes(await degraded.get("volume"), data);
   // Per stripe: 4 data reads (one fails) + the local parity of group 0 only.
   assert.equal(degraded.stats.shardReads, 8 * 5);
   assert.equal(degraded.stats.degradedReads, 8);
@@ -143,7 +144,7 @@ Deno.test("device store: devices of another store are refused, never overwritten
       `^device ${pa[0]} belongs to store [0-9a-f-]{36} \\(target shard-0, shard 0\\), not to store`,
     ),
   );
-  assert.deepEqual(await Deno.readFile(a.devices[2].file), before, "nothing was written");
+  assertBytes(await Deno.readFile(a.devices[2].file), before, "nothing was written");
   await assert.rejects(
     () => openDeviceStore([...pa.slice(0, 3), ...pb.slice(3)], deps),
     /the devices belong to different stores/,
@@ -159,8 +160,9 @@ Deno.test("device store: devices of another store are refused, never overwritten
   assert.ok(
     repair.findings.length > 0 && repair.findings.every((f) => f.shard === 2 && f.repaired),
   );
-  assert.deepEqual(await store.get("x"), seededBytes(3, 600_000));
+  assertBytes(await store.get("x"), seededBytes(3, 600_000));
   store.close();
+  assertBytes(await Deno.readFile(a.devices[2].file), before, "the replaced device untouched");
   const reopened = await openDeviceStore([...pa.slice(0, 2), pb[2], ...pa.slice(3)], deps);
   assert.deepEqual((await reopened.store.scrub({ repair: false })).findings, []);
   reopened.store.close();
@@ -199,7 +201,7 @@ Deno.test("device store: a flipped byte and a foreign shard on devices are detec
   dst.close();
 
   const { store } = await openDeviceStore(pa, deps);
-  assert.deepEqual(await store.get("x"), data);
+  assertBytes(await store.get("x"), data);
   const verify = await store.scrub({ repair: false });
   assert.deepEqual(
     verify.findings.map((f) => [f.stripe, f.shard, f.kind]),
@@ -214,7 +216,7 @@ Deno.test("device store: a flipped byte and a foreign shard on devices are detec
   assert.deepEqual((await store.scrub({ repair: false })).findings, []);
   store.close();
   const fresh = await openDeviceStore(pa, deps, { readOnly: true });
-  assert.deepEqual(await fresh.store.get("x"), data);
+  assertBytes(await fresh.store.get("x"), data);
   assert.equal(fresh.store.stats.degradedReads, 0, "healed on the devices, not only in memory");
   fresh.store.close();
 });
@@ -241,7 +243,7 @@ Deno.test("device store: a lost device is replaced by a blank one and rebuilt; f
   store.close();
 
   const { store: s2, replaceDevice } = await openDeviceStore(paths.filter((_, i) => i !== 5), deps);
-  assert.deepEqual(await s2.get("x"), data);
+  assertBytes(await s2.get("x"), data);
   await replaceDevice("shard-5", spare.path);
   const repair = await s2.scrub({ repair: true });
   assert.equal(repair.findings.length, slots);
@@ -251,7 +253,7 @@ Deno.test("device store: a lost device is replaced by a blank one and rebuilt; f
     readOnly: true,
   });
   assert.deepEqual((await s3.scrub({ repair: false })).findings, []);
-  assert.deepEqual(await s3.get("y"), seededBytes(7, 2 * 256 * 1024));
+  assertBytes(await s3.get("y"), seededBytes(7, 2 * 256 * 1024));
   s3.close();
 });
 
@@ -269,7 +271,7 @@ Deno.test("device store: plain fixed-size files work as devices; a blank one is 
   await store.put("x", data);
   store.close();
   const { store: again } = await openDeviceStore(paths, deps);
-  assert.deepEqual(await again.get("x"), data);
+  assertBytes(await again.get("x"), data);
   again.close();
 });
 
@@ -290,7 +292,7 @@ Deno.test("device store: after dropCaches() a verify reads the devices themselve
   await s.put("x", data);
   const read = async () => {
     const before = await Promise.all(paths.map(sectorsRead));
-    assert.deepEqual(await s.get("x"), data);
+    assertBytes(await s.get("x"), data);
     const after = await Promise.all(paths.map(sectorsRead));
     return after.reduce((n, a, i) => n + a - before[i], 0) * 512;
   };
@@ -320,7 +322,7 @@ Deno.test("device store: shard volumes attached read-only are read (and verified
     const paths = ro.map((d) => d.path);
     const before = await Promise.all(loops.devices.map((d) => Deno.readFile(d.file)));
     const { store } = await openDeviceStore(paths, deps, { readOnly: true });
-    assert.deepEqual(await store.get("x"), data);
+    assertBytes(await store.get("x"), data);
     assert.deepEqual((await store.scrub({ repair: false })).findings, []);
     store.close();
     // Opened for writing, a read-only device is down: it cannot take a repaired shard.
@@ -332,7 +334,7 @@ Deno.test("device store: shard volumes attached read-only are read (and verified
     }
     rw.close();
     const after = await Promise.all(loops.devices.map((d) => Deno.readFile(d.file)));
-    assert.deepEqual(after, before);
+    after.forEach((a, i) => assertBytes(a, before[i], `device ${i}`));
   } finally {
     for (const d of ro) await d[Symbol.asyncDispose]();
   }

@@ -1,4 +1,5 @@
 /** Shared set-up for store tests: real kernel, real hasher, temp dirs. */
+import { AssertionError } from "node:assert/strict";
 import { systemClock } from "../../../src/clock.ts";
 import type { Clock } from "../../../src/clock.ts";
 import { selectKernel } from "../../../src/ec/kernels/select.ts";
@@ -178,4 +179,22 @@ export async function loopDevices(
       for (const d of devices) await d[Symbol.asyncDispose]();
     },
   };
+}
+
+/**
+ * Asserts two byte arrays are equal, naming the first differing offset (node:assert's diff of
+ * megabyte arrays takes minutes to render, which would look like a hang).
+ */
+export function assertBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
+  const n = Math.min(actual.length, expected.length);
+  let i = 0;
+  while (i < n && actual[i] === expected[i]) i++;
+  if (i === n && actual.length === expected.length) return;
+  throw new AssertionError({
+    message: `${what}: ${actual.length} bytes, expected ${expected.length}; first difference ` +
+      `at byte ${i}`,
+    actual: actual.length,
+    expected: expected.length,
+    operator: "assertBytes",
+  });
 }

@@ -18,7 +18,7 @@ import {
   shardFileName,
   type ShardProblemNote,
 } from "../../../src/ec/store/store.ts";
-import { seededBytes, storeDeps, tempDir } from "./helpers.ts";
+import { assertBytes, seededBytes, storeDeps, tempDir } from "./helpers.ts";
 
 const RS42 = { algorithm: "ReedSolomon" as const, k: 4, m: 2 };
 const GEOMETRY = { code: RS42, stripeSizeBytes: 64 * 1024, blockSize: 4096 };
@@ -70,7 +70,7 @@ Deno.test("integrity: a foreign shard (valid checksums, other store, same geomet
       shardPath(`${dir.path}/a`, a, 1, shard),
     );
   }
-  assert.deepEqual(await a.get("x"), mine, "rebuilt from A's own shards");
+  assertBytes(await a.get("x"), mine, "rebuilt from A's own shards");
   assert.deepEqual(
     notes.map((n) => [n.stripe, n.shard, n.kind]),
     [[1, 0, "identity"], [1, 3, "identity"]],
@@ -127,7 +127,7 @@ Deno.test("integrity: a shard of another object of the same store is foreign too
   assert.equal(report.findings.length, 1);
   assert.equal(report.findings[0].kind, "identity");
   assert.match(report.findings[0].detail!, /^object \d+, expected \d+$/);
-  assert.deepEqual(await s.get("one"), seededBytes(3, 64 * 1024));
+  assertBytes(await s.get("one"), seededBytes(3, 64 * 1024));
   s.close();
 });
 
@@ -196,7 +196,7 @@ Deno.test("integrity: a wrong shard with valid checksums and identity is outvote
     encodeShardFile(header, new Uint8Array(header.shardSize).fill(7), deps.hasher),
   );
   const fresh = await EcStore.open(dir.path, deps, { readOnly: true });
-  assert.deepEqual(await fresh.get("x"), data, "found by excluding shards until the hash matches");
+  assertBytes(await fresh.get("x"), data, "found by excluding shards until the hash matches");
   assert.equal(fresh.stats.degradedReads, 1);
   fresh.close();
   // A forged object hash: every stripe checks out, the whole object does not; nothing comes out.

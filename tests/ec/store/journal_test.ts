@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createBlockHasher } from "../../../src/ec/store/checksum.ts";
 import { Journal } from "../../../src/ec/store/journal.ts";
 import { EcStore } from "../../../src/ec/store/store.ts";
-import { seededBytes, storeDeps, tempDir } from "./helpers.ts";
+import { assertBytes, seededBytes, storeDeps, tempDir } from "./helpers.ts";
 
 const enc = new TextEncoder();
 const key = (i: number) => enc.encode(`obj-${i}`);
@@ -100,7 +100,7 @@ Deno.test("journal: a damaged first record head is stepped over by resynchronisi
     assert.deepEqual(r.damage.map((d) => [d.offset, d.length, d.seq, d.tail]), [
       [0, offsetOf(2), undefined, false],
     ]);
-    assert.deepEqual(await Deno.readFile(p), bytes, "a read-only open changes nothing");
+    assertBytes(await Deno.readFile(p), bytes, "a read-only open changes nothing");
   }
 });
 
@@ -117,7 +117,7 @@ Deno.test("journal: a read-only open leaves the file byte-identical and refuses 
   assert.deepEqual(r.records.map((x) => x.seq), [1, 2, 3, 4, 5]);
   await assert.rejects(() => r.journal.append(key(6), new Uint8Array(1)), /open read-only/);
   r.journal.close();
-  assert.deepEqual(await Deno.readFile(path), before);
+  assertBytes(await Deno.readFile(path), before);
   // A read-only open of an absent journal does not create it.
   const none = await Journal.open(`${dir.path}/absent.log`, h, { readOnly: true });
   assert.deepEqual(none.records, []);
@@ -173,7 +173,7 @@ Deno.test("journal: a writer SIGKILLed at random points loses no acknowledged wr
     for (const h of history) {
       for (let i = 0; i < h.acked; i++) {
         const size = 1 + ((h.seed * 7919 + i * 104729) % 30_000);
-        assert.deepEqual(
+        assertBytes(
           await store.get(`${h.prefix}-${i}`),
           seededBytes(h.seed * 100_000 + i, size),
           `${h.prefix}-${i}`,
@@ -186,7 +186,7 @@ Deno.test("journal: a writer SIGKILLed at random points loses no acknowledged wr
       const h = history.find((x) => extra === `${x.prefix}-${x.acked}`);
       assert.ok(h, `unexpected object ${extra} after replay`);
       const size = 1 + ((h.seed * 7919 + h.acked * 104729) % 30_000);
-      assert.deepEqual(await store.get(extra), seededBytes(h.seed * 100_000 + h.acked, size));
+      assertBytes(await store.get(extra), seededBytes(h.seed * 100_000 + h.acked, size));
       h.acked++;
     }
     store.close();
@@ -226,7 +226,7 @@ Deno.test("store journal: a damaged first record keeps every acknowledged write 
   await Deno.writeFile(path, bytes);
   const store = await EcStore.open(dir.path, deps, { journalCapacityBytes: 1 << 20 });
   assert.equal(store.stats.journalRecordsReplayed, 5);
-  for (let i = 1; i < 6; i++) assert.deepEqual(await store.get(`w${i}`), seededBytes(i, 1000 + i));
+  for (let i = 1; i < 6; i++) assertBytes(await store.get(`w${i}`), seededBytes(i, 1000 + i));
   // w0's latest acknowledged write is lost: its older destaged bytes are not passed off as it.
   await assert.rejects(
     () => store.get("w0"),
@@ -240,10 +240,10 @@ Deno.test("store journal: a damaged first record keeps every acknowledged write 
   const again = await EcStore.open(dir.path, deps);
   assert.deepEqual(again.journalDamage, []);
   await assert.rejects(() => again.get("w0"), /is damaged/);
-  assert.deepEqual(await again.get("w5"), seededBytes(5, 1005));
+  assertBytes(await again.get("w5"), seededBytes(5, 1005));
   // A new write of the name is the new truth.
   await again.write("w0", seededBytes(7, 10));
-  assert.deepEqual(await again.get("w0"), seededBytes(7, 10));
+  assertBytes(await again.get("w0"), seededBytes(7, 10));
   again.close();
 });
 
@@ -255,7 +255,7 @@ Deno.test("store journal: a damaged first record head (name unknown) still keeps
   bytes[4] ^= 0xff; // record 1's key length: its head checksum fails
   await Deno.writeFile(path, bytes);
   const store = await EcStore.open(dir.path, deps, { readOnly: true });
-  for (let i = 1; i < 6; i++) assert.deepEqual(await store.get(`w${i}`), seededBytes(i, 1000 + i));
+  for (let i = 1; i < 6; i++) assertBytes(await store.get(`w${i}`), seededBytes(i, 1000 + i));
   assert.deepEqual(store.journalDamage.map((d) => [d.offset, d.seq, d.tail]), [[
     0,
     undefined,
@@ -283,6 +283,6 @@ Deno.test("store journal: get, stat and verify on a read-only store leave journa
   await assert.rejects(() => store.put("n", new Uint8Array(1)), /opened read-only/);
   await assert.rejects(() => store.delete("w1"), /opened read-only/);
   store.close();
-  assert.deepEqual(await Deno.readFile(journal), before[0]);
-  assert.deepEqual(await Deno.readFile(`${dir.path}/manifest.json`), before[1]);
+  assertBytes(await Deno.readFile(journal), before[0]);
+  assertBytes(await Deno.readFile(`${dir.path}/manifest.json`), before[1]);
 });
