@@ -55,6 +55,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   sysconf: { parameters: ["i32"], result: "i64" },
+  posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc symbols this module binds. */
@@ -147,6 +148,18 @@ export function fallocate(fd: number, offset: number, len: number): void {
     check("fallocate", rc, `${len} bytes`);
     return;
   }
+}
+
+/** posix_fadvise advice: the cached pages of the range are not needed (clean ones are dropped). */
+export const POSIX_FADV_DONTNEED = 4;
+
+/**
+ * posix_fadvise(2) over the whole file. Unlike other calls it returns the error number
+ * instead of setting errno.
+ */
+export function fadvise(fd: number, advice: number): void {
+  const rc = libc().posix_fadvise(fd, 0n, 0n, advice);
+  if (rc !== 0) throw new LibcError("posix_fadvise", rc);
 }
 
 /** fsync(2). */

@@ -117,7 +117,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     ecScrubErrors: new client.Counter({
       name: "couchestor_ec_scrub_errors_total",
-      help: "Problems found by scrubbing, by kind (checksum, parity, missing).",
+      help: "Scrub problems by kind: missing, checksum, parity, identity (foreign), data.",
       labelNames: ["kind"] as const,
       registers: r,
     }),

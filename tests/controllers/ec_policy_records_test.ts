@@ -38,6 +38,9 @@ function stripe(id: number, placement: string[], extra: Partial<Stripe> = {}): S
     shardSize: 2048,
     placement,
     health: "healthy",
+    writeId: 1,
+    index: id,
+    dataHash: "0".repeat(16),
     ...extra,
   };
 }

@@ -29,11 +29,17 @@ export interface EcStripeGroup {
   lastScrub?: number;
 }
 
+/** The stripe fields a summary reads. */
+export type StripeSummary = Pick<
+  Stripe,
+  "id" | "generation" | "dataBytes" | "placement" | "health" | "lastScrub"
+>;
+
 const RANK: Record<StripeHealth, number> = { healthy: 0, degraded: 1, lost: 2 };
 
 /** Groups stripes into ECStripe summaries, ordered by group index. */
 export function groupStripes(
-  stripes: Iterable<Stripe>,
+  stripes: Iterable<StripeSummary>,
   per = STRIPES_PER_ECSTRIPE,
 ): EcStripeGroup[] {
   const groups = new Map<number, EcStripeGroup>();

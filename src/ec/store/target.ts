@@ -1,6 +1,6 @@
 /**
  * The shard target port: one failure domain holding shard files (a directory on its own disk
- * here; a raw block device adapter could implement the same interface).
+ * here; block_target.ts puts them on a raw block device or a fixed-size file).
  */
 import { syncDir, writeFileAtomic } from "./atomic.ts";
 
@@ -20,6 +20,12 @@ export interface ShardTarget {
   healthy(): Promise<boolean>;
   /** Makes a replaced (empty) target usable again, e.g. re-creating its directory. */
   provision(): Promise<void>;
+  /** Releases what the target holds open (a device's file descriptor). */
+  close?(): void;
+  /** Writes back and drops what the OS caches of the target (a device's page cache). */
+  dropCache?(): Promise<void>;
+  /** Why the target is down, when it knows (set by healthy()). */
+  readonly problem?: string | null;
 }
 
 /** A target backed by one directory. */
@@ -30,7 +36,10 @@ export class DirectoryTarget implements ShardTarget {
   async write(name: string, data: Uint8Array): Promise<void> {
     if (!(await this.healthy())) throw new Error(`shard target ${this.id} (${this.dir}) is down`);
     // The directory is fsync'd once per batch in flush(), not once per shard.
-    await writeFileAtomic(`${this.dir}/${name}`, data, { syncDir: false });
+    await writeFileAtomic(`${this.dir}/${name}`, data, {
+      syncDir: false,
+      where: `${this.dir} (shard target ${this.id})`,
+    });
   }
 
   /** fsyncs the directory so renamed shard files survive a crash. */

@@ -3,6 +3,7 @@ import { ManualClock } from "../../../src/clock.ts";
 import { RateLimiter } from "../../../src/ec/store/rate_limit.ts";
 import { EcStore, shardFileName } from "../../../src/ec/store/store.ts";
 import { createMetrics } from "../../../src/observability/metrics.ts";
+import { SHARD_HEADER_BYTES } from "../../../src/ec/store/shard_format.ts";
 import { seededBytes, storeDeps, tempDir } from "./helpers.ts";
 
 const RS42 = { algorithm: "ReedSolomon" as const, k: 4, m: 2 };
@@ -110,17 +111,14 @@ Deno.test("store: scrub catches parity that disagrees although checksums pass", 
   await store.put("z", seededBytes(4, 4096));
   const stripe = store.objectInfo("z")!.extents[0].stripe;
   // Rewrite data shard 2 with wrong content but valid checksums: only parity can tell.
-  const { encodeShardFile } = await import("../../../src/ec/store/shard_format.ts");
+  const { encodeShardFile, decodeShardFile } = await import(
+    "../../../src/ec/store/shard_format.ts"
+  );
   const st = await store.stat();
   const owner = st.targets.find((t) => t.id === `t0${(stripe + 2) % 6}`)!;
-  await Deno.writeFile(
-    `${dir.path}/${owner.path}/${shardFileName(stripe, 2)}`,
-    encodeShardFile(
-      { stripeId: stripe, shardIndex: 2, generation: 1, shardSize: 1024, blockSize: 4096 },
-      new Uint8Array(1024).fill(9),
-      deps.hasher,
-    ),
-  );
+  const path = `${dir.path}/${owner.path}/${shardFileName(stripe, 2)}`;
+  const { header } = decodeShardFile(await Deno.readFile(path), deps.hasher)!;
+  await Deno.writeFile(path, encodeShardFile(header, new Uint8Array(1024).fill(9), deps.hasher));
   const report = await store.scrub({ repair: true });
   assert.deepEqual(report.findings.map((f) => [f.shard, f.kind, f.repaired]), [[
     2,
@@ -219,7 +217,7 @@ Deno.test("store: bad blocks in more than m shards heal when no block range lose
   const flip = async (shard: number, block: number) => {
     const path = `${dir.path}/targets/t0${(stripe + shard) % 6}/${shardFileName(stripe, shard)}`;
     const f = await Deno.readFile(path);
-    f[32 + block * (8 + 4096) + 8 + 17] ^= 0x01;
+    f[SHARD_HEADER_BYTES + block * (8 + 4096) + 8 + 17] ^= 0x01;
     await Deno.writeFile(path, f);
   };
   // Three damaged shards, each in a different block: every block range still has 5 good shards.
