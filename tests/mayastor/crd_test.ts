@@ -19,7 +19,7 @@ import { drive, harness, simHealthy } from "./harness.ts";
 const NS = "mayastor";
 
 async function withSandbox(
-  mode: "rest" | "crd",
+  _mode: "rest" | "crd",
   f: (ctx: {
     h: Awaited<ReturnType<typeof harness>>;
     kube: KubeClient;
@@ -31,10 +31,10 @@ async function withSandbox(
   const kube = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
   try {
     const sync = new MayastorCrdSync({
-      kube,
+      server: sb.httpUrl,
+      token: sb.token,
       sim: h.sim,
       namespace: NS,
-      mode,
       logger: silentLogger,
     });
     await sync.install();

@@ -95,7 +95,7 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-1" } });
+  const h = await harness({ volume: { pools: ["cold-1"] } });
   const storeDir = await Deno.makeTempDir({ prefix: "couchestor-moves-" });
   const backend = new CountingBackend(h.backend);
   const store = new CrashingStore(new FileMoveStore(storeDir));

@@ -12,7 +12,7 @@ import { createMetrics } from "../../src/observability/metrics.ts";
 import { drive, harness } from "../mayastor/harness.ts";
 
 Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsewhere", async () => {
-  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-0" } });
+  const h = await harness({ volume: { pools: ["cold-1"] } });
   const dir = await Deno.makeTempDir({ prefix: "couchestor-runner-" });
   try {
     const uuids = [h.volume];

@@ -97,7 +97,7 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
 
 Deno.test("the loop on real parts: hot volumes promoted, idle demoted, limits and cooldown held", async () => {
   const h = await harness({
-    volume: { pools: ["cold-1"], pvName: "pv-hot-a", profile: { kind: "steady", iops: 5000 } },
+    volume: { pools: ["cold-1"], profile: { kind: "steady", iops: 5000 } },
   });
   const dir = await Deno.makeTempDir({ prefix: "couchestor-loop-" });
   try {
@@ -106,19 +106,16 @@ Deno.test("the loop on real parts: hot volumes promoted, idle demoted, limits an
     uuids["pv-hot-b"] = await h.sim.addVolume({
       sizeBytes: MiB,
       pools: ["cold-2"],
-      pvName: "pv-hot-b",
       profile: { kind: "steady", iops: 2500 },
     });
     uuids["pv-idle"] = await h.sim.addVolume({
       sizeBytes: MiB,
       pools: ["hot-1"],
-      pvName: "pv-idle",
       profile: { kind: "idle" },
     });
     uuids["pv-middle"] = await h.sim.addVolume({
       sizeBytes: MiB,
       pools: ["hot-2"],
-      pvName: "pv-middle",
       profile: { kind: "steady", iops: 400 },
     });
     const annotations: Record<string, Record<string, string>> = {};
