@@ -9,7 +9,7 @@
  *   without an IO log the control plane replaces it: a hot spare),
  *   `{kind:"next-rebuild-fault", atPercent}` (the next rebuild to start faults there),
  *   `{kind:"api-error", status, match?, method?, nth?, count?}`,
- *   `{kind:"api-hang", on, mode?:"before"|"after", match?, method?, nth?, count?}`,
+ *   `{kind:"api-hang", on, mode?:"before"|"after"|"during", match?, method?, nth?, count?}`,
  *   `{kind:"io-engine-restart", node?}`; `DELETE /sim/faults` clears them all.
  * - `POST /sim/volumes` seeds a volume (SimVolumeConfig: random bytes on chosen pools).
  * - `PUT /sim/volumes/{id}/profile` sets a workload profile.
@@ -54,7 +54,7 @@ const FaultBodySchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("api-hang"),
     on: z.boolean(),
-    mode: z.enum(["before", "after"]).optional(),
+    mode: z.enum(["before", "after", "during"]).optional(),
     ...match,
   }),
   z.object({ kind: z.literal("io-engine-restart"), node: z.string().optional() }),

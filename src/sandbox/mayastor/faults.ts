@@ -17,8 +17,12 @@ export interface FaultMatch {
   count?: number;
 }
 
-/** Where a hang holds the call. */
-export type HangMode = "before" | "after";
+/**
+ * Where a hang holds the call: before the control plane sees it, after it acted (the answer is
+ * lost), or during the operation, holding the resources' operation guards: meanwhile other
+ * calls on a resource it names answer 409 Conflict (`operation_guard_wait` gives up).
+ */
+export type HangMode = "before" | "after" | "during";
 
 interface Rule extends FaultMatch {
   seen: number;
@@ -45,6 +49,7 @@ export class ApiFaults {
   #hangs: HangRule[] = [];
   #release: () => void = () => {};
   #gate: Promise<void> = this.#newGate();
+  #holding = 0;
 
   /** The next matching calls answer `status` with the RestJsonError kind api-rest uses for it. */
   addError(status: number, m: FaultMatch = {}): void {
@@ -69,9 +74,19 @@ export class ApiFaults {
     this.clearHangs();
   }
 
-  /** Resolves when hung calls are released. */
-  held(): Promise<void> {
-    return this.#gate;
+  /** Holds a hung call until hung calls are released. */
+  async hold(): Promise<void> {
+    this.#holding++;
+    try {
+      await this.#gate;
+    } finally {
+      this.#holding--;
+    }
+  }
+
+  /** Calls held right now. */
+  get holding(): number {
+    return this.#holding;
   }
 
   /** The verdict for one call (rules that hit count it). */

@@ -10,7 +10,7 @@ import type { DiskPoolCR } from "../../mayastor/diskpool.ts";
 import { admin, applyFault, clearFaults, replicaHashes } from "./admin.ts";
 import { SimCluster, type SimPoolConfig, type SimVolumeConfig } from "./cluster.ts";
 import { fileSha256, ReplicaStore } from "./datastore.ts";
-import { SimError } from "./errors.ts";
+import { SimError, Svc } from "./errors.ts";
 import { renderAllMetrics, renderNodeMetrics } from "./exporter.ts";
 import { ApiFaults, type FaultMatch, type HangMode } from "./faults.ts";
 import type { WorkloadProfile } from "./profiles.ts";
@@ -54,6 +54,8 @@ export interface SimFaults {
   restartIoEngine(node?: string): void;
   /** Clears every fault (pools and nodes come back). */
   clear(): void;
+  /** `/v0` calls a hang holds right now. */
+  held(): number;
 }
 
 /** A running simulator. */
@@ -118,6 +120,8 @@ export function diskPoolCrs(c: SimCluster, namespace = "mayastor"): DiskPoolCR[]
   });
 }
 
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 function errorResponse(e: unknown): Response {
   const err = e instanceof SimError ? e : new SimError(
     e instanceof RangeError ? 400 : 500,
@@ -170,12 +174,27 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
     hangApi: (on = true, o = {}) => on ? api.addHang(o.mode ?? "before", o) : api.clearHangs(),
     restartIoEngine: (node) => cluster.restartIoEngine(node),
     clear: () => clearFaults(cluster, api),
+    held: () => api.holding,
   };
+
+  // Resources whose operation guard a call held "during" a hang keeps (their uuids).
+  const busy = new Set<string>();
+  const uuidsOf = (parts: string[]) =>
+    parts.filter((p) => UUID.test(p)).map((p) => p.toLowerCase());
 
   const v0 = async (req: Request, parts: string[], url: URL): Promise<Response> => {
     const verdict = api.judge(req.method, `/${parts.join("/")}`);
-    if (verdict.hang === "before") await api.held();
+    if (verdict.hang === "before") await api.hold();
     if (verdict.error) return errorResponse(verdict.error);
+    if (req.method !== "GET" && uuidsOf(parts).some((id) => busy.has(id))) {
+      return errorResponse(Svc.conflict());
+    }
+    if (verdict.hang === "during") {
+      const held = uuidsOf(parts).filter((id) => !busy.has(id));
+      held.forEach((id) => busy.add(id));
+      await api.hold();
+      held.forEach((id) => busy.delete(id));
+    }
     const res = await atNow(async () => {
       try {
         return await route(cluster, req, parts, url);
@@ -184,7 +203,7 @@ export async function startMayastorSim(opts: MayastorSimOptions): Promise<Mayast
       }
     });
     // The control plane acted; the answer is held until the fault is cleared.
-    if (verdict.hang === "after") await api.held();
+    if (verdict.hang === "after") await api.hold();
     return res;
   };
 
