@@ -31,10 +31,10 @@ Deno.test("sandbox --with-mayastor serves tier-labelled DiskPools and the simula
       { group: "openebs.io", version: "v1beta2", plural: "diskpools", namespaced: true },
       { namespace: "mayastor", labelSelector: "storage.billyronks.io/tier=cold" },
     );
-    assert.deepEqual(pools.items.map((p) => p.metadata.name).sort(), ["hdd-1", "hdd-2"]);
+    assert.deepEqual(pools.items.map((p) => p.metadata.name).sort(), ["hdd-1", "hdd-2", "hdd-3"]);
     client.close();
     const v0 = await (await fetch(`${rest}/pools`)).json() as { id: string }[];
-    assert.equal(v0.length, 6);
+    assert.equal(v0.length, 9);
     const text = await (await fetch(metrics)).text();
     assert.match(text, /diskpool_total_size_bytes\{[^}]*name="nvme-1"/);
     child.kill("SIGTERM");

@@ -263,11 +263,10 @@ export class SimCluster extends ClusterState {
   /** Replicas that hold the volume's current data: healthy children, or owned when unpublished. */
   dataReplicas(v: SimVolume): SimReplica[] {
     const n = this.targetNexus(v);
-    const ids = n?.live
-      ? stateChildren(n).filter((c) => c.state === "Online").map((c) => c.replica)
-      : [...v.replicas];
-    return ids.map((id) => (id ? this.replicas.get(id) : undefined))
-      .filter((r): r is SimReplica => r !== undefined && this.replicaLive(r));
+    const replicas = n?.live
+      ? stateChildren(n).filter((c) => c.state === "Online").map((c) => this.cp.childReplica(c.uri))
+      : [...v.replicas].map((id) => this.replicas.get(id));
+    return replicas.filter((r): r is SimReplica => r !== undefined && this.replicaLive(r));
   }
 
   /** Bytes [offset, offset+length) of a volume, from the given replica or a healthy one. */
@@ -293,11 +292,13 @@ export class SimCluster extends ClusterState {
     const v = this.volume(uuid);
     checkRange(v, offset, data.length);
     const n = this.targetNexus(v);
-    const ids = n?.live
-      ? stateChildren(n).filter((c) => c.state !== "Faulted").map((c) => c.replica ?? "")
-      : [...v.replicas];
-    for (const id of ids) {
-      const r = this.replicas.get(id);
+    // The nexus writes to every child that is not faulted (raw ones too).
+    const replicas = n?.live
+      ? stateChildren(n).filter((c) => c.state !== "Faulted").map((c) =>
+        this.cp.childReplica(c.uri)
+      )
+      : [...v.replicas].map((id) => this.replicas.get(id));
+    for (const r of replicas) {
       if (r && this.replicaLive(r)) await this.store.writeRange(r.path, offset, data);
     }
   }

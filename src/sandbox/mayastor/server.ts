@@ -8,7 +8,7 @@
 import type { Clock } from "../../clock.ts";
 import type { DiskPoolCR } from "../../mayastor/diskpool.ts";
 import { admin, applyFault, clearFaults, replicaHashes } from "./admin.ts";
-import { SimCluster, type SimPoolConfig, type SimVolumeConfig } from "./cluster.ts";
+import { SimCluster, type SimPoolConfig, type SimVolumeConfig, TIER_LABEL } from "./cluster.ts";
 import { fileSha256, ReplicaStore } from "./datastore.ts";
 import { SimError, Svc } from "./errors.ts";
 import { renderAllMetrics, renderNodeMetrics } from "./exporter.ts";
@@ -95,7 +95,7 @@ export interface MayastorSim {
   close(): Promise<void>;
 }
 
-/** DiskPool CRs of the pools (`openebs.io/v1beta2`; topology labels in `spec.topology`). */
+/** DiskPool CRs of the pools (`openebs.io/v1beta2`, k8s/operators/src/pool/diskpool/crd/v1beta2.rs). */
 export function diskPoolCrs(c: SimCluster, namespace = "mayastor"): DiskPoolCR[] {
   return [...c.pools.values()].map((p) => {
     const live = c.poolLive(p);
@@ -103,7 +103,15 @@ export function diskPoolCrs(c: SimCluster, namespace = "mayastor"): DiskPoolCR[]
     return {
       apiVersion: "openebs.io/v1beta2",
       kind: "DiskPool",
-      metadata: { name: p.id, namespace },
+      // The tier as an admin labels the CR (CoucheStor's install guide); the pool's topology
+      // labels, which Mayastor's scheduler reads, in spec.topology.labelled.
+      metadata: {
+        name: p.id,
+        namespace,
+        ...(p.topologyLabels[TIER_LABEL]
+          ? { labels: { [TIER_LABEL]: p.topologyLabels[TIER_LABEL] } }
+          : {}),
+      },
       spec: {
         node: p.node,
         disks: [`aio:///dev/sim/${p.id}`],
