@@ -161,6 +161,7 @@ export class SimCluster extends ClusterState {
     const p = this.pools.get(pool);
     if (!p) throw new Error(`no pool ${pool}`);
     p.lost = lost;
+    this.devicesEpoch++;
     this.touch();
   }
 
@@ -169,6 +170,7 @@ export class SimCluster extends ClusterState {
     const n = this.nodes.get(node);
     if (!n) throw new Error(`no node ${node}`);
     n.online = online;
+    this.devicesEpoch++;
     if (!online) {
       for (const x of this.nexuses.values()) {
         if (x.node === node) this.io.loseNexus(x);

@@ -108,9 +108,8 @@ export class ControlPlane {
       allocated: req.thin ? (req.content?.length ?? 0) : req.size,
       path: this.s.store.pathOf(pool.id, req.uuid),
     };
-    this.s.replicas.set(r.uuid, r);
+    this.s.addReplica(r);
     if (req.owner) this.s.own(r, req.owner);
-    this.s.touch();
     return r;
   }
 
@@ -132,9 +131,8 @@ export class ControlPlane {
     if (pool && !(this.s.nodes.get(pool.node)?.online ?? false)) {
       throw Svc.grpc("Unavailable", "destroy_replica", `status: Unavailable, node ${pool.node}`);
     }
-    this.s.replicas.delete(r.uuid);
+    this.s.deleteReplica(r);
     await this.s.store.remove(r.path);
-    this.s.touch();
   }
 
   /**

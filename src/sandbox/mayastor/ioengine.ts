@@ -152,6 +152,7 @@ export class IoEngine {
       this.faultAt.delete(r.uuid);
     }
     n.children = [...n.children.filter((c) => c.uri !== uri), child];
+    this.#rebuilding.add(n.uuid);
     const info = this.#info(n);
     info.children = info.children.filter((c) => c.uuid !== r.uuid);
     info.children.push({ uuid: r.uuid, healthy: false });
@@ -209,25 +210,42 @@ export class IoEngine {
 
   /** True while some live nexus has a rebuild that can progress. */
   rebuilding(): boolean {
-    for (const n of this.s.nexuses.values()) {
-      if (n.live && stateChildren(n).some((c) => c.rebuild)) return true;
+    for (const id of this.#rebuilding) {
+      const n = this.s.nexuses.get(id);
+      if (n?.live && stateChildren(n).some((c) => c.rebuild)) return true;
     }
     return false;
   }
 
-  /** Brings every live nexus to `now`: faults children whose device vanished, steps rebuilds. */
+  /**
+   * Brings io-engine to `now`: once a device may have gone, children whose device is gone
+   * fault; rebuilds in progress copy the bytes due.
+   */
   async step(now: number): Promise<void> {
-    for (const n of this.s.nexuses.values()) {
-      if (!n.live) continue;
-      for (const c of stateChildren(n)) {
-        const r = this.#replicaOf(c);
-        if (c.state !== "Faulted" && (!r || !this.s.replicaLive(r))) {
-          this.faultChild(n, c, c.rebuild ? "RebuildFailed" : "IoFailure");
-        }
-      }
-      for (const c of stateChildren(n)) if (c.rebuild) await this.#stepRebuild(n, c, now);
+    if (this.#scanned !== this.s.devicesEpoch) {
+      this.#scanned = this.s.devicesEpoch;
+      for (const n of this.s.nexuses.values()) if (n.live) this.#faultLostDevices(n);
+    }
+    for (const id of [...this.#rebuilding]) {
+      const n = this.s.nexuses.get(id);
+      const active = n?.live ? stateChildren(n).filter((c) => c.rebuild) : [];
+      if (active.length === 0) this.#rebuilding.delete(id);
+      for (const c of active) await this.#stepRebuild(n!, c, now);
     }
   }
+
+  #faultLostDevices(n: SimNexus): void {
+    for (const c of stateChildren(n)) {
+      const r = this.#replicaOf(c);
+      if (c.state !== "Faulted" && (!r || !this.s.replicaLive(r))) {
+        this.faultChild(n, c, c.rebuild ? "RebuildFailed" : "IoFailure");
+      }
+    }
+  }
+
+  /** Nexuses that have (or had) a rebuild since the last step. */
+  readonly #rebuilding = new Set<string>();
+  #scanned = -1;
 
   async #stepRebuild(n: SimNexus, c: SimChild, now: number): Promise<void> {
     const rb = c.rebuild!;
@@ -248,7 +266,7 @@ export class IoEngine {
     const from = Math.floor(rb.doneBytes);
     await this.s.store.copyRange(source.path, target.path, from, Math.floor(next) - from);
     // A rebuild writes every block: the target ends fully allocated.
-    target.allocated = Math.max(target.allocated, Math.floor(next));
+    this.s.setAllocated(target, Math.max(target.allocated, Math.floor(next)));
     rb.doneBytes = next;
     if (failing) return this.faultChild(n, c, "RebuildFailed");
     if (next >= n.size) {
@@ -268,7 +286,8 @@ export class IoEngine {
   }
 
   /** Partial rebuild of a faulted child whose device is back (`online_child`). */
-  onlineChild(child: SimChild): void {
+  onlineChild(n: SimNexus, child: SimChild): void {
+    this.#rebuilding.add(n.uuid);
     child.state = "Degraded";
     child.reason = "OutOfSync";
     child.ioLog = false;

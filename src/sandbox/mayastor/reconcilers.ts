@@ -137,7 +137,7 @@ export class Reconcilers {
     for (const c of children.filter((x) => x.state === "Faulted")) {
       const r = this.cp.childReplica(c.uri);
       if (c.replica && c.ioLog && r && this.cp.s.replicaLive(r)) {
-        this.cp.io.onlineChild(c);
+        this.cp.io.onlineChild(nexus, c);
         this.#did();
         continue;
       }

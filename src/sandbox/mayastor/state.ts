@@ -28,6 +28,8 @@ export class ClusterState implements ClusterView {
   readonly nexusInfos = new Map<string, NexusInfo>();
   /** Bumped by every change; lets idle reconcile passes be skipped when nothing moved. */
   epoch = 0;
+  /** Bumped when a device may have gone (pool lost, node down, replica destroyed). */
+  devicesEpoch = 0;
   #sorted: string[] | undefined;
 
   constructor(readonly clock: Clock, readonly store: ReplicaStore) {}
@@ -70,25 +72,55 @@ export class ClusterState implements ClusterView {
     return replicaUri(r, this.nodeOf(r));
   }
 
-  /** Replicas on a pool, in creation order. */
-  replicasOnPool(pool: string): SimReplica[] {
-    return [...this.replicas.values()].filter((r) => r.pool === pool);
+  /** Records a new replica (and its pool's usage). */
+  addReplica(r: SimReplica): void {
+    this.replicas.set(r.uuid, r);
+    const u = this.#usage(r.pool);
+    u.used += r.allocated;
+    u.committed += r.size;
+    u.count++;
+    this.touch();
+  }
+
+  /** Forgets a replica (and frees its pool's usage). */
+  deleteReplica(r: SimReplica): void {
+    if (!this.replicas.delete(r.uuid)) return;
+    this.devicesEpoch++;
+    const u = this.#usage(r.pool);
+    u.used -= r.allocated;
+    u.committed -= r.size;
+    u.count--;
+    this.touch();
+  }
+
+  /** Sets how many bytes a replica has allocated. */
+  setAllocated(r: SimReplica, bytes: number): void {
+    if (this.replicas.get(r.uuid) === r) this.#usage(r.pool).used += bytes - r.allocated;
+    r.allocated = bytes;
   }
 
   /** Pool state `used`: the bytes its replicas have allocated. */
   usedBytes(pool: string): number {
-    return this.replicasOnPool(pool).reduce((s, r) => s + r.allocated, 0);
+    return this.#usage(pool).used;
   }
 
   /** Pool `committed`: the sum of its replicas' sizes. */
   committedBytes(pool: string): number {
-    return this.replicasOnPool(pool).reduce((s, r) => s + r.size, 0);
+    return this.#usage(pool).committed;
   }
 
   /** Replicas io-engine reports on the pool. */
   replicasOn(pool: string): number {
-    return this.replicasOnPool(pool).length;
+    return this.#usage(pool).count;
   }
+
+  #usage(pool: string): { used: number; committed: number; count: number } {
+    let u = this.#pools.get(pool);
+    if (!u) this.#pools.set(pool, u = { used: 0, committed: 0, count: 0 });
+    return u;
+  }
+
+  readonly #pools = new Map<string, { used: number; committed: number; count: number }>();
 
   /** Makes `volume` the replica's volume owner. */
   own(r: SimReplica, volume: string): void {
