@@ -132,7 +132,7 @@ export class SimCluster extends ClusterState {
     if (c.targetNode !== null) {
       const first = this.replicas.get([...v.replicas][0] ?? "");
       const node = c.targetNode ?? (first ? this.nodeOf(first) : undefined);
-      this.volumeOps.publish(uuid, { publish_context: {}, protocol: "nvmf", node });
+      this.publish(uuid, { publish_context: {}, protocol: "nvmf", node });
     }
     return v;
   }
@@ -175,6 +175,8 @@ export class SimCluster extends ClusterState {
       for (const x of this.nexuses.values()) {
         if (x.node === node) this.io.loseNexus(x);
       }
+    } else {
+      this.loop.trigger("NodeStateChangeOnline", this.now());
     }
     this.touch();
   }
@@ -187,6 +189,17 @@ export class SimCluster extends ClusterState {
     for (const n of this.nexuses.values()) {
       if (node === undefined || n.node === node) this.io.loseNexus(n);
     }
+    // The restarted io-engine registers again: the core agent wakes its reconcilers.
+    this.loop.trigger("NodeStateChangeOnline", this.now());
+  }
+
+  /** PUT /volumes/{id}/target, waking the reconcilers when the volume comes up Degraded. */
+  publish(uuid: string, body: Parameters<VolumeOps["publish"]>[1]): SimVolume {
+    const v = this.volumeOps.publish(uuid, body);
+    if (this.cp.volumeState(v).status === "Degraded") {
+      this.loop.trigger("VolumeDegraded", this.now());
+    }
+    return v;
   }
 
   /**

@@ -30,6 +30,13 @@ export const DEFAULT_TIMING: ReconcileTiming = {
   faultedChildWaitMs: 600_000,
 };
 
+/**
+ * Events that wake the reconcile loop before its timer (`task_poller.rs` PollTriggerEvent):
+ * the agent starting, an io-engine (re)registering (`core/node/service.rs`), a volume
+ * published Degraded (`core/volume/operations.rs` notify_if_degraded).
+ */
+export type TriggerEvent = "Start" | "NodeStateChangeOnline" | "VolumeDegraded";
+
 /** `PollTimer::from(5)`: true on every fifth poll. */
 class PollTimer {
   left: number;
@@ -58,15 +65,20 @@ export class Reconcilers {
     readonly timing: ReconcileTiming,
   ) {}
 
-  /** Runs one pass; true when it was Busy (did or tried something). */
-  async pass(opts: { gc?: boolean } = {}): Promise<boolean> {
+  /**
+   * Runs one pass; true when it was Busy (did or tried something). A timed pass polls the
+   * garbage collectors' timers; a triggered one runs the volume GC on Start and VolumeDegraded
+   * and the replica GC on Start only (their `poll_event`).
+   */
+  async pass(opts: { gc?: boolean; event?: TriggerEvent } = {}): Promise<boolean> {
     this.#busy = false;
     const volumes = [...this.cp.s.volumes.values()];
     for (const v of volumes) await this.#guard(() => this.#hotSpare(v));
-    const gc = opts.gc ?? this.#volumeGc.poll();
+    const ev = opts.event;
+    const gc = opts.gc ?? (ev ? ev !== "NodeStateChangeOnline" : this.#volumeGc.poll());
     if (gc) { for (const v of volumes) await this.#guard(() => this.#volumeGarbage(v)); }
     for (const v of volumes) await this.#guard(() => this.#volumeNexus(v));
-    if (opts.gc ?? this.#replicaGc.poll()) {
+    if (opts.gc ?? (ev ? ev === "Start" : this.#replicaGc.poll())) {
       for (const r of [...this.cp.s.replicas.values()]) {
         await this.#guard(() => this.#replicaGarbage(r));
       }
@@ -324,6 +336,8 @@ export class Reconcilers {
  */
 export class ReconcileLoop {
   #nextAt: number;
+  /** A triggered pass waiting to run, and when it was triggered. */
+  #trigger: { event: TriggerEvent; at: number } | undefined;
 
   constructor(
     readonly r: Reconcilers,
@@ -334,16 +348,28 @@ export class ReconcileLoop {
     public auto = true,
   ) {
     this.#nextAt = now;
+    this.#trigger = { event: "Start", at: now };
+  }
+
+  /** Wakes the loop now (the pass runs when the cluster is next brought to the clock). */
+  trigger(event: TriggerEvent, at: number): void {
+    if (!this.#trigger || this.#trigger.at > at) this.#trigger = { event, at };
   }
 
   /** Replays every pass due up to `now`, then brings io-engine to `now`. */
   async catchUp(now: number): Promise<void> {
-    while (this.auto && this.#nextAt <= now) {
-      const at = this.#nextAt;
+    while (this.auto) {
+      const trig = this.#trigger && this.#trigger.at <= now && this.#trigger.at <= this.#nextAt
+        ? this.#trigger
+        : undefined;
+      if (!trig && this.#nextAt > now) break;
+      const at = trig?.at ?? this.#nextAt;
+      if (trig) this.#trigger = undefined;
       await this.step(at);
       const before = this.epoch();
-      const busy = await this.r.pass();
+      const busy = await this.r.pass({ event: trig?.event });
       const t = this.r.timing;
+      // The poller sleeps for a period after every pass, timed or triggered.
       this.#nextAt = at + (busy ? t.busyMs : t.idleMs);
       const settled = !busy && this.epoch() === before && !this.r.cp.io.rebuilding() &&
         !this.r.waiting();

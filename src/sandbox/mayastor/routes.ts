@@ -241,7 +241,7 @@ const ROUTES: [string, string, Handler][] = [
   }],
   ["PUT", "/volumes/{volume}/target", async (c, x) => {
     const body = await parseBody(x.req, PublishVolumeBodySchema);
-    return json(renderVolume(c, c.volumeOps.publish(uuid(x.p.volume), body)));
+    return json(renderVolume(c, c.publish(uuid(x.p.volume), body)));
   }],
   ["DELETE", "/volumes/{volume}/target", (c, x) => {
     const force = x.url.searchParams.get("force") === "true";
