@@ -44,7 +44,6 @@ for (let i = 0; i < volumes.length; i += 200) {
       const uuid = await cluster.sim.addVolume({
         sizeBytes: v.sizeBytes,
         pools: v.pools,
-        pvName: v.name,
       });
       cluster.volumes.set(v.name, uuid);
       await cluster.client.create({

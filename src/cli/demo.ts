@@ -70,13 +70,10 @@ Flags:
 const MiB = 1024 * 1024;
 
 /**
- * The demo's pools: `sandbox --with-mayastor`'s two per tier on three nodes, plus a third cold
- * pool so the three cold pools sit on three nodes (one failure domain per shard of 2+1).
+ * The demo's pools: `sandbox --with-mayastor`'s (three per tier, one tier per node), so the
+ * three cold pools sit on three nodes (one failure domain per shard of 2+1).
  */
-export const DEMO_POOLS: SimPoolConfig[] = [
-  ...DEFAULT_SIM_POOLS,
-  { id: "hdd-3", node: "node-2", capacityBytes: 16 * 1024 * MiB, tier: "cold" },
-];
+export const DEMO_POOLS: SimPoolConfig[] = DEFAULT_SIM_POOLS;
 
 /** The demo's ErasureCodingPolicy: 2 data + 1 parity shards. */
 export const DEMO_EC = { name: "demo-ec", k: 2, m: 1 } as const;

@@ -134,7 +134,6 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
         sizeBytes: v.sizeBytes,
         pools: v.pools,
         profile: v.profile,
-        pvName: v.name,
       });
       volumes.set(v.name, uuid);
       await client.create(PERSISTENT_VOLUMES, mayastorPv(v, uuid));

@@ -120,7 +120,6 @@ export async function startEnv(): Promise<Env> {
   const volumeUuid = await sim.addVolume({
     sizeBytes: VOLUME_BYTES,
     pools: ["cold-1"],
-    pvName: PV_NAME,
   });
   await client.create(BuiltinResources.persistentVolumes, {
     apiVersion: "v1",

@@ -133,7 +133,7 @@ for (const status of [500, 503] as const) {
         // Three failures on the first calls, two more once the rebuild is under way.
         if (s === 1) h.sim.faults.apiErrors(status, { count: 3 });
         const v = h.sim.cluster.volumes.get(h.volume)!;
-        if (again && v.nexus?.children.some((c) => c.rebuild)) {
+        if (again && h.sim.cluster.targetNexus(v)?.children.some((c) => c.rebuild)) {
           again = false;
           h.sim.faults.apiErrors(status, { count: 2 });
         }

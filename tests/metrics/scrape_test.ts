@@ -199,7 +199,7 @@ Deno.test("scrape: run() scrapes on its interval until aborted", async () => {
 
 Deno.test("scrape: the Mayastor simulator's exporter, across an io-engine restart", async () => {
   const h = await harness({
-    volume: { pools: ["cold-1"], pvName: "pv-steady", profile: { kind: "steady", iops: 250 } },
+    volume: { pools: ["cold-1"], profile: { kind: "steady", iops: 250 } },
   });
   try {
     const src = new ScrapeIopsSource({ targets: [h.sim.metricsUrl], clock: h.clock });
@@ -212,11 +212,11 @@ Deno.test("scrape: the Mayastor simulator's exporter, across an io-engine restar
     assert.ok(r.ok, JSON.stringify(r));
     // 250 IOPS steady; across the restart the ops before it in that interval are lost at
     // most, never a negative or a huge jump.
-    const v = r.iops.get("pv-steady")!;
+    const v = r.iops.get(`pvc-${h.volume}`)!;
     assert.ok(v > 200 && v <= 250.5, `got ${v}`);
     const before = await src.fetchIops({ windowMs: 25_000, at: h.clock.now() - 30_000 });
     assert.ok(before.ok);
-    assert.ok(Math.abs(before.iops.get("pv-steady")! - 250) < 0.5);
+    assert.ok(Math.abs(before.iops.get(`pvc-${h.volume}`)! - 250) < 0.5);
   } finally {
     await h.close();
   }

@@ -90,7 +90,7 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-1" } });
+  const h = await harness({ volume: { pools: ["cold-1"] } });
   const backend = new CountingBackend(h.backend);
   const store = new CrashingStore(new MemoryStateStore<MoveState>());
   const metrics = createMetrics({ defaultMetrics: false });

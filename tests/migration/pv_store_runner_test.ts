@@ -34,7 +34,7 @@ function pvObject(name: string, handle: string): KubeObject {
 
 Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the sandbox API server", async (t) => {
   const sb = await startSandbox({ tls: false });
-  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-a" } });
+  const h = await harness({ volume: { pools: ["cold-1"] } });
   try {
     const client = new KubeClient({ connection: { server: sb.httpUrl, token: sb.token } });
     const store = pvMoveStore(client);

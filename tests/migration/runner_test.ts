@@ -10,7 +10,7 @@ import { createMetrics } from "../../src/observability/metrics.ts";
 import { drive, harness } from "../mayastor/harness.ts";
 
 Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsewhere", async () => {
-  const h = await harness({ volume: { pools: ["cold-1"], pvName: "pv-0" } });
+  const h = await harness({ volume: { pools: ["cold-1"] } });
   // One store outlives both "operators", as the PV annotations do.
   const store = new MemoryStateStore<MoveState>();
   try {

@@ -31,10 +31,21 @@ Deno.test("sandbox --with-mayastor serves tier-labelled DiskPools and the simula
       { group: "openebs.io", version: "v1beta2", plural: "diskpools", namespaced: true },
       { namespace: "mayastor", labelSelector: "storage.billyronks.io/tier=cold" },
     );
-    assert.deepEqual(pools.items.map((p) => p.metadata.name).sort(), ["hdd-1", "hdd-2"]);
+    assert.deepEqual(pools.items.map((p) => p.metadata.name).sort(), ["hdd-1", "hdd-2", "hdd-3"]);
+    for (
+      const p of pools.items as unknown as {
+        spec: { topology: { labelled: Record<string, string> } };
+        status: { pool_status: string; capacity: number };
+      }[]
+    ) {
+      // The operator's CR: topology labels in the spec, the control plane's status mirrored.
+      assert.equal(p.spec.topology.labelled["storage.billyronks.io/tier"], "cold");
+      assert.equal(p.status.pool_status, "Online");
+      assert.equal(p.status.capacity, 16 * 1024 ** 3);
+    }
     client.close();
     const v0 = await (await fetch(`${rest}/pools`)).json() as { id: string }[];
-    assert.equal(v0.length, 6);
+    assert.equal(v0.length, 9);
     const text = await (await fetch(metrics)).text();
     assert.match(text, /diskpool_total_size_bytes\{[^}]*name="nvme-1"/);
     child.kill("SIGTERM");

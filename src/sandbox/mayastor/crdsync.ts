@@ -1,77 +1,95 @@
 /**
- * Keeps the simulator's Mayastor custom resources in a Kubernetes API server (the sandbox):
- * installs the DiskPool (v1beta2) CRD and publishes a DiskPool per simulated pool with its
- * status. (Mayastor v2 has no volume CRD; MOAC's MayastorVolume is end of life.)
+ * Keeps the simulator's DiskPool custom resources in a Kubernetes API server (the sandbox), as
+ * the DiskPool operator would after creating the pools: installs the DiskPool CRD
+ * (`openebs.io/v1beta2`, schema from `k8s/operators/src/pool/diskpool/crd/v1beta2.rs`), creates
+ * one CR per pool (its creation topology labels in `spec.topology.labelled`) and keeps each
+ * CR's status (cr_state, pool_status, capacity, used, available) up to date. Plain HTTP calls
+ * with the server's bearer token.
  */
-import type { KubeClient } from "../../kube/client.ts";
-import { ApiError } from "../../kube/errors.ts";
-import type { KubeObject, ResourceRef } from "../../kube/resource.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { MayastorSim } from "./server.ts";
 
-/** DiskPool, `openebs.io/v1beta2`, namespaced (k8s/operators/src/pool/diskpool/crd/v1beta2.rs). */
-const DISKPOOL_RESOURCE: ResourceRef = {
-  group: "openebs.io",
-  version: "v1beta2",
-  plural: "diskpools",
-  namespaced: true,
-  kind: "DiskPool",
-};
+/** Options of MayastorCrdSync. */
+export interface CrdSyncOptions {
+  /** API server base URL (plain HTTP) and its bearer token. */
+  server: string;
+  token: string;
+  sim: MayastorSim;
+  namespace: string;
+  logger: Logger;
+}
 
-const CRD_RESOURCE: ResourceRef = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  plural: "customresourcedefinitions",
-  namespaced: false,
-  kind: "CustomResourceDefinition",
-};
-const NAMESPACE_RESOURCE: ResourceRef = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  namespaced: false,
-  kind: "Namespace",
-};
+const GROUP_PATH = "/apis/openebs.io/v1beta2";
 
-const OPEN = { type: "object", "x-kubernetes-preserve-unknown-fields": true };
-
-/** A CRD object for one of Mayastor's kinds. */
-function crdOf(res: ResourceRef, shortNames: string[]): KubeObject {
+/** The DiskPool CRD as the operator installs it (v1beta2, namespaced, short name dsp). */
+export function diskPoolCrd(): Record<string, unknown> {
+  const int = { type: "integer", format: "int64", minimum: 0 };
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${res.plural}.${res.group}` },
+    metadata: { name: "diskpools.openebs.io" },
     spec: {
-      group: res.group,
+      group: "openebs.io",
       scope: "Namespaced",
-      names: {
-        plural: res.plural,
-        singular: res.kind!.toLowerCase(),
-        kind: res.kind,
-        shortNames,
-      },
+      names: { plural: "diskpools", singular: "diskpool", kind: "DiskPool", shortNames: ["dsp"] },
       versions: [{
-        name: res.version,
+        name: "v1beta2",
         served: true,
         storage: true,
         subresources: { status: {} },
+        additionalPrinterColumns: [
+          { name: "node", type: "string", jsonPath: ".spec.node" },
+          { name: "state", type: "string", jsonPath: ".status.cr_state" },
+          { name: "pool_status", type: "string", jsonPath: ".status.pool_status" },
+          { name: "capacity", type: "integer", format: "int64", jsonPath: ".status.capacity" },
+          { name: "used", type: "integer", format: "int64", jsonPath: ".status.used" },
+          { name: "available", type: "integer", format: "int64", jsonPath: ".status.available" },
+        ],
         schema: {
-          openAPIV3Schema: { type: "object", properties: { spec: OPEN, status: OPEN } },
+          openAPIV3Schema: {
+            type: "object",
+            required: ["spec"],
+            properties: {
+              spec: {
+                type: "object",
+                required: ["disks", "node"],
+                properties: {
+                  node: { type: "string" },
+                  disks: { type: "array", items: { type: "string" } },
+                  topology: {
+                    type: "object",
+                    nullable: true,
+                    properties: {
+                      labelled: { type: "object", additionalProperties: { type: "string" } },
+                    },
+                  },
+                },
+              },
+              status: {
+                type: "object",
+                nullable: true,
+                required: ["available", "capacity", "used"],
+                properties: {
+                  cr_state: { type: "string", enum: ["Creating", "Created", "Terminating"] },
+                  pool_status: {
+                    type: "string",
+                    nullable: true,
+                    enum: ["Unknown", "Online", "Degraded", "Faulted"],
+                  },
+                  capacity: int,
+                  used: int,
+                  available: int,
+                },
+              },
+            },
+          },
         },
       }],
     },
   };
 }
 
-/** Options of MayastorCrdSync. */
-export interface CrdSyncOptions {
-  kube: KubeClient;
-  sim: MayastorSim;
-  namespace: string;
-  logger: Logger;
-}
-
-/** Mirrors the simulator into the API server; call sync() on every tick. */
+/** Mirrors the simulator's pools into the API server; call sync() on every tick. */
 export class MayastorCrdSync {
   readonly #o: CrdSyncOptions;
 
@@ -79,25 +97,38 @@ export class MayastorCrdSync {
     this.#o = opts;
   }
 
-  /** Creates the namespace, the CRDs and the initial CRs (idempotent). */
+  async #call(method: string, path: string, body?: unknown, type = "application/json") {
+    const res = await fetch(`${this.#o.server}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.#o.token}`, "content-type": type },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok && res.status !== 409) {
+      throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+    }
+    return res.status;
+  }
+
+  /** Creates the namespace, the CRD and the CRs (idempotent), then syncs their status. */
   async install(): Promise<void> {
-    const k = this.#o.kube;
-    await ignore409(k.create(NAMESPACE_RESOURCE, { metadata: { name: this.#o.namespace } }));
-    await ignore409(k.create(CRD_RESOURCE, crdOf(DISKPOOL_RESOURCE, ["dsp"])));
+    await this.#call("POST", "/api/v1/namespaces", { metadata: { name: this.#o.namespace } });
+    await this.#call(
+      "POST",
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+      diskPoolCrd(),
+    );
     for (const cr of this.#o.sim.diskPools()) {
-      const { status, ...obj } = cr;
+      const { status: _, ...obj } = cr;
       obj.metadata = { ...obj.metadata, namespace: this.#o.namespace };
-      await ignore409(k.create(DISKPOOL_RESOURCE, obj as KubeObject));
-      await k.patchStatus(DISKPOOL_RESOURCE, cr.metadata.name, { status }, {
-        namespace: this.#o.namespace,
-      });
+      await this.#call("POST", `${GROUP_PATH}/namespaces/${this.#o.namespace}/diskpools`, obj);
     }
     await this.sync();
   }
 
   /**
-   * Calls sync() every `intervalMs` on the simulator's clock until the signal
-   * aborts; failures are logged and the loop goes on (the API server may blip).
+   * Calls sync() every `intervalMs` on the simulator's clock until the signal aborts;
+   * failures are logged and the loop goes on (the API server may blip).
    */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
     const clock = this.#o.sim.cluster.clock;
@@ -105,7 +136,7 @@ export class MayastorCrdSync {
       try {
         await this.sync();
       } catch (e) {
-        this.#o.logger.warn("Mayastor CR sync failed", { error: e });
+        this.#o.logger.warn("DiskPool CR sync failed", { error: e });
       }
       try {
         await clock.sleep(intervalMs, signal);
@@ -115,21 +146,14 @@ export class MayastorCrdSync {
     }
   }
 
-  /** DiskPool statuses. */
+  /** Writes every DiskPool CR's status from the simulator. */
   async sync(): Promise<void> {
-    const k = this.#o.kube, ns = this.#o.namespace;
+    await this.#o.sim.tick();
     for (const cr of this.#o.sim.diskPools()) {
-      await k.patchStatus(DISKPOOL_RESOURCE, cr.metadata.name, { status: cr.status }, {
-        namespace: ns,
-      }).catch((e) => this.#o.logger.warn("DiskPool status update failed", { error: e }));
+      const path =
+        `${GROUP_PATH}/namespaces/${this.#o.namespace}/diskpools/${cr.metadata.name}/status`;
+      await this.#call("PATCH", path, { status: cr.status }, "application/merge-patch+json")
+        .catch((e) => this.#o.logger.warn("DiskPool status update failed", { error: e }));
     }
-  }
-}
-
-async function ignore409(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof ApiError && e.code === 409)) throw e;
   }
 }

@@ -48,7 +48,8 @@ Deno.test("Prometheus rate() over the simulator's volume_num_read_ops gives the 
     }],
   });
   const port = freePort();
-  const target = new URL(sim.metricsUrl).host;
+  // One exporter per node, as the DaemonSet runs them: scrape each.
+  const targets = Object.values(sim.metricsUrls).map((u) => `"${new URL(u).host}"`).join(", ");
   await Deno.writeTextFile(
     `${tmp}/prometheus.yml`,
     [
@@ -58,7 +59,7 @@ Deno.test("Prometheus rate() over the simulator's volume_num_read_ops gives the 
       "scrape_configs:",
       "  - job_name: mayastor",
       "    static_configs:",
-      `      - targets: ["${target}"]`,
+      `      - targets: [${targets}]`,
       "",
     ].join("\n"),
   );
