@@ -10,7 +10,7 @@ import { type JSONSchemaProps, toStructural } from "./openapi.ts";
 import { STORAGE_POLICY_KIND, StoragePolicySchema } from "./storage_policy.ts";
 import { EC_POLICY_KIND, ErasureCodingPolicySchema } from "./ec_policy.ts";
 import { EC_STRIPE_KIND, ECStripeSchema } from "./ec_stripe.ts";
-import { DiskPoolSchema, MayastorVolumeSchema, OPENEBS_GROUP } from "./mayastor.ts";
+import { DiskPoolSchema, OPENEBS_GROUP } from "./mayastor.ts";
 
 /** A printer column (`kubectl get` output). */
 export interface PrinterColumn {
@@ -253,25 +253,6 @@ export const DISKPOOL_SOURCE: CrdSource = {
   ],
 };
 
-/** Legacy OpenEBS MayastorVolume (`msv`, the seed's model). */
-export const MAYASTOR_VOLUME_SOURCE: CrdSource = {
-  group: OPENEBS_GROUP,
-  version: "v1alpha1",
-  kind: "MayastorVolume",
-  plural: "mayastorvolumes",
-  shortNames: ["msv"],
-  categories: [],
-  scope: "Namespaced",
-  schema: MayastorVolumeSchema,
-  owner: "openebs",
-  printerColumns: [
-    { name: "Replicas", type: "integer", jsonPath: ".spec.numReplicas" },
-    { name: "Size", type: "integer", format: "int64", jsonPath: ".status.size" },
-    { name: "State", type: "string", jsonPath: ".status.state" },
-    AGE,
-  ],
-};
-
 /** CoucheStor's own CRD sources. */
 export const COUCHESTOR_SOURCES: readonly CrdSource[] = [
   STORAGE_POLICY_SOURCE,
@@ -279,14 +260,14 @@ export const COUCHESTOR_SOURCES: readonly CrdSource[] = [
   EC_STRIPE_SOURCE,
 ];
 /** OpenEBS CRD sources the sandbox serves. */
-export const THIRD_PARTY_SOURCES: readonly CrdSource[] = [DISKPOOL_SOURCE, MAYASTOR_VOLUME_SOURCE];
+export const THIRD_PARTY_SOURCES: readonly CrdSource[] = [DISKPOOL_SOURCE];
 
 /** CoucheStor's CRDs: StoragePolicy, ErasureCodingPolicy, ECStripe. */
 export function couchestorCrds(): CustomResourceDefinition[] {
   return COUCHESTOR_SOURCES.map(buildCrd);
 }
 
-/** OpenEBS's DiskPool and legacy MayastorVolume CRDs, as the sandbox serves them. */
+/** OpenEBS's DiskPool CRD (Mayastor 2.x), as the sandbox serves it. */
 export function thirdPartyCrds(): CustomResourceDefinition[] {
   return THIRD_PARTY_SOURCES.map(buildCrd);
 }

@@ -1,8 +1,7 @@
 /**
- * OpenEBS Mayastor's own resources, as CoucheStor reads them: DiskPool
- * (`openebs.io/v1beta2`, Mayastor 2.x) and the legacy MayastorVolume
- * (`openebs.io/v1alpha1`, the seed's model). These describe OpenEBS's API, not
- * ours; their CRDs are generated only so the sandbox can serve them.
+ * OpenEBS Mayastor's own resource, as CoucheStor reads it: DiskPool (`openebs.io/v1beta2`,
+ * Mayastor 2.x). It describes OpenEBS's API, not ours; its CRD is generated only so the sandbox
+ * can serve it. (Mayastor 1.x and MOAC's MayastorVolume are end of life and not supported.)
  */
 import { z } from "zod";
 import { count, ObjectMetaSchema } from "./meta.ts";
@@ -11,8 +10,6 @@ import { count, ObjectMetaSchema } from "./meta.ts";
 export const OPENEBS_GROUP = "openebs.io";
 /** DiskPool apiVersion. */
 export const DISKPOOL_API_VERSION = "openebs.io/v1beta2";
-/** Legacy MayastorVolume apiVersion. */
-export const MAYASTOR_VOLUME_API_VERSION = "openebs.io/v1alpha1";
 
 /** DiskPool spec (openebs/mayastor-control-plane k8s/operators diskpool v1beta2). */
 export const DiskPoolSpecSchema = z.object({
@@ -56,49 +53,3 @@ export const DiskPoolSchema = z.object({
 /** A Mayastor DiskPool. */
 export type DiskPool = z.infer<typeof DiskPoolSchema>;
 
-/** Replica state in the legacy MayastorVolume status. */
-export const LegacyReplicaStateSchema = z.enum(["Online", "Degraded", "Faulted", "Unknown"])
-  .describe("Replica state: Online, Degraded, Faulted or Unknown.");
-
-/** One replica of a legacy MayastorVolume. */
-export const LegacyReplicaSchema = z.object({
-  uuid: z.string().optional().describe("Replica uuid."),
-  node: z.string().optional().describe("Node with the replica."),
-  pool: z.string().min(1).describe("Pool the replica was created on."),
-  uri: z.string().optional().describe("URI of the replica used by the nexus."),
-  state: LegacyReplicaStateSchema,
-  synced: z.boolean().describe("True once the replica is fully rebuilt and in sync."),
-}).describe("One replica of the volume.");
-
-/** Legacy MayastorVolume spec (the seed's model). */
-export const MayastorVolumeSpecSchema = z.object({
-  numReplicas: z.number().int().min(1).max(16).describe("Number of replicas of the volume."),
-  sizeBytes: count().optional().describe("Size of the volume in bytes."),
-  topology: z.object({
-    pool: z.object({
-      labelled: z.record(z.string(), z.string()).prefault({}).describe(
-        "Replicas go to pools carrying all these labels.",
-      ),
-    }).optional().describe("Pool placement."),
-  }).optional().describe("Replica placement constraints."),
-}).describe("Specification of the volume.");
-
-/** Legacy MayastorVolume status. */
-export const MayastorVolumeStatusSchema = z.object({
-  state: LegacyReplicaStateSchema.optional().describe("Overall state of the volume."),
-  size: count().optional().describe("Size of the volume once created."),
-  targetNode: z.string().optional().describe("Node with the nexus."),
-  replicas: z.array(LegacyReplicaSchema).optional().describe("Replicas of the volume."),
-}).describe("Observed state of the volume.");
-
-/** A legacy MayastorVolume (`openebs.io/v1alpha1`, namespaced). */
-export const MayastorVolumeSchema = z.object({
-  apiVersion: z.literal(MAYASTOR_VOLUME_API_VERSION),
-  kind: z.literal("MayastorVolume"),
-  metadata: ObjectMetaSchema,
-  spec: MayastorVolumeSpecSchema,
-  status: MayastorVolumeStatusSchema.optional(),
-}).describe("Legacy (MOAC-era) Mayastor volume, the seed's replica model.");
-
-/** A legacy MayastorVolume. */
-export type MayastorVolume = z.infer<typeof MayastorVolumeSchema>;

@@ -6,6 +6,7 @@
  * policy with short windows, so volumes move within a minute. Prints the kubeconfig and a live
  * table; Ctrl-C (or --duration) stops everything and removes the temp dirs.
  */
+import { seriesValue } from "../model/series.ts";
 import { DEFAULT_SIM_POOLS } from "../sandbox/mayastor/attach.ts";
 import { parseArgs } from "node:util";
 import {
@@ -424,12 +425,13 @@ async function snapshotText(
         const pct = s.phase === "Rebuilding" && s.rebuildProgress !== undefined
           ? ` ${s.rebuildProgress}%`
           : "";
-        migration = `${s.from} → ${s.to} ${s.phase}${pct}`;
+        const of = s.steps.length > 1 ? ` ${s.current + 1}/${s.steps.length}` : "";
+        migration = `${s.from} → ${s.to}${of} ${s.phase}${pct}`;
       }
     }
     const row: DemoRow = {
       volume: name,
-      iops: reading.ok ? reading.iops.get(name) : undefined,
+      iops: reading.ok ? seriesValue(reading.iops, name, uuid) : undefined,
       tier: v ? (volumeTier(v, tiers) ?? "?") : "?",
       pools: v ? v.replicas.map((r) => r.pool) : [],
       migration,

@@ -4,6 +4,7 @@ import { REASON_HELP } from "../api/volume_reasons.ts";
 import type { VolumeOutcome } from "../tiering/volume_plan.ts";
 import { formatInZone } from "../api/move_windows.ts";
 import { overrideLine, type VolumeStory } from "./explain_story.ts";
+import { describeSteps } from "../migration/state.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const dur = (ms: number) => formatDuration(Math.max(1000, Math.ceil(ms / 1000) * 1000));
@@ -61,7 +62,8 @@ export function renderStory(s: VolumeStory, now: number): string {
   row(
     "In flight",
     m
-      ? `${m.phase}: ${m.from} → ${m.to} (pool ${m.oldPool} → ${m.targetPool}) since ` +
+      ? `${m.phase} (replica ${m.current + 1} of ${m.steps.length}): ${m.from} → ${m.to} ` +
+        `(${describeSteps(m)}) since ` +
         `${iso(m.startedAt)}, deadline ${iso(m.deadline)}`
       : "none",
   );

@@ -5,6 +5,7 @@
  * same pure rules the operator runs (`planVolumes` over the policy's volumes). Pure: the
  * objects and the IOPS reading are gathered by explain.ts.
  */
+import { seriesValue } from "../model/series.ts";
 import {
   type MigrationRecord,
   type ProposalRecord,
@@ -173,7 +174,7 @@ export function buildStory(
   story.budget = p.plan.budget;
   story.window = p.plan.window;
   story.windowTexts = sp.spec.moveWindows ?? [];
-  story.iops = iopsPart(reading, sp.spec.samplingWindow, name);
+  story.iops = iopsPart(reading, sp.spec.samplingWindow, name, mayastorVolumeUuid(pv));
   if (story.iops.value !== undefined) {
     const w = p.settings.policy;
     const b = classify(story.iops.value, w.watermarks, w.warmTier);
@@ -262,7 +263,7 @@ function volumePart(
 ): void {
   const text = pv.metadata.annotations?.[MIGRATION_ANNOTATION];
   const move = text === undefined ? undefined : decodeMoveState(text);
-  if (move?.ok && persistedWork(pv.metadata.annotations).inFlight) {
+  if (move?.ok && persistedWork(pv).inFlight) {
     story.inFlight = move.state;
   }
   if (v) {
@@ -288,7 +289,7 @@ function inFlightCounts(pvs: readonly PersistentVolume[], policy: string) {
   let mine = 0, all = 0;
   for (const pv of pvs) {
     const text = pv.metadata.annotations?.[MIGRATION_ANNOTATION];
-    if (text === undefined || !persistedWork(pv.metadata.annotations).inFlight) continue;
+    if (text === undefined || !persistedWork(pv).inFlight) continue;
     all++;
     const s = decodeMoveState(text);
     if (s.ok && s.state.policy === policy) mine++;
@@ -296,10 +297,15 @@ function inFlightCounts(pvs: readonly PersistentVolume[], policy: string) {
   return { policy: mine, global: all };
 }
 
-function iopsPart(reading: IopsResult | undefined, window: string, pv: string) {
+function iopsPart(
+  reading: IopsResult | undefined,
+  window: string,
+  pv: string,
+  uuid: string | undefined,
+) {
   if (!reading) return { window, error: "not read" };
   if (!reading.ok) return { window, error: `${reading.reason}: ${reading.message}` };
-  const value = reading.iops.get(pv);
+  const value = seriesValue(reading.iops, pv, uuid);
   return {
     window,
     query: reading.query,

@@ -18,6 +18,45 @@ import { BuiltinResources, type KubeObject } from "../kube/resource.ts";
 export interface VolumeKeyed {
   /** PersistentVolume name. */
   volume: string;
+  /** Mayastor volume uuid the state acts on (must be the PV's CSI volumeHandle). */
+  volumeUuid?: string;
+}
+
+/** The parts of a PersistentVolume that say which volume a state on it may act on. */
+export interface PvIdentity {
+  metadata: { name?: string };
+  spec?: unknown;
+}
+
+/**
+ * Why a well-formed state must not be acted on where it was found: it names another PV, or a
+ * Mayastor volume other than this PV's `spec.csi.volumeHandle` (a hand edit, an annotation
+ * copied between PVs). Acting on it could remove another volume's replica.
+ */
+export function foreignStateProblem(state: VolumeKeyed, pv: PvIdentity): string | undefined {
+  const name = pv.metadata.name ?? "";
+  if (state.volume !== name) return `it names PV ${state.volume}, but it is on PV ${name}`;
+  if (state.volumeUuid === undefined) return undefined;
+  const spec = pv.spec as { csi?: { volumeHandle?: unknown } } | undefined;
+  const handle = spec?.csi?.volumeHandle;
+  if (state.volumeUuid !== handle) {
+    return `it acts on Mayastor volume ${state.volumeUuid}, but the PV's volumeHandle is ` +
+      `${typeof handle === "string" ? handle : "missing"}`;
+  }
+  return undefined;
+}
+
+/** Decodes a PV's annotation with a codec and checks it belongs to that PV. */
+export function readPvState<S extends VolumeKeyed>(
+  codec: StateCodec<S>,
+  pv: PvIdentity & { metadata: { annotations?: Record<string, string> } },
+): { ok: true; state: S } | { ok: false; error: string } | undefined {
+  const text = pv.metadata.annotations?.[codec.annotation];
+  if (text === undefined) return undefined;
+  const r = codec.decode(text);
+  if (!r.ok) return r;
+  const foreign = foreignStateProblem(r.state, pv);
+  return foreign ? { ok: false, error: `refused: ${foreign}` } : r;
 }
 
 /** How one machine's state is written into and read from its annotation. */
@@ -110,9 +149,9 @@ export class PvStateStore<S extends VolumeKeyed> implements StateStore<S> {
       if (isNotFound(e)) return undefined;
       throw e;
     }
-    const text = this.#remember(pv);
-    if (text === undefined) return undefined;
-    const r = this.codec.decode(text);
+    this.#remember(pv);
+    const r = readPvState(this.codec, pv);
+    if (r === undefined) return undefined;
     if (!r.ok) throw new UnreadableStateError(`${volume}: ${r.error}`, volume);
     return r.state;
   }
@@ -123,9 +162,9 @@ export class PvStateStore<S extends VolumeKeyed> implements StateStore<S> {
     const states: S[] = [];
     const unreadable: UnreadableState[] = [];
     for (const pv of items) {
-      const text = this.#remember(pv);
-      if (text === undefined) continue;
-      const r = this.codec.decode(text);
+      this.#remember(pv);
+      const r = readPvState(this.codec, pv);
+      if (r === undefined) continue;
       if (r.ok) states.push(r.state);
       else unreadable.push({ key: pv.metadata.name ?? "", error: r.error });
     }

@@ -18,9 +18,9 @@ export class MayastorApiError extends BackendError {
     status: number | undefined,
     retryable: boolean,
     /** RestJsonError.kind, e.g. NotFound, AlreadyExists, ResourceExhausted. */
-    readonly kind?: string,
+    kind?: string,
   ) {
-    super(message, endpoint, status, retryable);
+    super(message, endpoint, status, retryable, kind);
     this.name = "MayastorApiError";
   }
 }
@@ -52,6 +52,8 @@ export interface RestRequest<T> {
   /** Schema of a 200 body; omit for 204 answers. */
   schema?: z.ZodType<T>;
   signal?: AbortSignal;
+  /** Attempts for this call (default the client's): 1 for calls that must not be repeated. */
+  attempts?: number;
 }
 
 /** Escapes one path segment (child ids are URIs and must be percent-encoded). */
@@ -85,7 +87,8 @@ export class RestClient {
   async call<T>(req: RestRequest<T>): Promise<T> {
     const endpoint = `${req.method} ${req.path}`;
     let lastErr: BackendError | undefined;
-    for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
+    const attempts = req.attempts ?? this.#o.maxAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (req.signal?.aborted) {
         throw new BackendError(`${endpoint}: aborted`, endpoint, undefined, false);
       }
@@ -94,7 +97,7 @@ export class RestClient {
       } catch (e) {
         if (!(e instanceof BackendError) || !e.retryable) throw e;
         lastErr = e;
-        if (attempt === this.#o.maxAttempts) break;
+        if (attempt === attempts) break;
         const wait = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** (attempt - 1));
         this.#o.logger.warn("mayastor api-rest call failed, retrying", {
           endpoint,
@@ -110,12 +113,13 @@ export class RestClient {
         }
       }
     }
+    if (attempts === 1 && lastErr) throw lastErr;
     throw new MayastorApiError(
-      `${lastErr?.message} (gave up after ${this.#o.maxAttempts} attempts)`,
+      `${lastErr?.message} (gave up after ${attempts} attempts)`,
       endpoint,
       lastErr?.status,
       true,
-      lastErr instanceof MayastorApiError ? lastErr.kind : undefined,
+      lastErr?.kind,
     );
   }
 

@@ -1,16 +1,29 @@
 /**
- * VolumeBackend: the one port through which migrations see Mayastor (the storage model
- * it speaks is src/model/storage.ts). Adapter: the Mayastor 2.x REST adapter.
+ * VolumeBackend: the one port through which moves and the EC tier see Mayastor (the storage
+ * model it speaks is src/model/storage.ts). It offers only the levers Mayastor v2 supports
+ * (../shared/MAYASTOR.md): reading pools, volumes and nodes, named node cordons that steer the
+ * control plane's own scheduler, `replica_count`, and detaching a nexus child. Adapter: the
+ * Mayastor 2.x REST adapter (rest.ts).
  */
 import type { Pool, Volume } from "../model/storage.ts";
 
-/** Why a backend call failed, with the endpoint and the backend's own message. */
+/** An io-engine node as the scheduler sees it. */
+export interface MayastorNode {
+  id: string;
+  /** Cordon labels on the node (the scheduler places no new replica on a cordoned node). */
+  cordonLabels: string[];
+  online: boolean;
+}
+
+/** Why a backend call failed, with the endpoint and the backend's own message and kind. */
 export class BackendError extends Error {
   constructor(
     message: string,
     readonly endpoint: string,
     readonly status?: number,
     readonly retryable = false,
+    /** Mayastor's error kind (RestJsonError.kind), e.g. FailedPrecondition, InUse, NotFound. */
+    readonly kind?: string,
   ) {
     super(message);
     this.name = "BackendError";
@@ -21,15 +34,22 @@ export class BackendError extends Error {
 export interface VolumeBackend {
   /** All pools with their labels and capacity. */
   listPools(signal?: AbortSignal): Promise<Pool[]>;
-  /** All volumes with replicas and rebuild progress. */
+  /** All volumes with their (owned) replicas and rebuild progress. */
   listVolumes(signal?: AbortSignal): Promise<Volume[]>;
   /** One volume, or undefined when it does not exist. */
   getVolume(uuid: string, signal?: AbortSignal): Promise<Volume | undefined>;
+  /** Every io-engine node with its cordon labels. */
+  listNodes(signal?: AbortSignal): Promise<MayastorNode[]>;
+  /** Cordons the node with `label` (already cordoned with it: done). */
+  cordonNode(node: string, label: string, signal?: AbortSignal): Promise<void>;
+  /** Removes the cordon `label` from the node (not cordoned with it: done). */
+  uncordonNode(node: string, label: string, signal?: AbortSignal): Promise<void>;
   /**
-   * Adds a replica of the volume on the chosen pool and returns its uuid. The
-   * replica starts rebuilding; it is not usable until Online at 100%.
+   * Sets the volume's `num_replicas` to `n` (one attempt, never retried: an increase makes the
+   * control plane create and attach a replica on a pool its scheduler picks, a decrease removes
+   * one in its order) and returns the volume as the call left it.
    */
-  addReplica(volumeUuid: string, poolId: string, signal?: AbortSignal): Promise<string>;
-  /** Removes exactly this replica (never "any" replica), leaving the others untouched. */
-  retireReplica(volumeUuid: string, replicaUuid: string, signal?: AbortSignal): Promise<void>;
+  setReplicaCount(volumeUuid: string, n: number, signal?: AbortSignal): Promise<Volume>;
+  /** Detaches the replica's nexus child (not a child any more: done). */
+  detachChild(volumeUuid: string, replicaUuid: string, signal?: AbortSignal): Promise<void>;
 }

@@ -1,41 +1,25 @@
 /**
- * VolumeBackend over Mayastor 2.x's control-plane REST API (api-rest, `/v0`),
- * with pool labels from DiskPool CRs when a DiskPoolSource is given.
- *
- * How a replica is moved faithfully. Mayastor's own scheduler picks the pool when
- * `replica_count` rises and picks the victim when it falls, so neither call alone
- * can put a replica on the pool CoucheStor chose or drop the replica CoucheStor
- * chose. The v0 spec does give the pieces to do it exactly:
- *   add:    PUT /pools/{pool}/replicas/{uuid} {size, thin, share: nvmf} creates the
- *           replica on our pool; PUT /nexuses/{nexus}/children/{replica uri} adds it
- *           to the volume's nexus, which starts the rebuild (child Degraded with
- *           rebuildProgress, Online at 100); then PUT /volumes/{id}/replica_count/{n+1}
- *           so the control plane counts the newcomer instead of trimming it as excess
- *           (its removal order would pick the still-rebuilding, i.e. unhealthy, child).
- *   retire: DELETE /nexuses/{nexus}/children/{old uri} detaches exactly the old
- *           replica; PUT /volumes/{id}/replica_count/{n} then lets the control plane
- *           drop a replica, and its removal order takes unused (non-child) replicas
- *           first, i.e. the one we detached; if it is still there we destroy it by id
- *           (DELETE /nodes/{node}/pools/{pool}/replicas/{uuid}); finally we check every
- *           other replica is still in the volume.
- * The adapter refuses to retire a volume's last healthy replica; the rule "retire only
- * after the newcomer is Online at 100%" belongs to the caller (see move.ts).
+ * VolumeBackend over Mayastor 2.x's control-plane REST API (api-rest, `/v0`), with pool labels
+ * from DiskPool CRs when a DiskPoolSource is given. Only the supported levers (MAYASTOR.md):
+ * `GET` pools, volumes and nodes; `PUT/DELETE /nodes/{id}/cordon/{label}` (a named cordon:
+ * ours never clash with an admin's); `PUT /volumes/{id}/replica_count/{n}` (one attempt: the
+ * control plane creates or removes a replica itself); `DELETE /nexuses/{nexus}/children/{uri}`.
+ * A volume's replicas are the ones it owns (`state.replica_topology`); a raw nexus child is
+ * not one of them.
  */
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { diskPoolLabels, type DiskPoolSource } from "./diskpool.ts";
-import { isHealthyReplica } from "../model/health.ts";
 import { MayastorApiError, RestClient, seg } from "./http.ts";
 import type { Pool, Replica, Volume } from "../model/storage.ts";
-import { BackendError, type VolumeBackend } from "./port.ts";
+import { BackendError, type MayastorNode, type VolumeBackend } from "./port.ts";
 import {
-  ChildSchema,
+  NodeSchema,
   PoolSchema,
-  ReplicaSchema,
   replicaUuidOfUri,
+  type RestNode,
   type RestPool,
-  type RestReplica,
   type RestVolume,
   VolumeSchema,
   VolumesSchema,
@@ -74,6 +58,14 @@ export function toPool(p: RestPool, crLabels?: Record<string, string>): Pool {
     usedBytes: Math.max(st?.used ?? 0, st?.committed ?? 0),
     labels: { ...(p.spec?.labels ?? {}), ...(crLabels ?? {}) },
   };
+}
+
+/** Converts an api-rest Node to the port's MayastorNode. */
+export function toNode(n: RestNode): MayastorNode {
+  const d = n.spec?.cordondrainstate;
+  const labels = d?.cordonedstate?.cordonlabels ?? d?.drainingstate?.cordonlabels ??
+    d?.drainedstate?.cordonlabels ?? [];
+  return { id: n.id, cordonLabels: [...labels], online: n.state?.status === "Online" };
 }
 
 /** Converts an api-rest Volume to the port's Volume. */
@@ -171,113 +163,88 @@ export class MayastorRestBackend implements VolumeBackend {
     return raw && toVolume(raw);
   }
 
-  /** Creates a replica on `poolId`, adds it to the volume's nexus, counts it in num_replicas. */
-  async addReplica(volumeUuid: string, poolId: string, signal?: AbortSignal): Promise<string> {
-    const vol = await this.#mustGet(volumeUuid, signal);
-    const nexus = vol.state.target;
-    const endpoint = `addReplica ${volumeUuid}`;
-    if (!nexus) {
-      throw new BackendError(
-        `volume ${volumeUuid} is not published: without a nexus a replica cannot be rebuilt`,
-        endpoint,
-      );
-    }
-    for (const t of Object.values(vol.state.replica_topology)) {
-      if (t.pool === poolId) {
-        throw new BackendError(`volume ${volumeUuid} already has a replica on ${poolId}`, endpoint);
-      }
-    }
-    const uuid = crypto.randomUUID();
-    let replica: RestReplica;
-    try {
-      replica = await this.#http.call({
-        method: "PUT",
-        path: `/pools/${seg(poolId)}/replicas/${seg(uuid)}`,
-        body: { size: vol.spec.size, thin: vol.spec.thin ?? false, share: "nvmf" },
-        schema: ReplicaSchema,
-        signal,
-      });
-    } catch (e) {
-      // A retried PUT whose first attempt landed answers AlreadyExists: fetch it.
-      if (!(e instanceof MayastorApiError && e.status === 409)) throw e;
-      replica = await this.#http.call({
-        method: "GET",
-        path: `/replicas/${seg(uuid)}`,
-        schema: ReplicaSchema,
-        signal,
-      });
-    }
-    this.#log.info("replica created", { volume: volumeUuid, pool: poolId, replica: uuid });
-    try {
-      await this.#ignore409(this.#http.call({
-        method: "PUT",
-        path: `/nexuses/${seg(nexus.uuid)}/children/${seg(replica.uri)}`,
-        schema: ChildSchema,
-        signal,
-      }));
-      const count = Object.keys(vol.state.replica_topology).length + 1;
-      if (vol.spec.num_replicas < count) {
-        await this.#http.call({
-          method: "PUT",
-          path: `/volumes/${seg(volumeUuid)}/replica_count/${count}`,
-          schema: VolumeSchema,
-          signal,
-        });
-      }
-    } catch (e) {
-      await this.#cleanup(nexus.uuid, replica, vol.spec.num_replicas);
-      throw e;
-    }
-    return uuid;
+  /** GET /nodes. */
+  async listNodes(signal?: AbortSignal): Promise<MayastorNode[]> {
+    const nodes = await this.#http.call({
+      method: "GET",
+      path: "/nodes",
+      schema: z.array(NodeSchema),
+      signal,
+    });
+    return nodes.map(toNode);
   }
 
-  /** Detaches and destroys exactly `replicaUuid`; the volume's other replicas stay. */
-  async retireReplica(volumeUuid: string, replicaUuid: string, signal?: AbortSignal) {
-    const endpoint = `retireReplica ${volumeUuid}/${replicaUuid}`;
-    const vol = await this.#mustGet(volumeUuid, signal);
-    const topo = vol.state.replica_topology;
-    const entry = topo[replicaUuid];
-    if (!entry) {
-      // Not (or no longer) part of the volume: destroy it if it still exists.
-      await this.#destroyIfExists(replicaUuid, signal);
-      return;
+  /** PUT /nodes/{id}/cordon/{label}; a node already cordoned with the label is done. */
+  async cordonNode(node: string, label: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#http.call({
+        method: "PUT",
+        path: `/nodes/${seg(node)}/cordon/${seg(label)}`,
+        schema: NodeSchema,
+        signal,
+      });
+    } catch (e) {
+      // 412 CordonLabel: already cordoned with it (a retried call whose first attempt landed).
+      if (!(e instanceof MayastorApiError && e.status === 412)) throw e;
+      if (!(await this.#hasCordon(node, label, signal))) throw e;
     }
-    const view = toVolume(vol);
-    const others = view.replicas.filter((r) => r.uuid !== replicaUuid);
-    if (!others.some((r) => isHealthyReplica(view, r))) {
-      throw new BackendError(
-        `refusing to retire replica ${replicaUuid}: no other healthy replica of ${volumeUuid}`,
-        endpoint,
-      );
+  }
+
+  /** DELETE /nodes/{id}/cordon/{label}; a node without the label is done. */
+  async uncordonNode(node: string, label: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#http.call({
+        method: "DELETE",
+        path: `/nodes/${seg(node)}/cordon/${seg(label)}`,
+        schema: NodeSchema,
+        signal,
+      });
+    } catch (e) {
+      if (e instanceof MayastorApiError && e.status === 404) return; // the node is gone
+      // 412 UncordonLabel: the label is not there (a retried call whose first attempt landed).
+      if (!(e instanceof MayastorApiError && e.status === 412)) throw e;
+      if (await this.#hasCordon(node, label, signal)) throw e;
     }
-    const nexus = vol.state.target;
+  }
+
+  /** PUT /volumes/{id}/replica_count/{n}, once; the volume the call left. */
+  async setReplicaCount(volumeUuid: string, n: number, signal?: AbortSignal): Promise<Volume> {
+    const v = await this.#http.call({
+      method: "PUT",
+      path: `/volumes/${seg(volumeUuid)}/replica_count/${seg(n)}`,
+      schema: VolumeSchema,
+      signal,
+      attempts: 1,
+    });
+    return toVolume(v);
+  }
+
+  /** DELETE /nexuses/{nexus}/children/{uri} of the replica's child; no such child: done. */
+  async detachChild(volumeUuid: string, replicaUuid: string, signal?: AbortSignal): Promise<void> {
+    const vol = await this.#getRaw(volumeUuid, signal);
+    const nexus = vol?.state.target;
     const child = nexus?.children.find((c) => replicaUuidOfUri(c.uri) === replicaUuid);
-    if (nexus && child) {
-      await this.#ignore404(this.#http.call({
+    if (!nexus || !child) return;
+    try {
+      await this.#http.call({
         method: "DELETE",
         path: `/nexuses/${seg(nexus.uuid)}/children/${seg(child.uri)}`,
         signal,
-      }));
-    }
-    const want = Math.max(1, others.length);
-    if (vol.spec.num_replicas > want) {
-      await this.#http.call({
-        method: "PUT",
-        path: `/volumes/${seg(volumeUuid)}/replica_count/${want}`,
-        schema: VolumeSchema,
-        signal,
       });
+    } catch (e) {
+      if (!(e instanceof MayastorApiError && e.status === 404)) throw e;
     }
-    await this.#destroyIfExists(replicaUuid, signal);
-    const after = await this.#mustGet(volumeUuid, signal);
-    const lost = others.filter((r) => !after.state.replica_topology[r.uuid]);
-    if (lost.length > 0) {
-      throw new BackendError(
-        `control plane dropped ${lost.map((r) => r.uuid).join(", ")} while retiring ${replicaUuid}`,
-        endpoint,
-      );
-    }
-    this.#log.info("replica retired", { volume: volumeUuid, replica: replicaUuid });
+    this.#log.info("nexus child detached", { volume: volumeUuid, replica: replicaUuid });
+  }
+
+  async #hasCordon(node: string, label: string, signal?: AbortSignal): Promise<boolean> {
+    const n = await this.#http.call({
+      method: "GET",
+      path: `/nodes/${seg(node)}`,
+      schema: NodeSchema,
+      signal,
+    });
+    return toNode(n).cordonLabels.includes(label);
   }
 
   async #getRaw(uuid: string, signal?: AbortSignal): Promise<RestVolume | undefined> {
@@ -298,62 +265,6 @@ export class MayastorRestBackend implements VolumeBackend {
     const v = await this.#getRaw(uuid, signal);
     if (!v) throw new BackendError(`volume ${uuid} not found`, `GET /volumes/${uuid}`, 404);
     return v;
-  }
-
-  async #destroyIfExists(uuid: string, signal?: AbortSignal): Promise<void> {
-    let rep: RestReplica;
-    try {
-      rep = await this.#http.call({
-        method: "GET",
-        path: `/replicas/${seg(uuid)}`,
-        schema: ReplicaSchema,
-        signal,
-      });
-    } catch (e) {
-      if (e instanceof MayastorApiError && e.status === 404) return;
-      throw e;
-    }
-    await this.#ignore404(this.#http.call({
-      method: "DELETE",
-      path: `/nodes/${seg(rep.node)}/pools/${seg(rep.pool)}/replicas/${seg(uuid)}`,
-      signal,
-    }));
-  }
-
-  /** Best-effort undo of a half-done addReplica; errors are logged, not thrown. */
-  async #cleanup(nexusUuid: string, rep: RestReplica, numReplicas: number): Promise<void> {
-    try {
-      await this.#ignore404(this.#http.call({
-        method: "DELETE",
-        path: `/nexuses/${seg(nexusUuid)}/children/${seg(rep.uri)}`,
-      }));
-      await this.#ignore404(this.#http.call({
-        method: "DELETE",
-        path: `/nodes/${seg(rep.node)}/pools/${seg(rep.pool)}/replicas/${seg(rep.uuid)}`,
-      }));
-    } catch (e) {
-      this.#log.warn("could not undo a half-added replica", {
-        replica: rep.uuid,
-        numReplicas,
-        error: e,
-      });
-    }
-  }
-
-  async #ignore404(p: Promise<unknown>): Promise<void> {
-    try {
-      await p;
-    } catch (e) {
-      if (!(e instanceof MayastorApiError && e.status === 404)) throw e;
-    }
-  }
-
-  async #ignore409(p: Promise<unknown>): Promise<void> {
-    try {
-      await p;
-    } catch (e) {
-      if (!(e instanceof MayastorApiError && e.status === 409)) throw e;
-    }
   }
 
   async #diskPoolLabels(signal?: AbortSignal): Promise<Map<string, Record<string, string>>> {

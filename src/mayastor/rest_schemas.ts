@@ -181,6 +181,31 @@ export const PublishVolumeBodySchema = z.object({
 /** Body of a volume publish. */
 export type PublishVolumeBody = z.infer<typeof PublishVolumeBodySchema>;
 
+/** CordonedState / DrainState: the cordon labels of a node. */
+const CordonLabelsSchema = z.object({ cordonlabels: z.array(z.string()) }).loose();
+
+/** Node: an io-engine node with its cordon or drain state. */
+export const NodeSchema = z.object({
+  id: z.string(),
+  spec: z.object({
+    id: z.string(),
+    grpcEndpoint: z.string(),
+    labels: z.record(z.string(), z.string()).optional(),
+    cordondrainstate: z.object({
+      cordonedstate: CordonLabelsSchema.optional(),
+      drainingstate: CordonLabelsSchema.optional(),
+      drainedstate: CordonLabelsSchema.optional(),
+    }).optional(),
+  }).optional(),
+  state: z.object({
+    id: z.string(),
+    grpcEndpoint: z.string(),
+    status: z.enum(["Unknown", "Online", "Offline"]),
+  }).optional(),
+});
+/** A `/v0/nodes` entry. */
+export type RestNode = z.infer<typeof NodeSchema>;
+
 /** The replica uuid inside a child/replica URI (`...:<uuid>` or `...?uuid=<uuid>`). */
 export function replicaUuidOfUri(uri: string): string | undefined {
   const q = /[?&]uuid=([0-9a-fA-F-]{36})/.exec(uri);

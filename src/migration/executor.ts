@@ -1,17 +1,26 @@
 /**
- * Runs one replica move: the pure machine (step.ts) driven by the shared save-before-act
- * driver (src/machine/driver.ts), its actions performed on a VolumeBackend. Records the
- * finished move's metrics.
+ * Runs one volume migration: the pure machine (step.ts) driven by the shared save-before-act
+ * driver (src/machine/driver.ts), its actions performed on a VolumeBackend, the cordon window
+ * held under the process's cordon lock and measured. Records the finished move's metrics.
  */
 import type { Clock } from "../clock.ts";
 import { driveMachine, pause } from "../machine/driver.ts";
 import type { StateSaver } from "../machine/driver.ts";
 import { BackendError, type VolumeBackend } from "../mayastor/port.ts";
+import type { Volume } from "../model/storage.ts";
+import { CordonLock } from "./cordon_lock.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { historyEntry, resultLabel } from "./history.ts";
-import type { MoveState } from "./state.ts";
-import { type Action, isTerminal, type Observation, step } from "./step.ts";
+import { MOVE_CORDON_LABEL, type MoveState } from "./state.ts";
+import {
+  type Action,
+  type ActionKind,
+  currentStep,
+  isTerminal,
+  type Observation,
+  step,
+} from "./step.ts";
 
 /** What the executor needs. */
 export interface ExecutorDeps {
@@ -25,6 +34,8 @@ export interface ExecutorDeps {
   pollIntervalMs?: number;
   /** Attempts to persist one state before giving up (a pollIntervalMs apart); default 10. */
   maxSaveAttempts?: number;
+  /** The cluster-wide cordon lock, shared by every move of this process (own one if absent). */
+  cordonLock?: CordonLock;
   /** Test hook: after each save, before its action (a throw here stops the move there). */
   afterSave?: (state: MoveState, action: Action) => void | Promise<void>;
 }
@@ -52,11 +63,12 @@ export async function executeMove(
   const counted = !isTerminal(initial) && !initial.dryRun;
   if (counted) deps.metrics?.activeMigrations.inc();
   let state: MoveState;
+  const ctx: RunContext = { deps, log, lock: deps.cordonLock ?? new CordonLock() };
   try {
     state = await driveMachine<MoveState, Observation, Action>(initial, {
       what: "the move state",
       step: (s, o, now) => step(s, o, now, cfg),
-      perform: (a, s, sig) => perform(a, s, deps, log, sig),
+      perform: (a, s, sig) => perform(a, s, ctx, sig),
       resume: { kind: "resume" },
       store: deps.store,
       interrupted: (s) => new MoveInterrupted(s),
@@ -69,6 +81,8 @@ export async function executeMove(
       signal,
     });
   } finally {
+    // An interrupted window leaves its cordon persisted: whoever resumes the move removes it.
+    ctx.release?.();
     if (counted) deps.metrics?.activeMigrations.dec();
   }
   const entry = historyEntry(state);
@@ -79,51 +93,98 @@ export async function executeMove(
   return state;
 }
 
+/** What one run of a move holds besides its state: the cordon lock while the window is open. */
+interface RunContext {
+  deps: ExecutorDeps;
+  log: Logger;
+  lock: CordonLock;
+  release?: () => void;
+}
+
 async function perform(
   action: Action,
   state: MoveState,
-  deps: ExecutorDeps,
-  log: Logger,
+  ctx: RunContext,
   signal?: AbortSignal,
 ): Promise<Observation> {
+  const { deps, log } = ctx;
+  const b = deps.backend;
+  const uuid = state.volumeUuid;
   switch (action.kind) {
     case "observe":
       if (!await pause(deps.clock, action.delayMs, signal)) return { kind: "resume" };
       try {
-        return { kind: "volume", volume: await deps.backend.getVolume(state.volumeUuid, signal) };
+        const volume = await b.getVolume(uuid, signal);
+        if (!action.nodes) return { kind: "volume", volume };
+        return { kind: "volume", volume, nodes: await b.listNodes(signal) };
       } catch (e) {
         log.warn("cannot read the volume", { error: e });
         return { kind: "unavailable", error: message(e) };
       }
-    case "addReplica":
-      try {
-        const uuid = await deps.backend.addReplica(action.volumeUuid, action.poolId, signal);
-        log.info("replica added", { replica: uuid, pool: action.poolId });
-        return { kind: "replicaAdded", replicaUuid: uuid };
-      } catch (e) {
-        log.warn("addReplica failed", { error: e });
-        return { kind: "actionFailed", action: "addReplica", ...failure(e) };
-      }
-    case "retireReplica":
-      try {
-        await deps.backend.retireReplica(action.volumeUuid, action.replicaUuid, signal);
-        log.info("replica retired", { replica: action.replicaUuid });
-        return { kind: "replicaRetired", replicaUuid: action.replicaUuid };
-      } catch (e) {
-        log.warn("retireReplica failed", { error: e });
-        return { kind: "actionFailed", action: "retireReplica", ...failure(e) };
-      }
+    case "cordon":
+      return await act("cordon", log, async () => {
+        ctx.release ??= await ctx.lock.acquire(signal);
+        for (const node of action.clear) await b.uncordonNode(node, MOVE_CORDON_LABEL, signal);
+        for (const node of action.nodes) await b.cordonNode(node, MOVE_CORDON_LABEL, signal);
+        log.info("nodes cordoned", {
+          nodes: action.nodes.length,
+          open: currentStep(state).targetNode,
+        });
+      });
+    case "uncordon":
+      return await act("uncordon", log, async () => {
+        ctx.release ??= await ctx.lock.acquire(signal);
+        for (const node of action.nodes) await b.uncordonNode(node, MOVE_CORDON_LABEL, signal);
+        ctx.release();
+        ctx.release = undefined;
+        const since = state.cordon?.since;
+        if (since !== undefined) {
+          const ms = Math.max(0, deps.clock.now() - since);
+          deps.metrics?.cordonWindow.observe(ms / 1000);
+          log.info("nodes uncordoned", { nodes: action.nodes.length, cordonWindowMs: ms });
+        }
+      });
+    case "setReplicaCount":
+      return await act("setReplicaCount", log, async () => {
+        const volume = await b.setReplicaCount(uuid, action.n, signal);
+        log.info("replica_count set", { n: action.n });
+        return volume;
+      });
+    case "detach":
+      return await act("detach", log, async () => {
+        await b.detachChild(uuid, action.replica, signal);
+        log.info("nexus child detached", { replica: action.replica });
+      });
     case "none":
       return { kind: "resume" };
   }
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** Runs one backend action and turns its outcome into an observation. */
+async function act(
+  action: ActionKind,
+  log: Logger,
+  f: () => Promise<Volume | void>,
+): Promise<Observation> {
+  try {
+    const volume = await f();
+    return volume ? { kind: "done", action, volume } : { kind: "done", action };
+  } catch (e) {
+    log.warn(`${action} failed`, { error: e });
+    const status = e instanceof BackendError ? e.status : undefined;
+    const errorKind = e instanceof BackendError ? e.kind : undefined;
+    return {
+      kind: "actionFailed",
+      action,
+      error: message(e),
+      ...(status !== undefined ? { status } : {}),
+      ...(errorKind ? { errorKind } : {}),
+      // Backend errors say whether they are retryable; anything else (network) is.
+      retryable: e instanceof BackendError ? e.retryable : true,
+    };
+  }
 }
 
-/** Backend errors say whether they are retryable; anything else (network) is. */
-function failure(e: unknown): { error: string; retryable: boolean } {
-  if (e instanceof BackendError) return { error: message(e), retryable: e.retryable };
-  return { error: message(e), retryable: true };
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -14,7 +14,8 @@ import {
 } from "../machine/pv_state_store.ts";
 import { executeMove, type ExecutorDeps, MoveInterrupted } from "./executor.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
-import type { MoveState } from "./state.ts";
+import { CordonLock } from "./cordon_lock.ts";
+import { MOVE_CORDON_LABEL, type MoveState } from "./state.ts";
 import { isTerminal } from "./step.ts";
 import type { MoveStore } from "./store.ts";
 
@@ -34,11 +35,13 @@ export interface MoveRunnerDeps extends Omit<ExecutorDeps, "store"> {
 /** Background executor of replica moves. */
 export class MoveRunner {
   readonly #d: MoveRunnerDeps;
+  readonly #lock: CordonLock;
   /** Moves that stopped on an unexpected error (they resume on the next resume()). */
   readonly errors: { volume: string; error: unknown }[] = [];
 
   constructor(deps: MoveRunnerDeps) {
     this.#d = deps;
+    this.#lock = deps.cordonLock ?? new CordonLock();
   }
 
   /**
@@ -53,11 +56,14 @@ export class MoveRunner {
       const deadline = { policy: state.policy, volume: state.volume };
       if (!state.dryRun) d.metrics?.migrationDeadline.set(deadline, state.deadline / 1000);
       try {
-        if (!state.dryRun && state.phase === "Planned" && !state.addIssued) {
+        if (
+          !state.dryRun && state.phase === "Planned" && state.current === 0 && !state.scaleIssued
+        ) {
           await d.onStarted?.(state);
         }
         const end = await executeMove(state, {
           ...d,
+          cordonLock: this.#lock,
           // Dry runs must not touch any PV.
           store: state.dryRun ? new MemoryStateStore<MoveState>() : d.store,
         }, signal);
@@ -101,9 +107,10 @@ export class MoveRunner {
    * recorded (the operator died between finishing and recording).
    */
   async resume(signal: AbortSignal): Promise<
-    { resumed: number; recorded: number; unreadable: UnreadableState[] }
+    { resumed: number; recorded: number; unreadable: UnreadableState[]; uncordoned: string[] }
   > {
     const { states, unreadable } = await this.#d.store.list(signal);
+    const uncordoned = await this.#sweepCordons(signal);
     let resumed = 0, recorded = 0;
     for (const m of states) {
       if (isTerminal(m)) {
@@ -114,7 +121,32 @@ export class MoveRunner {
         resumed++;
       }
     }
-    return { resumed, recorded, unreadable };
+    return { resumed, recorded, unreadable, uncordoned };
+  }
+
+  /**
+   * Removes CoucheStor's move cordon from every node before any move runs: a window is never
+   * open between moves, so any label found was left by a process that died in one (the moves
+   * that were in it resume by uncordoning too, which is then a no-op). Mayastor being down
+   * does not stop the resume; the moves retry their own uncordon.
+   */
+  async #sweepCordons(signal: AbortSignal): Promise<string[]> {
+    const d = this.#d;
+    const release = await this.#lock.acquire(signal);
+    const done: string[] = [];
+    try {
+      for (const n of await d.backend.listNodes(signal)) {
+        if (!n.cordonLabels.includes(MOVE_CORDON_LABEL)) continue;
+        await d.backend.uncordonNode(n.id, MOVE_CORDON_LABEL, signal);
+        done.push(n.id);
+      }
+      if (done.length) d.logger.warn("removed a move cordon a crashed run left", { nodes: done });
+    } catch (e) {
+      d.logger.warn("cannot check nodes for a leftover move cordon", { error: e });
+    } finally {
+      release();
+    }
+    return done;
   }
 
   /** Resolves once no move runs. */

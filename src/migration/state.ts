@@ -1,41 +1,75 @@
 /**
- * The persisted state of one replica move and its JSON codec (zod). This is what the
- * PersistentVolume annotation `storage.billyronks.io/migration` holds while a move runs.
+ * The persisted state of one volume migration and its JSON codec (zod): what the PV annotation
+ * `storage.billyronks.io/migration` holds while it runs. A migration moves every replica of the
+ * volume that is not on the target tier, one at a time (one `step` each), through the levers
+ * Mayastor v2 supports (../shared/MAYASTOR.md): cordon every other node → `replica_count` n+1
+ * (the control plane creates its own replica, on the one node left) → uncordon → wait for the
+ * rebuild → detach the old replica's child → `replica_count` n.
  */
 import { z } from "zod";
 
-/** Annotation holding a volume's move state (JSON of MoveState). */
+/** Annotation holding a volume's migration state (JSON of MoveState). */
 export const MIGRATION_ANNOTATION = "storage.billyronks.io/migration";
 
-/** Phases of a move. RollingBack is the one in-between phase of a rollback (resumable). */
+/** The cordon label CoucheStor puts on nodes while its scheduler may only use one node. */
+export const MOVE_CORDON_LABEL = "couchestor.io-move";
+
+/**
+ * Phases of a migration; each replica step goes Planned → Cordoning → Scaling → Uncordoning →
+ * Landing → Rebuilding → Verified → Detaching → Trimming, then the next step's Planned or Done.
+ */
 export const MovePhase = z.enum([
   "Planned",
-  "ReplicaAdded",
+  "Cordoning",
+  "Scaling",
+  "Uncordoning",
+  "Landing",
   "Rebuilding",
   "Verified",
-  "OldReplicaRetired",
+  "Detaching",
+  "Trimming",
   "RollingBack",
   "Done",
   "RolledBack",
   "Failed",
 ]);
-/** A phase of a move. */
+/** A phase of a migration. */
 export type MovePhase = z.infer<typeof MovePhase>;
 
 /** Phases after which nothing more happens. */
 export const TERMINAL_PHASES: ReadonlySet<MovePhase> = new Set(["Done", "RolledBack", "Failed"]);
 
-/** How a finished move ended. */
+/** How a finished migration ended. */
 export const MoveResult = z.enum(["Succeeded", "Preserved", "DryRun", "RolledBack", "Failed"]);
-/** How a finished move ended. */
+/** How a finished migration ended. */
 export type MoveResult = z.infer<typeof MoveResult>;
 
 const TierSchema = z.enum(["hot", "warm", "cold"]);
 
-/** One replica move, as persisted before each step. Times are ms since the epoch. */
+/** One replica of the volume being replaced by a new one on the target tier. */
+export const ReplicaStep = z.object({
+  /** The replica leaving, and its pool. */
+  old: z.string().min(1),
+  oldPool: z.string().min(1),
+  /**
+   * Where its replacement may land: the target tier's pools on the one node left uncordoned
+   * (the first is the one the planner reserved space on).
+   */
+  targetPools: z.array(z.string().min(1)).min(1),
+  targetNode: z.string().min(1),
+  /** The control plane's new replica for this step, once seen. */
+  newReplica: z.string().optional(),
+  /** The pool the new replica landed on when it is not targetPool (it is then removed). */
+  landedOn: z.string().optional(),
+  /** True once this step finished (its old replica retired, or kept in preservation mode). */
+  done: z.boolean().default(false),
+});
+/** One replica step. */
+export type ReplicaStep = z.infer<typeof ReplicaStep>;
+
+/** One migration, as persisted before each action. Times are ms since the epoch. */
 export const MoveState = z.object({
-  version: z.literal(1),
-  /** Unique id of this move. */
+  version: z.literal(2),
   id: z.string().min(1),
   /** StoragePolicy that asked for it. */
   policy: z.string(),
@@ -45,22 +79,40 @@ export const MoveState = z.object({
   volumeUuid: z.string().min(1),
   from: TierSchema,
   to: TierSchema,
-  /** The replica being replaced and its pool. */
-  oldReplica: z.string().min(1),
-  oldPool: z.string().min(1),
-  /** Pool the new replica goes to. */
-  targetPool: z.string().min(1),
-  /** Replica count when planned; the volume keeps at least this many healthy replicas. */
+  steps: z.array(ReplicaStep).min(1),
+  /** Index of the step in progress. */
+  current: z.number().int().min(0),
+  /** The volume's healthy replicas at the start: it never has fewer because of this move. */
   originalReplicaCount: z.number().int().min(1),
-  /** Replica uuids present just before the add was issued (to find ours after a crash). */
+  /** num_replicas when the current step began (what the volume goes back to). */
+  baseCount: z.number().int().min(1),
+  /** Replicas that were on the target tier already and stay (no step moves them). */
+  keep: z.array(z.string()).default([]),
+  /** Replica uuids just before the current step's increase (to find the newcomer). */
   replicasBefore: z.array(z.string()),
-  /** True once addReplica has been (or is being) called. */
-  addIssued: z.boolean(),
-  /** Uuid of the replica this move added, once known. */
-  newReplica: z.string().optional(),
+  /** True once the current step's `replica_count` increase was (or is being) issued. */
+  scaleIssued: z.boolean(),
+  /** Attempts of the current step that ended without a new replica (capped, then rolled back). */
+  stepAttempts: z.number().int().min(0).default(0),
+  /** The replica the current step detaches and trims (the old one, or a hot spare in its place). */
+  retiring: z.string().optional(),
+  /** Nodes this move cordons (with MOVE_CORDON_LABEL) right now, and since when. */
+  cordon: z.object({ nodes: z.array(z.string()), since: z.number() }).optional(),
+  /** How long each cordon window lasted (ms): a cordon affects every volume's scheduling. */
+  cordonWindowsMs: z.array(z.number()).default([]),
   phase: MovePhase,
   result: MoveResult.optional(),
   error: z.string().optional(),
+  /**
+   * The last failure of the current action, kept to judge what the next observation means:
+   * `definite` when the backend refused it (it did nothing), not when the answer was lost.
+   */
+  lastFailure: z.object({
+    error: z.string(),
+    status: z.number().optional(),
+    kind: z.string().optional(),
+    definite: z.boolean(),
+  }).optional(),
   /** Last rebuild progress seen (0..100). */
   rebuildProgress: z.number().optional(),
   triggerIOPS: z.number(),
@@ -68,11 +120,13 @@ export const MoveState = z.object({
   preservation: z.boolean(),
   startedAt: z.number(),
   updatedAt: z.number(),
-  /** startedAt + migrationTimeout: past it, an unverified move rolls back. */
+  /** migrationTimeout (ms): the time one replica step has until it is verified. */
+  timeoutMs: z.number().int().positive(),
+  /** When the current step started + timeoutMs: past it, an unverified step rolls back. */
   deadline: z.number(),
   finishedAt: z.number().optional(),
 });
-/** One replica move, as persisted. */
+/** One migration, as persisted. */
 export type MoveState = z.infer<typeof MoveState>;
 
 /** Encodes a move state as the annotation's JSON. */
@@ -92,10 +146,32 @@ export function decodeMoveState(
   }
   const r = MoveState.safeParse(raw);
   if (!r.success) return { ok: false, error: `not a move state: ${z.prettifyError(r.error)}` };
+  const problem = inconsistency(r.data);
+  if (problem) return { ok: false, error: `inconsistent move state: ${problem}` };
   return { ok: true, state: r.data };
 }
 
-/** What a move needs to be planned. */
+/**
+ * What makes a well-formed state impossible (a hand edit, another tool's write): acting on it
+ * could delete the wrong replica, so it is reported and left alone.
+ */
+export function inconsistency(s: MoveState): string | undefined {
+  if (s.current >= s.steps.length) return `current step ${s.current} of ${s.steps.length}`;
+  const olds = new Set(s.steps.map((x) => x.old));
+  for (const st of s.steps) {
+    if (st.newReplica === undefined) continue;
+    if (olds.has(st.newReplica)) return `replica ${st.newReplica} is both moved and added`;
+    if (st === s.steps[s.current] && s.replicasBefore.includes(st.newReplica)) {
+      return `replica ${st.newReplica} existed before this move added it`;
+    }
+  }
+  const nodes = s.steps.map((x) => x.targetNode);
+  if (new Set(nodes).size !== nodes.length) return "two steps target one node";
+  if (s.steps.slice(0, s.current).some((x) => !x.done)) return "an earlier step is not done";
+  return undefined;
+}
+
+/** What a migration needs to be planned. */
 export interface PlanMoveInput {
   id: string;
   policy: string;
@@ -103,16 +179,17 @@ export interface PlanMoveInput {
   volumeUuid: string;
   from: "hot" | "warm" | "cold";
   to: "hot" | "warm" | "cold";
-  oldReplica: string;
-  oldPool: string;
-  targetPool: string;
+  /** The replicas to replace, each with its target pool and that pool's node. */
+  steps: readonly { old: string; oldPool: string; targetPools: string[]; targetNode: string }[];
   /** The volume's current replica uuids. */
   replicas: readonly string[];
-  /** spec num_replicas (or the current count, whichever is larger). */
+  /** spec num_replicas. */
   replicaCount: number;
+  /** Healthy replicas now (the floor the move keeps). */
+  healthyReplicas: number;
   triggerIOPS: number;
   now: number;
-  /** migrationTimeout in ms (30 min when the policy sets none). */
+  /** migrationTimeout in ms (30 min when neither the policy nor the operator sets one). */
   timeoutMs?: number;
   dryRun: boolean;
   preservation: boolean;
@@ -121,28 +198,37 @@ export interface PlanMoveInput {
 /** Default migrationTimeout (NFR-204). */
 export const DEFAULT_MIGRATION_TIMEOUT_MS = 30 * 60_000;
 
-/** Builds the Planned state of a new move. Pure. */
+/** Builds the Planned state of a new migration. Pure. */
 export function planMove(i: PlanMoveInput): MoveState {
   return {
-    version: 1,
+    version: 2,
     id: i.id,
     policy: i.policy,
     volume: i.volume,
     volumeUuid: i.volumeUuid,
     from: i.from,
     to: i.to,
-    oldReplica: i.oldReplica,
-    oldPool: i.oldPool,
-    targetPool: i.targetPool,
-    originalReplicaCount: Math.max(1, i.replicaCount, i.replicas.length),
+    steps: i.steps.map((s) => ({ ...s, done: false })),
+    current: 0,
+    originalReplicaCount: Math.max(1, i.healthyReplicas),
+    baseCount: Math.max(1, i.replicaCount),
+    keep: i.replicas.filter((r) => !i.steps.some((x) => x.old === r)),
     replicasBefore: [...i.replicas],
-    addIssued: false,
+    scaleIssued: false,
+    stepAttempts: 0,
+    cordonWindowsMs: [],
     phase: "Planned",
     triggerIOPS: i.triggerIOPS,
     dryRun: i.dryRun,
     preservation: i.preservation,
     startedAt: i.now,
     updatedAt: i.now,
+    timeoutMs: i.timeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS,
     deadline: i.now + (i.timeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS),
   };
+}
+
+/** "poolA → poolB, poolC → poolD": where each replica step of a move goes (or went). */
+export function describeSteps(s: MoveState): string {
+  return s.steps.map((x) => `${x.oldPool} → ${x.landedOn ?? x.targetPools[0]}`).join(", ");
 }

@@ -1,48 +1,67 @@
 /**
- * The pure transition function of a replica move: given the persisted state, what was just
+ * The pure transition function of a volume migration: given the persisted state, what was just
  * observed and the time, the next state and the one action to perform. No I/O.
  *
- * Safety rules it enforces (NFR-201):
- * - the old replica is retired only after the new one is Online, rebuilt to 100%, and the
- *   volume is Online with at least its original count of healthy replicas besides the old one;
- *   this is re-checked on a fresh observation right before the retire;
- * - a rollback removes only the replica this move added (by uuid), and never when the old
- *   replica is no longer there or no other healthy replica remains (the new one may then be
- *   the only copy);
- * - a crash between "add issued" and "uuid recorded" is resolved by finding the replica on
- *   the target pool that was not there before, so a second new replica is never added;
- * - preservation mode ends Done with both replicas; dry-run ends Done without any action.
+ * Each replica step uses only the levers Mayastor v2 supports (../shared/MAYASTOR.md): check
+ * the volume is Online and the target node holds none of its replicas → cordon every other
+ * node with CoucheStor's own cordon label → `replica_count` n+1 (the control plane creates its
+ * own replica on the one node left) → uncordon → check where it landed (wrong pool: roll back)
+ * → wait until it is an Online, rebuilt nexus child → detach the old replica's child →
+ * `replica_count` n (the detached replica is the unhealthy one, so it is the one removed) →
+ * check exactly it is gone. Safety rules (NFR-201):
+ * - a replica is detached only while the volume keeps, without it, at least the healthy
+ *   replicas it had when the move started (health decides, not which replica is new);
+ * - a replica is removed only by lowering `replica_count` from the one this step raised, after
+ *   detaching the one to go, so the control plane never picks a replica we did not choose;
+ * - a cordon is always undone first: after a failure, a timeout or a restart;
+ * - an unverified step past its deadline rolls back; once verified, the step only goes forward.
  */
-import { isHealthyReplica } from "../model/health.ts";
+import { healthyReplicas, isHealthyReplica, isRebuiltChild } from "../model/health.ts";
 import type { Replica, Volume } from "../model/storage.ts";
-import { type MoveResult, type MoveState, TERMINAL_PHASES } from "./state.ts";
+import type { MayastorNode } from "../mayastor/port.ts";
+import {
+  MOVE_CORDON_LABEL,
+  type MovePhase,
+  type MoveResult,
+  type MoveState,
+  type ReplicaStep,
+  TERMINAL_PHASES,
+} from "./state.ts";
+
+/** The backend calls a move makes besides reading. */
+export type ActionKind = "cordon" | "uncordon" | "setReplicaCount" | "detach";
 
 /** What the executor learnt since the last step. */
 export type Observation =
   /** Nothing yet: a fresh start or a resume after a restart. */
   | { kind: "resume" }
-  /** The volume as the backend reports it now (undefined: it no longer exists). */
-  | { kind: "volume"; volume: Volume | undefined }
+  /** The volume now (undefined: it no longer exists), and the nodes when they were asked for. */
+  | { kind: "volume"; volume: Volume | undefined; nodes?: readonly MayastorNode[] }
   /** The backend could not be asked. */
   | { kind: "unavailable"; error: string }
-  /** addReplica returned this uuid. */
-  | { kind: "replicaAdded"; replicaUuid: string }
-  /** retireReplica returned for this uuid. */
-  | { kind: "replicaRetired"; replicaUuid: string }
-  /** An add or retire call failed. */
+  /** An action succeeded; `replica_count` answers the volume as it left it. */
+  | { kind: "done"; action: ActionKind; volume?: Volume }
+  /** An action failed; `retryable` when the backend may not have acted or may accept it later. */
   | {
     kind: "actionFailed";
-    action: "addReplica" | "retireReplica";
+    action: ActionKind;
     error: string;
+    status?: number;
+    errorKind?: string;
     retryable: boolean;
   };
 
 /** The one thing the executor does next. */
 export type Action =
-  /** Read the volume after `delayMs`. */
-  | { kind: "observe"; delayMs: number }
-  | { kind: "addReplica"; volumeUuid: string; poolId: string }
-  | { kind: "retireReplica"; volumeUuid: string; replicaUuid: string }
+  /** Read the volume (and the nodes) after `delayMs`. */
+  | { kind: "observe"; delayMs: number; nodes?: boolean }
+  /** Cordon `nodes` with MOVE_CORDON_LABEL (and remove it from `clear`), under the lock. */
+  | { kind: "cordon"; nodes: string[]; clear: string[] }
+  /** Remove MOVE_CORDON_LABEL from `nodes`. */
+  | { kind: "uncordon"; nodes: string[] }
+  | { kind: "setReplicaCount"; n: number }
+  /** Detach the replica's nexus child. */
+  | { kind: "detach"; replica: string }
   /** Terminal: nothing more. */
   | { kind: "none" };
 
@@ -50,6 +69,8 @@ export type Action =
 export interface StepConfig {
   /** Delay between observations while waiting (rebuild, transient errors). */
   pollMs: number;
+  /** Attempts of one step that end without a new replica before it rolls back; default 3. */
+  maxStepAttempts?: number;
 }
 
 /** Result of one step. */
@@ -63,208 +84,502 @@ export function isTerminal(s: MoveState): boolean {
   return TERMINAL_PHASES.has(s.phase);
 }
 
+/** The step in progress. */
+export function currentStep(s: MoveState): ReplicaStep {
+  return s.steps[s.current];
+}
+
 /**
- * True when the old replica may go: the new one is healthy, the volume is Online and, without
- * the old replica, it still has at least its original count of healthy replicas.
+ * The replica this step added: by recorded uuid, else (the answer was lost) the one that was
+ * not there before the increase, preferring the pools the step steered it to.
  */
-export function safeToRetire(s: MoveState, v: Volume): boolean {
-  const fresh = v.replicas.find((r) => r.uuid === s.newReplica);
-  // Healthy = Online, rebuilt to 100% and (when published) an Online nexus child: a replica
-  // outside the nexus gets no writes and is not a copy.
-  if (!fresh || !isHealthyReplica(v, fresh)) return false;
-  if (v.status !== "Online") return false;
-  const healthyOthers = v.replicas.filter((r) => r.uuid !== s.oldReplica && isHealthyReplica(v, r));
-  return healthyOthers.length >= s.originalReplicaCount;
-}
-
-/** The replica this move added: by recorded uuid, else the stray one on the target pool. */
 export function ourReplica(s: MoveState, v: Volume): Replica | undefined {
-  if (s.newReplica) return v.replicas.find((r) => r.uuid === s.newReplica);
-  if (!s.addIssued) return undefined;
+  const st = currentStep(s);
+  if (st.newReplica) return v.replicas.find((r) => r.uuid === st.newReplica);
+  if (!s.scaleIssued) return undefined;
   const before = new Set(s.replicasBefore);
-  return v.replicas.find((r) => r.pool === s.targetPool && !before.has(r.uuid));
+  const fresh = v.replicas.filter((r) => !before.has(r.uuid));
+  return fresh.find((r) => st.targetPools.includes(r.pool)) ??
+    (fresh.length === 1 ? fresh[0] : undefined);
 }
 
-const UNVERIFIED: ReadonlySet<string> = new Set(["Planned", "ReplicaAdded", "Rebuilding"]);
+/** True when, without replica `uuid`, the volume keeps its original count of healthy copies. */
+export function floorHoldsWithout(s: MoveState, v: Volume, uuid: string | undefined): boolean {
+  const left = v.replicas.filter((r) => r.uuid !== uuid && isHealthyReplica(v, r));
+  return left.length >= s.originalReplicaCount;
+}
+
+/**
+ * The replica the step retires: the old one while the volume still has it; else (the control
+ * plane replaced it) the hot spare that took its place; else none.
+ */
+export function retireeOf(s: MoveState, v: Volume, mine: Replica): Replica | undefined {
+  const st = currentStep(s);
+  const old = v.replicas.find((r) => r.uuid === st.old);
+  if (old) return old;
+  const before = new Set(s.replicasBefore);
+  return v.replicas.find((r) => !before.has(r.uuid) && r.uuid !== mine.uuid);
+}
+
+const isChild = (r: Replica | undefined): boolean => r?.childState !== undefined;
+
+/**
+ * Replicas of the volume this move knows nothing of: not staying on the target tier, not added
+ * by a step, not waiting for a step (hot spares the control plane made meanwhile).
+ */
+export function unaccounted(s: MoveState, v: Volume): Replica[] {
+  const known = new Set([
+    ...s.keep,
+    ...s.steps.flatMap((x) => (x.newReplica ? [x.old, x.newReplica] : [x.old])),
+  ]);
+  return v.replicas.filter((r) => !known.has(r.uuid));
+}
+
+/** Phases whose work is undone once the step's deadline passes. */
+const TIMED: ReadonlySet<MovePhase> = new Set(["Planned", "Cordoning", "Scaling", "Landing"]);
+/** Phases during which CoucheStor's cordon may be on nodes. */
+const CORDONING: ReadonlySet<MovePhase> = new Set(["Cordoning", "Scaling", "Uncordoning"]);
 
 /** One transition. Pure: same inputs, same outputs. */
 export function step(s: MoveState, obs: Observation, now: number, cfg: StepConfig): StepResult {
   if (isTerminal(s)) return { state: s, action: { kind: "none" } };
-  const observe = (delayMs = 0): Action => ({ kind: "observe", delayMs });
-  const to = (patch: Partial<MoveState>, action: Action): StepResult => ({
-    state: { ...s, ...patch, updatedAt: now },
-    action,
-  });
-  const finish = (
-    phase: "Done" | "RolledBack" | "Failed",
-    result: MoveResult,
-    error?: string,
-  ): StepResult =>
-    to({ phase, result, finishedAt: now, ...(error ? { error } : {}) }, { kind: "none" });
-
-  if (s.dryRun) return finish("Done", "DryRun");
-
-  // Past the deadline, an unverified move rolls back (or simply ends when nothing was added).
-  if (UNVERIFIED.has(s.phase) && now >= s.deadline) {
-    const error = `timed out after ${Math.round((now - s.startedAt) / 1000)}s in ${s.phase}`;
-    if (!s.addIssued) return finish("RolledBack", "RolledBack", error);
-    // An add that answered just now still gets its uuid recorded, so the rollback finds it.
-    const newReplica = obs.kind === "replicaAdded" ? obs.replicaUuid : s.newReplica;
-    return to({ phase: "RollingBack", error, ...(newReplica ? { newReplica } : {}) }, observe());
-  }
-
+  const m = new Machine(s, now, cfg);
+  if (s.dryRun) return m.finish("Done", "DryRun");
+  if (TIMED.has(s.phase) && now >= s.deadline) return m.timedOut(obs);
   switch (obs.kind) {
     case "resume":
-      return { state: s, action: observe() };
+      return m.onResume();
     case "unavailable":
-      return { state: s, action: observe(cfg.pollMs) };
-    case "replicaAdded":
-      if (s.phase === "Planned") {
-        return to({ phase: "ReplicaAdded", newReplica: obs.replicaUuid }, observe());
-      }
-      return { state: s, action: observe() };
-    case "replicaRetired":
-      if (s.phase === "Verified" && obs.replicaUuid === s.oldReplica) {
-        return to({ phase: "OldReplicaRetired" }, observe());
-      }
-      return { state: s, action: observe() };
+      return m.stay(m.observe(cfg.pollMs, s.phase === "Planned"));
+    case "done":
+      return m.onDone(obs);
     case "actionFailed":
-      return onActionFailed(s, obs, to, finish, cfg);
+      return m.onFailed(obs);
     case "volume":
-      return onVolume(s, obs.volume, to, finish, cfg);
+      return m.onVolume(obs.volume, obs.nodes);
   }
 }
 
-type To = (patch: Partial<MoveState>, action: Action) => StepResult;
-type Finish = (
-  phase: "Done" | "RolledBack" | "Failed",
-  result: MoveResult,
-  error?: string,
-) => StepResult;
+/** One transition's helpers over the state it starts from. */
+class Machine {
+  constructor(readonly s: MoveState, readonly now: number, readonly cfg: StepConfig) {}
 
-function onActionFailed(
-  s: MoveState,
-  obs: Extract<Observation, { kind: "actionFailed" }>,
-  to: To,
-  finish: Finish,
-  cfg: StepConfig,
-): StepResult {
-  const wait: Action = { kind: "observe", delayMs: cfg.pollMs };
-  if (obs.action === "addReplica" && s.phase === "Planned") {
-    // A retryable failure is retried through the next observation (which first looks for a
-    // replica the failed call may still have made); a final one cleans up and ends.
-    if (obs.retryable) return { state: s, action: wait };
-    return to({ phase: "RollingBack", error: `addReplica failed: ${obs.error}` }, wait);
+  get st(): ReplicaStep {
+    return currentStep(this.s);
   }
-  if (obs.action === "retireReplica" && s.phase === "Verified") {
-    if (obs.retryable) return { state: s, action: wait };
-    // Both replicas are still there: safe, and left for a person to look at.
-    return finish("Failed", "Failed", `retiring the old replica failed: ${obs.error}`);
+
+  observe(delayMs = 0, nodes = false): Action {
+    return nodes ? { kind: "observe", delayMs, nodes } : { kind: "observe", delayMs };
   }
-  // Rollback and any other call: keep trying; giving up could leave a stray replica.
-  return { state: s, action: wait };
-}
 
-function onVolume(
-  s: MoveState,
-  v: Volume | undefined,
-  to: To,
-  finish: Finish,
-  cfg: StepConfig,
-): StepResult {
-  const stay = (a: Action): StepResult => ({ state: s, action: a });
-  const wait: Action = { kind: "observe", delayMs: cfg.pollMs };
-  if (!v) return finish("Failed", "Failed", `volume ${s.volumeUuid} no longer exists`);
-  const has = (uuid: string | undefined) =>
-    uuid !== undefined && v.replicas.some((r) => r.uuid === uuid);
-  const add: Action = { kind: "addReplica", volumeUuid: s.volumeUuid, poolId: s.targetPool };
-  const retire = (uuid: string): Action => ({
-    kind: "retireReplica",
-    volumeUuid: s.volumeUuid,
-    replicaUuid: uuid,
-  });
+  stay(action: Action): StepResult {
+    return { state: this.s, action };
+  }
 
-  switch (s.phase) {
-    case "Planned": {
-      if (s.addIssued) {
-        const found = ourReplica(s, v);
-        if (found) {
-          return to({ phase: "ReplicaAdded", newReplica: found.uuid }, {
-            kind: "observe",
-            delayMs: 0,
-          });
+  to(patch: Partial<MoveState>, action: Action): StepResult {
+    return { state: { ...this.s, ...patch, updatedAt: this.now }, action };
+  }
+
+  /** The steps with the current one patched. */
+  steps(patch: Partial<ReplicaStep>): ReplicaStep[] {
+    return this.s.steps.map((x, i) => (i === this.s.current ? { ...x, ...patch } : x));
+  }
+
+  finish(phase: "Done" | "RolledBack" | "Failed", result: MoveResult, error?: string): StepResult {
+    const e = error ?? this.s.error;
+    return this.to({
+      phase,
+      result,
+      finishedAt: this.now,
+      cordon: undefined,
+      ...(e ? { error: e } : {}),
+    }, { kind: "none" });
+  }
+
+  /** Ends RolledBack: this step is undone; earlier steps stay moved. */
+  rolledBack(error: string): StepResult {
+    const done = this.s.steps.filter((x) => x.done).length;
+    const prefix = done > 0 ? `${done} of ${this.s.steps.length} replicas moved; ` : "";
+    return this.finish("RolledBack", "RolledBack", prefix + error);
+  }
+
+  /** Starts undoing the step: the cordon first, then whatever this step added. */
+  rollback(error: string, patch: Partial<MoveState> = {}): StepResult {
+    const cordon = this.s.cordon;
+    return this.to(
+      { ...patch, phase: "RollingBack", error, lastFailure: undefined },
+      cordon ? { kind: "uncordon", nodes: cordon.nodes } : this.observe(),
+    );
+  }
+
+  timedOut(obs: Observation): StepResult {
+    const s = this.s;
+    const secs = Math.round((this.now - (s.deadline - s.timeoutMs)) / 1000);
+    const error = `step ${
+      s.current + 1
+    } of ${s.steps.length} timed out after ${secs}s in ${s.phase}`;
+    if (s.phase === "Planned" && !s.cordon && !s.scaleIssued) return this.rolledBack(error);
+    // An increase that answered just now still gets its replica recorded for the rollback.
+    const fresh = obs.kind === "done" && obs.action === "setReplicaCount" && obs.volume
+      ? this.newcomer(obs.volume)
+      : undefined;
+    return this.rollback(error, fresh ? { steps: this.steps({ newReplica: fresh.uuid }) } : {});
+  }
+
+  onResume(): StepResult {
+    const s = this.s;
+    // A restart may have been long: whatever the window did, the cordon comes off first.
+    if (CORDONING.has(s.phase)) {
+      return this.to({ phase: "Uncordoning" }, { kind: "uncordon", nodes: s.cordon?.nodes ?? [] });
+    }
+    if (s.phase === "RollingBack" && s.cordon) {
+      return this.stay({ kind: "uncordon", nodes: s.cordon.nodes });
+    }
+    return this.stay(this.observe(0, s.phase === "Planned"));
+  }
+
+  /** The one replica the increase's answer shows that was not there before it. */
+  newcomer(v: Volume): Replica | undefined {
+    const before = new Set(this.s.replicasBefore);
+    const fresh = v.replicas.filter((r) => !before.has(r.uuid));
+    return fresh.length === 1 ? fresh[0] : fresh.find((r) => this.st.targetPools.includes(r.pool));
+  }
+
+  onDone(obs: Extract<Observation, { kind: "done" }>): StepResult {
+    const s = this.s;
+    switch (obs.action) {
+      case "cordon":
+        if (s.phase !== "Cordoning") break;
+        // The window starts once every cordon is on; it ends when the first comes off.
+        return this.to({
+          phase: "Scaling",
+          scaleIssued: true,
+          cordon: { nodes: s.cordon?.nodes ?? [], since: this.now },
+        }, { kind: "setReplicaCount", n: s.baseCount + 1 });
+      case "setReplicaCount": {
+        const v = obs.volume;
+        if (s.phase === "Scaling") {
+          const fresh = v && this.newcomer(v);
+          return this.to({
+            phase: "Uncordoning",
+            lastFailure: undefined,
+            ...(fresh ? { steps: this.steps({ newReplica: fresh.uuid }) } : {}),
+          }, { kind: "uncordon", nodes: s.cordon?.nodes ?? [] });
         }
-        return stay(add); // the earlier call made nothing: adding again cannot duplicate
+        if (!v) break;
+        if (s.phase === "Trimming") return this.onTrimming(v);
+        if (s.phase === "RollingBack") return this.onRollingBack(v);
+        break;
       }
-      if (!has(s.oldReplica)) {
-        return finish("Failed", "Failed", `replica ${s.oldReplica} is no longer on the volume`);
+      case "uncordon": {
+        const window = Math.max(0, this.now - (s.cordon?.since ?? this.now));
+        const patch = { cordon: undefined, cordonWindowsMs: [...s.cordonWindowsMs, window] };
+        if (s.phase === "Uncordoning") {
+          return this.to({ ...patch, phase: "Landing" }, this.observe());
+        }
+        if (s.phase === "RollingBack") return this.to(patch, this.observe());
+        break;
       }
-      if (v.replicas.some((r) => r.pool === s.targetPool)) {
-        return finish("Failed", "Failed", `pool ${s.targetPool} already holds a replica`);
-      }
-      return to({ addIssued: true, replicasBefore: v.replicas.map((r) => r.uuid) }, add);
+      case "detach":
+        if (s.phase === "Detaching") {
+          return this.to(
+            { phase: "Trimming", lastFailure: undefined },
+            { kind: "setReplicaCount", n: s.baseCount },
+          );
+        }
+        if (s.phase === "RollingBack") {
+          return this.stay({ kind: "setReplicaCount", n: s.baseCount });
+        }
+        break;
     }
-    case "ReplicaAdded":
-      if (has(s.newReplica)) return to({ phase: "Rebuilding" }, { kind: "observe", delayMs: 0 });
-      return stay(wait);
-    case "Rebuilding": {
-      const fresh = ourReplica(s, v);
-      if (!fresh) {
-        return to({ phase: "RollingBack", error: "the new replica disappeared" }, {
-          kind: "observe",
-          delayMs: 0,
-        });
-      }
-      if (fresh.state === "Faulted" || fresh.childState === "Faulted") {
-        return to({ phase: "RollingBack", error: "the new replica faulted" }, {
-          kind: "observe",
-          delayMs: 0,
-        });
-      }
-      if (safeToRetire(s, v)) {
-        return to({ phase: "Verified", rebuildProgress: 100 }, { kind: "observe", delayMs: 0 });
-      }
-      const progress = fresh.rebuildProgress ?? (fresh.state === "Online" ? 100 : 0);
-      if (progress !== s.rebuildProgress) return to({ rebuildProgress: progress }, wait);
-      return stay(wait);
+    return this.stay(this.observe());
+  }
+
+  onFailed(obs: Extract<Observation, { kind: "actionFailed" }>): StepResult {
+    const s = this.s;
+    const failure = {
+      error: obs.error,
+      ...(obs.status !== undefined ? { status: obs.status } : {}),
+      ...(obs.errorKind ? { kind: obs.errorKind } : {}),
+      definite: isRefusal(obs.status),
+    };
+    const wait = this.observe(this.cfg.pollMs);
+    switch (obs.action) {
+      case "cordon":
+        return this.rollback(`cordoning the other nodes failed: ${obs.error}`);
+      case "uncordon":
+        // The cordon must come off: retried after every observation until it does (the
+        // increase's failure, if any, stays recorded for Landing).
+        return this.stay(wait);
+      case "setReplicaCount":
+        if (s.phase === "Scaling") {
+          return this.to(
+            { phase: "Uncordoning", lastFailure: failure },
+            { kind: "uncordon", nodes: s.cordon?.nodes ?? [] },
+          );
+        }
+        // A decrease whose replica is still owned by the nexus answers 409 InUse once, having
+        // dropped it from the volume: the same call again commits the count at once.
+        if (obs.status === 409 && s.lastFailure?.status !== 409) {
+          return this.to({ lastFailure: failure }, { kind: "setReplicaCount", n: s.baseCount });
+        }
+        return this.to({ lastFailure: failure }, wait);
+      case "detach":
+        return this.to({ lastFailure: failure }, wait);
     }
-    case "Verified":
-      if (!has(s.oldReplica)) {
-        return to({ phase: "OldReplicaRetired" }, { kind: "observe", delayMs: 0 });
-      }
-      if (s.preservation) return finish("Done", "Preserved");
-      // Re-checked on this fresh observation, immediately before the retire.
-      if (safeToRetire(s, v)) return stay(retire(s.oldReplica));
-      return to({ phase: "Rebuilding" }, wait);
-    case "OldReplicaRetired":
-      if (!has(s.newReplica)) {
-        return finish("Failed", "Failed", "the new replica vanished after the old one was retired");
-      }
-      if (has(s.oldReplica)) return to({ phase: "Verified" }, wait); // retire not visible yet
-      return finish("Done", "Succeeded");
-    case "RollingBack": {
-      const mine = ourReplica(s, v);
-      if (!mine) return finish("RolledBack", "RolledBack", s.error);
-      if (!has(s.oldReplica)) {
-        // The added replica may be the only copy left: never remove it; finish forward.
-        return to({
-          phase: "OldReplicaRetired",
-          newReplica: mine.uuid,
-          error: `${s.error ?? "rollback"}; old replica gone, kept the new one`,
-        }, wait);
-      }
-      if (!v.replicas.some((r) => r.uuid !== mine.uuid && isHealthyReplica(v, r))) {
-        // No other complete copy (e.g. the old replica faulted after the rebuild): removing
-        // ours could lose the data. Keep both and leave it for a person, like a failed retire.
-        return finish(
-          "Failed",
-          "Failed",
-          `${s.error ?? "rollback"}; not removing the new replica: it is the only healthy copy`,
+  }
+
+  onVolume(v: Volume | undefined, nodes: readonly MayastorNode[] | undefined): StepResult {
+    const s = this.s;
+    if (!v) {
+      if (s.phase === "Planned" && s.current === 0) return this.rolledBack("the volume is gone");
+      return this.finish("Failed", "Failed", `the volume vanished during ${s.phase}`);
+    }
+    switch (s.phase) {
+      case "Planned":
+        return this.onPlanned(v, nodes);
+      case "Cordoning":
+      case "Scaling":
+        return this.onResume();
+      case "Uncordoning":
+        return this.stay({ kind: "uncordon", nodes: s.cordon?.nodes ?? [] });
+      case "Landing":
+        return this.onLanding(v);
+      case "Rebuilding":
+        return this.onRebuilding(v);
+      case "Verified":
+        return this.onVerified(v);
+      case "Detaching":
+        return this.onDetaching(v);
+      case "Trimming":
+        return this.onTrimming(v);
+      case "RollingBack":
+        return this.onRollingBack(v);
+      default:
+        return this.stay({ kind: "none" });
+    }
+  }
+
+  onPlanned(v: Volume, nodes: readonly MayastorNode[] | undefined): StepResult {
+    if (!nodes) return this.stay(this.observe(0, true));
+    const s = this.s, st = this.st;
+    if (!v.replicas.some((r) => r.uuid === st.old)) {
+      // The control plane replaced the old replica (a hot spare): the spare moves instead.
+      const spare = unaccounted(s, v)[0];
+      if (!spare) return this.stepDone(v);
+      return this.to(
+        { steps: this.steps({ old: spare.uuid, oldPool: spare.pool }) },
+        this.observe(0, true),
+      );
+    }
+    if (v.targetNode === undefined) {
+      return this.rolledBack(
+        "the volume is not published: Mayastor copies data to a new replica only through its nexus",
+      );
+    }
+    const holder = v.replicas.find((r) => r.node === st.targetNode);
+    if (holder) {
+      return this.rolledBack(
+        `node ${st.targetNode} already holds replica ${holder.uuid} of the volume ` +
+          "(the control plane never puts two on one node)",
+      );
+    }
+    const target = nodes.find((n) => n.id === st.targetNode);
+    if (!target?.online) return this.rolledBack(`target node ${st.targetNode} is not online`);
+    const foreign = target.cordonLabels.filter((l) => l !== MOVE_CORDON_LABEL);
+    if (foreign.length > 0) {
+      return this.rolledBack(`target node ${st.targetNode} is cordoned (${foreign.join(", ")})`);
+    }
+    if (v.status !== "Online" || healthyReplicas(v).length < s.originalReplicaCount) {
+      // Never start a step on a volume that is not whole; the deadline ends the wait.
+      return this.stay(this.observe(this.cfg.pollMs, true));
+    }
+    const others = nodes.map((n) => n.id).filter((id) => id !== st.targetNode).sort();
+    const clear = target.cordonLabels.includes(MOVE_CORDON_LABEL) ? [target.id] : [];
+    return this.to(
+      { phase: "Cordoning", cordon: { nodes: others, since: this.now }, lastFailure: undefined },
+      { kind: "cordon", nodes: others, clear },
+    );
+  }
+
+  onLanding(v: Volume): StepResult {
+    const s = this.s, st = this.st;
+    const mine = ourReplica(s, v);
+    if (mine) {
+      const steps = this.steps({ newReplica: mine.uuid });
+      if (!st.targetPools.includes(mine.pool)) {
+        return this.rollback(
+          `the control plane placed the new replica on pool ${mine.pool}, not on ` +
+            st.targetPools.join(" or "),
+          { steps: this.steps({ newReplica: mine.uuid, landedOn: mine.pool }) },
         );
       }
-      return to({ newReplica: mine.uuid }, retire(mine.uuid));
+      return this.to(
+        { phase: "Rebuilding", steps, lastFailure: undefined },
+        this.observe(this.cfg.pollMs),
+      );
     }
-    default:
-      return stay({ kind: "none" });
+    if (v.replicaCount > s.baseCount) {
+      return this.rollback(`replica_count is ${v.replicaCount} but no new replica appeared`);
+    }
+    // The increase did not happen: refused, or its answer lost before it acted.
+    const f = s.lastFailure;
+    const why = `replica_count ${s.baseCount + 1} ${f ? `failed: ${f.error}` : "made no replica"}`;
+    if (f?.definite) return this.rolledBack(why);
+    if (s.stepAttempts + 1 >= (this.cfg.maxStepAttempts ?? 3)) {
+      return this.rolledBack(`${why} (${s.stepAttempts + 1} attempts)`);
+    }
+    return this.to(
+      { phase: "Planned", stepAttempts: s.stepAttempts + 1, scaleIssued: false },
+      this.observe(this.cfg.pollMs, true),
+    );
   }
+
+  onRebuilding(v: Volume): StepResult {
+    const s = this.s;
+    const mine = ourReplica(s, v);
+    if (!mine) {
+      return this.rollback("the new replica left the volume (the control plane removed it)");
+    }
+    if (mine.state === "Faulted" || mine.childState === "Faulted") {
+      return this.rollback("the new replica faulted while it rebuilt");
+    }
+    const rebuilt = isRebuiltChild(v, mine);
+    if (rebuilt) return this.to({ phase: "Verified", rebuildProgress: 100 }, this.observe());
+    if (this.now >= s.deadline) {
+      return this.rollback(
+        `the new replica did not finish rebuilding in ${Math.round(s.timeoutMs / 1000)}s`,
+      );
+    }
+    const progress = mine.rebuildProgress ?? 0;
+    const wait = this.observe(this.cfg.pollMs);
+    return progress !== s.rebuildProgress
+      ? this.to({ rebuildProgress: progress }, wait)
+      : this.stay(wait);
+  }
+
+  /** On a fresh observation, right before the detach: the new replica is a whole copy. */
+  onVerified(v: Volume): StepResult {
+    const s = this.s;
+    const mine = ourReplica(s, v);
+    if (!mine || !isRebuiltChild(v, mine)) {
+      return this.to({ phase: "Rebuilding" }, this.observe(this.cfg.pollMs));
+    }
+    if (s.preservation) return this.stepDone(v);
+    const retiree = retireeOf(s, v, mine);
+    if (!retiree) {
+      if (v.replicaCount > s.baseCount) {
+        return this.to({ phase: "Trimming" }, { kind: "setReplicaCount", n: s.baseCount });
+      }
+      return this.stepDone(v);
+    }
+    // Health decides: wait until the volume keeps its healthy copies without the retiree.
+    if (!floorHoldsWithout(s, v, retiree.uuid)) return this.stay(this.observe(this.cfg.pollMs));
+    if (!isChild(retiree)) {
+      return this.to(
+        { phase: "Trimming", retiring: retiree.uuid },
+        { kind: "setReplicaCount", n: s.baseCount },
+      );
+    }
+    return this.to(
+      { phase: "Detaching", retiring: retiree.uuid, lastFailure: undefined },
+      { kind: "detach", replica: retiree.uuid },
+    );
+  }
+
+  onDetaching(v: Volume): StepResult {
+    const s = this.s;
+    const retiree = v.replicas.find((r) => r.uuid === s.retiring);
+    if (!isChild(retiree)) {
+      return this.to({ phase: "Trimming" }, { kind: "setReplicaCount", n: s.baseCount });
+    }
+    // Still a child after the backend refused: both copies are whole, undo the step instead.
+    if (s.lastFailure?.definite) {
+      return this.rollback(`detaching replica ${s.retiring} failed: ${s.lastFailure.error}`);
+    }
+    return this.stay({ kind: "detach", replica: s.retiring! });
+  }
+
+  onTrimming(v: Volume): StepResult {
+    const s = this.s;
+    const retiree = s.retiring ? v.replicas.find((r) => r.uuid === s.retiring) : undefined;
+    // Re-attached by the control plane before the decrease: verify and detach again.
+    if (isChild(retiree)) return this.to({ phase: "Verified" }, this.observe());
+    if (v.replicaCount > s.baseCount) {
+      return this.stay({ kind: "setReplicaCount", n: s.baseCount });
+    }
+    if (!ourReplica(s, v)) {
+      return this.finish(
+        "Failed",
+        "Failed",
+        "the control plane removed the new replica instead of the old one",
+      );
+    }
+    // A retiree still listed but detached is not a copy; the control plane's collectors
+    // reclaim it (owned replicas above replica_count are disowned).
+    return this.stepDone(v);
+  }
+
+  onRollingBack(v: Volume): StepResult {
+    const s = this.s;
+    if (s.cordon) return this.stay({ kind: "uncordon", nodes: s.cordon.nodes });
+    // Only a count this step raised is lowered: at the base count nothing of ours is left.
+    if (v.replicaCount <= s.baseCount) return this.rolledBack(s.error ?? "rolled back");
+    const mine = ourReplica(s, v);
+    if (mine && isChild(mine)) {
+      if (isHealthyReplica(v, mine) && !floorHoldsWithout(s, v, mine.uuid)) {
+        const old = v.replicas.find((r) => r.uuid === this.st.old);
+        // The new replica is now one of the volume's whole copies: finish forward instead.
+        if (!old || !isHealthyReplica(v, old)) {
+          return this.to(
+            {
+              phase: "Verified",
+              error: `${s.error}; kept the new replica (the old one is not healthy)`,
+            },
+            this.observe(),
+          );
+        }
+        return this.stay(this.observe(this.cfg.pollMs)); // wait for the volume to heal
+      }
+      return this.to(
+        { steps: this.steps({ newReplica: mine.uuid }) },
+        { kind: "detach", replica: mine.uuid },
+      );
+    }
+    return this.stay({ kind: "setReplicaCount", n: s.baseCount });
+  }
+
+  /** The current step is done: the next one starts from the volume as it is now, or Done. */
+  stepDone(v: Volume): StepResult {
+    const s = this.s;
+    const steps = this.steps({ done: true });
+    if (s.current + 1 >= s.steps.length) {
+      const end = this.finish("Done", s.preservation ? "Preserved" : "Succeeded");
+      return { ...end, state: { ...end.state, steps } };
+    }
+    return this.to({
+      steps,
+      current: s.current + 1,
+      phase: "Planned",
+      baseCount: v.replicaCount,
+      replicasBefore: v.replicas.map((r) => r.uuid),
+      scaleIssued: false,
+      stepAttempts: 0,
+      retiring: undefined,
+      lastFailure: undefined,
+      rebuildProgress: undefined,
+      deadline: this.now + s.timeoutMs,
+    }, this.observe(0, true));
+  }
+}
+
+/**
+ * Whether a failed call was refused (it did nothing; trying again will not help): a 4xx other
+ * than a timeout, a conflict with a busy resource or throttling, and 507 (no pool could take
+ * the replica). Network errors and other 5xx may have acted.
+ */
+function isRefusal(status: number | undefined): boolean {
+  if (status === undefined) return false;
+  if (status === 507) return true;
+  return status >= 400 && status < 500 && ![408, 409, 429].includes(status);
 }

@@ -17,3 +17,13 @@ export function isHealthyReplica(volume: Volume, r: Replica): boolean {
 export function healthyReplicas(volume: Volume): Replica[] {
   return volume.replicas.filter((r) => isHealthyReplica(volume, r));
 }
+
+/**
+ * Whether a replica was rebuilt through the volume's nexus and is in sync: the volume is
+ * published, the replica and its child are Online and no rebuild is in progress. A replica
+ * added while the volume is not published holds no data yet (Mayastor copies data only
+ * through a nexus), so it never counts as a copy here.
+ */
+export function isRebuiltChild(volume: Volume, r: Replica): boolean {
+  return volume.targetNode !== undefined && isHealthyReplica(volume, r);
+}

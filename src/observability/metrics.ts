@@ -39,6 +39,8 @@ export interface Metrics {
   migrationDuration: client.Histogram<"result">;
   /** Deadline of each move in flight (unix seconds); removed when the move finishes. */
   migrationDeadline: client.Gauge<"policy" | "volume">;
+  /** How long CoucheStor's move cordon stayed on the other nodes, per replica step. */
+  cordonWindow: client.Histogram<never>;
   /** 1 while this process leads (acts), 0 while it waits for the Lease. */
   leader: client.Gauge<"identity">;
 }
@@ -213,6 +215,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: "When each migration in flight must be done (start + migrationTimeout), unix " +
         "seconds; a volume past it is stuck mid-move.",
       labelNames: ["policy", "volume"] as const,
+      registers: r,
+    }),
+    cordonWindow: new client.Histogram({
+      name: "couchestor_move_cordon_window_seconds",
+      help: "How long a replica step kept every other node cordoned (the new replica's " +
+        "placement window; other volumes cannot get replicas there meanwhile).",
+      // One REST call: milliseconds normally; seconds mean a slow or hanging control plane.
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: r,
     }),
     leader: new client.Gauge({

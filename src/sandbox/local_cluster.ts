@@ -28,8 +28,10 @@ export const STORAGE_CLASS = "mayastor";
 
 /** One volume to create: a simulator volume and its PersistentVolume. */
 export interface LocalVolume {
-  /** PV name (also the `pv_name` metric label). */
+  /** PV name (its metric series are labelled `pvc-<uuid>`, as Mayastor's exporter does). */
   name: string;
+  /** Mayastor volume uuid (the PV's volumeHandle); random by default. */
+  uuid?: string;
   sizeBytes: number;
   /** Pools of its replicas. */
   pools: string[];
@@ -131,6 +133,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     const volumes = new Map<string, string>();
     for (const v of o.volumes) {
       const uuid = await sim.addVolume({
+        ...(v.uuid ? { uuid: v.uuid } : {}),
         sizeBytes: v.sizeBytes,
         pools: v.pools,
         profile: v.profile,

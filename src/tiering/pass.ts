@@ -9,11 +9,12 @@
  */
 import { PROPOSALS_LIMIT } from "../api/storage_policy.ts";
 import { parseMoveWindows } from "../api/move_windows.ts";
+import { byPvName } from "../model/series.ts";
 import type { Pool, Tier, Volume } from "../model/storage.ts";
 import type { Proposal } from "./approval.ts";
 import type { MetricsSnapshot } from "./decide.ts";
 import { chooseEcTier } from "./ec_route.ts";
-import { availableTiers, choosePlacement, poolTiers } from "./placement.ts";
+import { availableTiers, type PlacedStep, placeVolume, poolTiers } from "./placement.ts";
 import {
   type OperatorSettings,
   type PolicySettings,
@@ -33,6 +34,8 @@ import {
 /** A volume of the policy: its PV name, the backend's view of it and its plan facts. */
 export interface PassVolume {
   pv: string;
+  /** Mayastor volume uuid (the PV's volumeHandle): its metric series is `pvc-<uuid>`. */
+  uuid?: string;
   /** Mayastor's volume; absent only for `explain` when Mayastor could not be read. */
   volume?: Volume;
   /** What the plan reads of it (volume_facts.ts `volumeFacts`; `name` is the PV name). */
@@ -66,12 +69,15 @@ export interface PassInput {
   operator: OperatorSettings;
   pools: readonly Pool[];
   volumes: readonly PassVolume[];
-  /** undefined when the read failed. */
+  /**
+   * undefined when the read failed. Keyed by the series' `pv_name` label (`pvc-<volume uuid>`
+   * for Mayastor's exporter, model/series.ts); the pass re-keys it by PV name.
+   */
   metrics: MetricsSnapshot | undefined;
   now: number;
   /** Work already in flight, of this policy and across all policies. */
   inFlight: { policy: number; global: number };
-  /** Readings the metrics source rejected, with why (they carry ImplausibleMetrics). */
+  /** Readings the metrics source rejected, with why (ImplausibleMetrics); keyed like metrics. */
   rejected?: ReadonlyMap<string, string>;
   /** The proposals the policy's status holds (approval: Manual). */
   previousProposals?: readonly Proposal[];
@@ -81,7 +87,7 @@ export interface PassInput {
   ec?: EcPlacer;
 }
 
-/** A replica move to start: which replica leaves which pool for which pool. */
+/** A move of a whole volume to start: one step per replica not on the target tier. */
 export interface PlannedMove {
   kind: "move";
   outcome: VolumeOutcome;
@@ -91,9 +97,7 @@ export interface PlannedMove {
   volume: Volume;
   from: Tier;
   to: Tier;
-  oldReplica: string;
-  oldPool: string;
-  targetPool: string;
+  steps: PlacedStep[];
   timeoutMs: number;
   dryRun: boolean;
   preservation: boolean;
@@ -157,7 +161,8 @@ export function planPass(input: PassInput): PassResult {
   const plan = planVolumes({
     policy: settings.policy,
     volumes: input.volumes.map((v) => v.facts),
-    metrics: input.metrics,
+    metrics: input.metrics &&
+      { ...input.metrics, iops: byPvName(input.metrics.iops, input.volumes) },
     now: input.now,
     maxMetricsAgeMs: settings.maxMetricsAgeMs,
     inFlight: input.inFlight,
@@ -170,7 +175,7 @@ export function planPass(input: PassInput): PassResult {
       previous: input.previousProposals ?? [],
       limit: PROPOSALS_LIMIT,
     },
-    rejected: input.rejected,
+    rejected: input.rejected && byPvName(input.rejected, input.volumes),
     // Where a wanted move would go before this pass's reservations (for proposals, status).
     place: (pv, to) => placer.preview(byPv.get(pv)!, to),
   });
@@ -179,29 +184,25 @@ export function planPass(input: PassInput): PassResult {
   return { settings, tiers, plan, work: placer.work, held: placer.held };
 }
 
-/** A move the placer could not place this pass: not started, NoTargetPool with the detail. */
+/**
+ * A move the placer could not place this pass: not started, NoTargetPool with the detail
+ * (Detached when the volume is not published and so cannot rebuild a replica).
+ */
 function hold(plan: PolicyPlan, h: HeldMove): void {
   const o = h.outcome;
+  const reason = h.reason === "Detached" ? "Detached" : "NoTargetPool";
   plan.counts[o.reason]--;
   o.move = false;
-  o.reason = "NoTargetPool";
+  o.reason = reason;
   o.detail = h.detail;
   o.listed = true;
-  plan.counts.NoTargetPool++;
+  plan.counts[reason]++;
   plan.moves = plan.moves.filter((m) => m !== o);
 }
 
 /** Where one wanted move goes (not yet reserved), or why it can't. */
 type Route =
-  | {
-    ok: true;
-    kind: "move";
-    from: Tier;
-    oldReplica: string;
-    oldPool: string;
-    targetPool: string;
-    bytes: number;
-  }
+  | { ok: true; kind: "move"; from: Tier; steps: PlacedStep[]; bytes: number }
   | {
     ok: true;
     kind: "ec-archive" | "ec-restore";
@@ -237,10 +238,11 @@ class Placer {
   preview(pv: PassVolume, to: Tier): ReturnType<PlaceFn> {
     const r = this.#route(pv, to, this.input.pools);
     if (!r.ok) {
-      const reason = r.reason === "AlreadyOnTier" ? r.reason : undefined;
+      const reason = r.reason === "AlreadyOnTier" || r.reason === "Detached" ? r.reason : undefined;
       return { ok: false, detail: r.detail, ...(reason ? { reason } : {}) };
     }
-    return { ok: true, targetPool: r.kind === "move" ? r.targetPool : r.pools.join(",") };
+    const pools = r.kind === "move" ? r.steps.map((x) => x.targetPools[0]) : r.pools;
+    return { ok: true, targetPool: pools.join(",") };
   }
 
   /** Places a move the plan starts, reserving its space, or holds it with the reason. */
@@ -253,16 +255,16 @@ class Placer {
     const id = this.#id(d.volume, this.input.now);
     const timeoutMs = this.settings.migrationTimeoutMs;
     if (r.kind === "move") {
-      this.#byId.get(r.targetPool)!.usedBytes += r.bytes;
-      const { kind: _k, ok: _o, bytes: _b, ...where } = r;
+      for (const x of r.steps) this.#byId.get(x.targetPools[0])!.usedBytes += r.bytes;
       this.work.push({
         kind: "move",
         outcome: d,
         id,
         pv,
         volume: pv.volume!,
+        from: r.from,
         to: d.to!,
-        ...where,
+        steps: r.steps,
         timeoutMs,
         dryRun: this.settings.dryRun,
         preservation: this.settings.preservation,
@@ -340,18 +342,20 @@ class Placer {
         detail: `a replica is on ${to} already (preservation mode)`,
       };
     }
-    const p = choosePlacement(volume, pools, this.tiers, to, {
+    // Mayastor copies data to a new replica only by rebuilding it through the volume's nexus.
+    if (volume.targetNode === undefined) {
+      return {
+        ok: false,
+        reason: "Detached",
+        detail: "not published (no pod uses it): Mayastor rebuilds a new replica only through " +
+          "the volume's nexus, so its replicas cannot move until a pod uses it",
+      };
+    }
+    const p = placeVolume(volume, pools, this.tiers, to, {
       marginRatio: this.input.operator.freeSpaceHeadroom,
+      keepOld: this.settings.preservation,
     });
     if (!p.ok) return { ok: false, reason: p.reason, detail: p.detail };
-    return {
-      ok: true,
-      kind: "move",
-      from: p.from,
-      oldReplica: p.oldReplica,
-      oldPool: p.oldPool,
-      targetPool: p.targetPool,
-      bytes: volume.sizeBytes,
-    };
+    return { ok: true, kind: "move", from: p.from, steps: p.steps, bytes: volume.sizeBytes };
   }
 }

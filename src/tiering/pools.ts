@@ -5,7 +5,7 @@
  */
 import type { LabelSelector, LabelSelectorRequirement } from "../api/meta.ts";
 import { matchesLabelSelector } from "../api/selector.ts";
-import type { Pool, Replica, Tier, Volume } from "../model/storage.ts";
+import type { Pool, Tier, Volume } from "../model/storage.ts";
 
 /** The LabelSelector shape and matching rules are the API's (src/api): one definition. */
 export type { LabelSelector, LabelSelectorRequirement };
@@ -83,60 +83,28 @@ export function freeBytes(pool: Pool): number {
   return Math.max(0, pool.capacityBytes - pool.usedBytes);
 }
 
-/** Options of choosePool. */
-export interface ChoosePoolOptions {
+/** Space to keep free on a pool beyond the volume's size. */
+export interface PoolMargins {
   /** Extra free bytes to keep beyond the volume size (absolute). */
   marginBytes?: number;
   /** Extra free space to keep, as a fraction of the pool capacity (0.05 = 5%). */
   marginRatio?: number;
-  /**
-   * The replica being moved away: its node does not count as "already used"
-   * because that replica is going to be retired.
-   */
-  leavingReplica?: string;
 }
 
-/** Why a candidate pool was not chosen. */
+/** Why a pool cannot take a new replica of a volume. */
 export type RejectReason = "not-online" | "no-capacity" | "holds-replica";
 
-/** The outcome of choosePool: the chosen pool (if any) and why the others lost. */
-export interface PoolChoice {
-  pool?: Pool;
-  rejected: { pool: string; reason: RejectReason }[];
-}
-
 /**
- * Chooses the pool for a new replica of `volume` among `candidates` (already
- * restricted to the target tier). Rules, in order: the pool is Online; its free
- * space covers the volume size plus the margin; it holds no replica of the volume.
- * Among those, prefer a node that hosts none of the volume's staying replicas
- * (spreads failure domains), then the most free space, then the smallest id.
+ * Whether `pool` can take a new replica of `volume`: it is Online, holds no replica of the
+ * volume, and its free space covers the volume size plus the margins (inclusive).
  */
-export function choosePool(
+export function poolRejection(
   volume: Volume,
-  candidates: Pool[],
-  opts: ChoosePoolOptions = {},
-): PoolChoice {
-  const rejected: PoolChoice["rejected"] = [];
-  const holding = new Set(volume.replicas.map((r) => r.pool));
-  const staying: Replica[] = volume.replicas.filter((r) => r.uuid !== opts.leavingReplica);
-  const usedNodes = new Set(staying.map((r) => r.node));
-  const ok: Pool[] = [];
-  for (const p of candidates) {
-    const need = volume.sizeBytes + (opts.marginBytes ?? 0) +
-      (opts.marginRatio ?? 0) * p.capacityBytes;
-    if (p.status !== "Online") rejected.push({ pool: p.id, reason: "not-online" });
-    else if (holding.has(p.id)) rejected.push({ pool: p.id, reason: "holds-replica" });
-    else if (freeBytes(p) < need) rejected.push({ pool: p.id, reason: "no-capacity" });
-    else ok.push(p);
-  }
-  ok.sort((a, b) => {
-    const na = usedNodes.has(a.node) ? 1 : 0;
-    const nb = usedNodes.has(b.node) ? 1 : 0;
-    if (na !== nb) return na - nb;
-    const fa = freeBytes(a), fb = freeBytes(b);
-    if (fa !== fb) return fb - fa;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
-  return { pool: ok[0], rejected };
+  pool: Pool,
+  m: PoolMargins = {},
+): RejectReason | undefined {
+  if (pool.status !== "Online") return "not-online";
+  if (volume.replicas.some((r) => r.pool === pool.id)) return "holds-replica";
+  const need = volume.sizeBytes + (m.marginBytes ?? 0) + (m.marginRatio ?? 0) * pool.capacityBytes;
+  return freeBytes(pool) < need ? "no-capacity" : undefined;
 }

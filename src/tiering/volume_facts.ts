@@ -68,6 +68,7 @@ export function volumeFacts(i: VolumeFactsInput): VolumeFacts {
   if (last !== undefined) plan.lastMigrationMs = last;
   if (i.contestedBy?.length) plan.contestedBy = i.contestedBy;
   if (backoff.record) plan.backoff = backoff.record;
+  if (move.problem) plan.workProblem = move.problem;
   // An EC-tiered volume's data is in stripes: its replica-less Mayastor volume's status says
   // nothing about its health, and it is never "detached" (it has no replica to attach).
   if (i.volume && !i.ecTiered) {

@@ -41,6 +41,11 @@ export interface PlanVolume extends VolumeState {
    * tier archives).
    */
   detached?: boolean;
+  /**
+   * Why the PV's persisted work annotation is refused (unreadable, or naming another volume):
+   * the volume is held as MigrationInFlight with this as the detail, never acted on.
+   */
+  workProblem?: string;
   /** From the PV's backoff annotation (backoff.ts `readBackoff`). */
   backoff?: BackoffRecord;
   /** Approval annotations on its PVC / PV (approval.ts `readApprovals`). */
@@ -48,8 +53,9 @@ export interface PlanVolume extends VolumeState {
 }
 
 /**
- * Where a move would put the new replica; a failure holds the volume as NoTargetPool, or as
- * AlreadyOnTier when it already has its copy there (preservation mode keeps the old replica).
+ * Where a move would put the new replicas; a failure holds the volume as NoTargetPool, as
+ * AlreadyOnTier when it already has its copy there (preservation mode keeps the old replica),
+ * or as Detached when it is not published (a replica is rebuilt only through a nexus).
  */
 export type PlaceFn = (
   volume: string,
@@ -57,7 +63,7 @@ export type PlaceFn = (
 ) => { ok: true; targetPool: string } | {
   ok: false;
   detail: string;
-  reason?: "NoTargetPool" | "AlreadyOnTier";
+  reason?: "NoTargetPool" | "AlreadyOnTier" | "Detached";
 };
 
 /** Everything one pass needs. */
@@ -255,6 +261,16 @@ const QUIET = new Set<VolumeReason>(["AlreadyOnTier", "WithinBand"]);
 /** A volume held whatever its IOPS, or one decide() does not move: its reason. */
 function standing(input: PlanInput, v: PlanVolume, d: Decision, o: VolumeOutcome): VolumeOutcome {
   const pin = v.override?.kind === "pin" ? v.override.tier : undefined;
+  if (d.reason === "MigrationInFlight" && v.workProblem) {
+    return listed(
+      because(
+        o,
+        "MigrationInFlight",
+        `its work annotation is refused and left alone: ${v.workProblem}`,
+      ),
+      true,
+    );
+  }
   if (d.reason === "InvalidPolicy" || d.reason === "MigrationInFlight") return listed(o, true);
   if (v.contestedBy?.length) {
     return listed(

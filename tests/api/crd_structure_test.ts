@@ -134,13 +134,12 @@ Deno.test("CoucheStor CRDs: group, version, scope, short names, category, status
   ]);
 });
 
-Deno.test("third-party CRDs: DiskPool openebs.io/v1beta2 and MayastorVolume v1alpha1, namespaced", () => {
+Deno.test("third-party CRDs: DiskPool openebs.io/v1beta2, namespaced (no Mayastor 1.x MayastorVolume)", () => {
   const got = thirdPartyCrds().map((c) =>
     `${c.metadata.name}/${c.spec.versions[0].name}/${c.spec.scope}`
   );
   assert.deepEqual(got, [
     "diskpools.openebs.io/v1beta2/Namespaced",
-    "mayastorvolumes.openebs.io/v1alpha1/Namespaced",
   ]);
   const status = schemaOf(thirdPartyCrds()[0]).properties!.status!;
   assert.deepEqual(Object.keys(status.properties!), [

@@ -25,7 +25,7 @@ Deno.test("crds --out writes every CRD and --check then passes; an edit is repor
   try {
     const c = capture();
     assert.equal(await runCrds(["--out", dir], c.deps), 0);
-    assert.equal(c.out.length, 5);
+    assert.equal(c.out.length, 4);
     assert.equal(await runCrds(["--check", dir], c.deps), 0);
     const f = `${dir}/storage.billyronks.io_storagepolicies.yaml`;
     await Deno.writeTextFile(
@@ -45,7 +45,7 @@ Deno.test("crds --out writes every CRD and --check then passes; an edit is repor
   }
 });
 
-Deno.test("crds without --out prints all five CRDs as one multi-document YAML", async () => {
+Deno.test("crds without --out prints all four CRDs as one multi-document YAML", async () => {
   const c = capture();
   assert.equal(await runCrds([], c.deps), 0);
   const docs = parseAllDocuments(c.out.join("\n")).map((d) => d.toJS());
@@ -53,7 +53,6 @@ Deno.test("crds without --out prints all five CRDs as one multi-document YAML", 
     "diskpools.openebs.io",
     "ecstripes.storage.billyronks.io",
     "erasurecodingpolicies.storage.billyronks.io",
-    "mayastorvolumes.openebs.io",
     "storagepolicies.storage.billyronks.io",
   ]);
 });

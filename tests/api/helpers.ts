@@ -8,7 +8,6 @@ import {
   EC_POLICY_SOURCE,
   EC_STRIPE_SOURCE,
   formatFieldPath,
-  MAYASTOR_VOLUME_SOURCE,
   STORAGE_POLICY_SOURCE,
 } from "../../src/api/mod.ts";
 
@@ -19,7 +18,6 @@ export const SOURCES_BY_KIND: Record<string, CrdSource> = Object.fromEntries(
     EC_POLICY_SOURCE,
     EC_STRIPE_SOURCE,
     DISKPOOL_SOURCE,
-    MAYASTOR_VOLUME_SOURCE,
   ].map((s) => [s.kind, s]),
 );
 

@@ -1,10 +1,9 @@
-/** ECStripe, DiskPool, MayastorVolume, Condition and selectors: valid objects pass, bad ones are named. */
+/** ECStripe, DiskPool, Condition and selectors: valid objects pass, bad ones are named. */
 import assert from "node:assert/strict";
 import {
   ConditionSchema,
   DiskPoolSchema,
   ECStripeSchema,
-  MayastorVolumeSchema,
   StoragePolicySchema,
   tierSelector,
 } from "../../src/api/mod.ts";
@@ -103,34 +102,6 @@ Deno.test("DiskPool: Mayastor's shape with status; cr_state defaults to Creating
     DiskPoolSchema,
     { ...pool, status: { ...pool.status, pool_status: "Sleepy" } },
     "status.pool_status",
-  );
-});
-
-Deno.test("MayastorVolume (legacy): numReplicas and replicas with pool, state, synced", () => {
-  const vol = {
-    apiVersion: "openebs.io/v1alpha1",
-    kind: "MayastorVolume",
-    metadata: { name: "pvc-1", namespace: "mayastor" },
-    spec: {
-      numReplicas: 2,
-      topology: { pool: { labelled: { "storage.billyronks.io/tier": "hot" } } },
-    },
-    status: {
-      state: "Online",
-      replicas: [{ pool: "pool-hot-node-1", state: "Online", synced: true }, {
-        pool: "pool-hot-node-2",
-        state: "Degraded",
-        synced: false,
-      }],
-    },
-  };
-  assert.deepEqual(zodFields(MayastorVolumeSchema, vol), []);
-  assert.ok(validatorFor("MayastorVolume").validate(vol).ok);
-  bothReject(
-    "MayastorVolume",
-    MayastorVolumeSchema,
-    { ...vol, spec: { numReplicas: 0 } },
-    "spec.numReplicas",
   );
 });
 

@@ -19,6 +19,8 @@ const MiB = 1024 * 1024;
 /** One volume of the scenario: PV name, the pool of its replica, IOPS (none = no series). */
 export interface ScenarioVolume {
   pv: string;
+  /** Mayastor volume uuid (random by default). */
+  uuid?: string;
   pool: string;
   iops?: number;
   /** Its claim, when it has one. */
@@ -64,7 +66,12 @@ export async function startExplainEnv(
         { id: "warm-1", node: "node-2", capacityBytes: 64 * MiB, tier: "warm" },
         { id: "cold-1", node: "node-3", capacityBytes: 64 * MiB, tier: "cold" },
       ],
-      volumes: volumes.map((v) => ({ name: v.pv, sizeBytes: MiB, pools: [v.pool] })),
+      volumes: volumes.map((v) => ({
+        name: v.pv,
+        ...(v.uuid ? { uuid: v.uuid } : {}),
+        sizeBytes: MiB,
+        pools: [v.pool],
+      })),
     });
     const c = cluster.client;
     for (const [name, labels] of Object.entries(namespaces)) {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { runExplain } from "../../src/cli/explain.ts";
 import type { VolumeStory } from "../../src/cli/explain_story.ts";
-import { encodeMoveState, MIGRATION_ANNOTATION, planMove } from "../../src/migration/state.ts";
+import { encodeMoveState, MIGRATION_ANNOTATION } from "../../src/migration/state.ts";
+import { plannedMove } from "../migration/fixtures.ts";
 import { BACKOFF_ANNOTATION, encodeBackoff, recordFailure } from "../../src/tiering/backoff.ts";
 import { LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 import { PIN_ANNOTATION, TIERING_ANNOTATION } from "../../src/tiering/overrides.ts";
@@ -20,24 +21,16 @@ const db = (name: string, extra: Record<string, string> = {}) => ({
   name,
   labels: { app: "db", ...extra },
 });
-const moving = encodeMoveState(planMove({
-  id: "m-1",
-  policy: "dbs",
-  volume: "pv-moving",
-  volumeUuid: "u",
-  from: "hot",
-  to: "cold",
-  oldReplica: "r-1",
-  oldPool: "hot-1",
-  targetPool: "cold-1",
-  replicas: ["r-1"],
-  replicaCount: 1,
-  triggerIOPS: 2,
-  now: now - MIN,
-  timeoutMs: 30 * MIN,
-  dryRun: false,
-  preservation: false,
-}));
+const MOVING_UUID = "0f6c2a1e-5b3d-4c8e-9a7f-2d1e3c4b5a69";
+const moving = encodeMoveState(
+  plannedMove("pv-moving", {
+    uuid: MOVING_UUID,
+    policy: "dbs",
+    triggerIOPS: 2,
+    now: now - MIN,
+    timeoutMs: 30 * MIN,
+  }),
+);
 
 /** Each volume and the reason explain must give it. */
 const VOLUMES: (ScenarioVolume & { reason: string })[] = [
@@ -97,6 +90,7 @@ const VOLUMES: (ScenarioVolume & { reason: string })[] = [
   },
   {
     pv: "pv-moving",
+    uuid: MOVING_UUID,
     pool: "hot-1",
     iops: 2,
     claim: db("moving"),
@@ -228,7 +222,7 @@ Deno.test("explain: the text names the policy, why not the others, IOPS, band, t
     const shared = await explain(env, "shop/shared");
     assert.match(shared.out, /^Now\s+ConflictingPolicies: also selected by web$/m);
     const movingOut = await explain(env, "shop/moving");
-    assert.match(movingOut.out, /^In flight\s+Planned: hot → cold \(pool hot-1 → cold-1\) since /m);
+    assert.match(movingOut.out, /^In flight\s+Planned \(replica 1 of 1\): hot → cold \(hot-1 → cold-1\) since /m);
     const lab = await explain(env, "lab/notebook");
     assert.match(lab.out, /^Windows\s+closed \(.* 01:00-02:00 UTC\); next opens .* UTC \(in \d/m);
     assert.match(

@@ -3,29 +3,14 @@ import { PERSISTENT_VOLUMES } from "../../src/controllers/storage-policy/resourc
 import { KubeClient } from "../../src/kube/client.ts";
 import { pvMoveStore } from "../../src/migration/store.ts";
 import { StateConflict } from "../../src/machine/pv_state_store.ts";
-import { MIGRATION_ANNOTATION, type MoveState, planMove } from "../../src/migration/state.ts";
+import { MIGRATION_ANNOTATION, type MoveState } from "../../src/migration/state.ts";
+import { plannedMove } from "../migration/fixtures.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { mayastorPv } from "../../src/sandbox/local_cluster.ts";
 import { LAST_MIGRATION_ANNOTATION } from "../../src/tiering/cooldown.ts";
 
 function planned(volume: string): MoveState {
-  return planMove({
-    id: `move-${volume}`,
-    policy: "p",
-    volume,
-    volumeUuid: `uuid-${volume}`,
-    from: "cold",
-    to: "hot",
-    oldReplica: "r-old",
-    oldPool: "cold-1",
-    targetPool: "hot-1",
-    replicas: ["r-old"],
-    replicaCount: 1,
-    triggerIOPS: 4000,
-    now: Date.UTC(2026, 10, 26, 12),
-    dryRun: false,
-    preservation: false,
-  });
+  return plannedMove(volume, { from: "cold", to: "hot", now: Date.UTC(2026, 10, 26, 12) });
 }
 
 Deno.test("PV state store: states survive in PV annotations; last-migration is stamped only when a move completes", async () => {
@@ -38,7 +23,7 @@ Deno.test("PV state store: states survive in PV annotations; last-migration is s
     const store = pvMoveStore(client);
     const a = planned("pv-a");
     await store.save(a);
-    await store.save({ ...planned("pv-b"), phase: "Rebuilding", addIssued: true });
+    await store.save({ ...planned("pv-b"), phase: "Rebuilding", scaleIssued: true });
     assert.deepEqual(await store.load("pv-a"), a);
     assert.equal(await store.load("pv-c"), undefined);
     assert.equal(await store.load("pv-missing"), undefined);
@@ -96,8 +81,9 @@ Deno.test("PV state store: writes are conditional; another writer's state is nev
     await mine.save(a);
     // Someone changes another part of the PV: the next write retries on the new version.
     await client.patch(PERSISTENT_VOLUMES, "pv-a", { metadata: { labels: { team: "db" } } });
-    await mine.save({ ...a, phase: "ReplicaAdded", addIssued: true, newReplica: "r-new" });
-    assert.equal((await mine.load("pv-a"))?.phase, "ReplicaAdded");
+    const landed = { ...a.steps[0], newReplica: "r-new" };
+    await mine.save({ ...a, phase: "Landing", scaleIssued: true, steps: [landed] });
+    assert.equal((await mine.load("pv-a"))?.phase, "Landing");
     // Another operator (a new leader) takes the move over and writes its own state.
     const theirs = pvMoveStore(client);
     const cur = (await theirs.load("pv-a"))!;

@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
 import { appendHistory, historyEntry, resultLabel } from "../../src/migration/history.ts";
-import { planMove } from "../../src/migration/state.ts";
+import { plannedMove } from "./fixtures.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
 function state(volume: string) {
-  return planMove({
-    id: `m-${volume}`,
-    policy: "p",
-    volume,
-    volumeUuid: `u-${volume}`,
-    from: "hot",
-    to: "cold",
-    oldReplica: "r1",
-    oldPool: "hot-1",
-    targetPool: "cold-1",
-    replicas: ["r1"],
-    replicaCount: 1,
-    triggerIOPS: 3,
-    now: T0,
-    dryRun: false,
-    preservation: false,
-  });
+  return plannedMove(volume, { uuid: `u-${volume}`, now: T0 });
 }
 
 Deno.test("history: entries from finished moves, newest first, at most 50", () => {

@@ -71,7 +71,14 @@ function vol(uuid: string, pool: string, size = 10): Volume {
     sizeBytes: size,
     replicaCount: 1,
     status: "Online",
-    replicas: [{ uuid: `r-${uuid}`, pool, node: `node-${pool}`, state: "Online" }],
+    replicas: [{
+      uuid: `r-${uuid}`,
+      pool,
+      node: `node-${pool}`,
+      state: "Online",
+      childState: "Online",
+    }],
+    targetNode: `node-${pool}`,
   };
 }
 
@@ -107,7 +114,7 @@ Deno.test("planPass: decisions, Planned states, space of this pass's own placeme
     "Demote",
   ]);
   // hot-1 has room for two 10-byte volumes: the third promotion finds no pool.
-  assert.deepEqual(moves(r.work).map((s) => [s.pv.pv, s.targetPool]), [
+  assert.deepEqual(moves(r.work).map((s) => [s.pv.pv, s.steps[0].targetPools[0]]), [
     ["a", "hot-1"],
     ["b", "hot-1"],
     ["e", "cold-1"],
@@ -154,13 +161,16 @@ function coldPass(o: Partial<PassInput> & { coldFree: [number, number] }) {
 Deno.test("planPass: two cold moves onto a pool with room for one: the second goes to the next pool or waits", () => {
   // cold-1 has the most room but only for one 10-byte volume; cold-2 has room for one too.
   const spread = coldPass({ spec: { ...spec, maxConcurrentMigrations: 2 }, coldFree: [15, 12] });
-  assert.deepEqual(moves(spread.work).map((m) => [m.pv.pv, m.targetPool]), [
+  assert.deepEqual(moves(spread.work).map((m) => [m.pv.pv, m.steps[0].targetPools[0]]), [
     ["a", "cold-1"],
     ["b", "cold-2"],
   ]);
   // Only cold-1 has room: the second move is held, not placed on the same pool.
   const wait = coldPass({ spec: { ...spec, maxConcurrentMigrations: 2 }, coldFree: [15, 5] });
-  assert.deepEqual(moves(wait.work).map((m) => [m.pv.pv, m.targetPool]), [["a", "cold-1"]]);
+  assert.deepEqual(moves(wait.work).map((m) => [m.pv.pv, m.steps[0].targetPools[0]]), [[
+    "a",
+    "cold-1",
+  ]]);
   assert.deepEqual(wait.held.map((h) => [h.outcome.volume, h.reason]), [["b", "NoTargetPool"]]);
 });
 
@@ -171,7 +181,10 @@ Deno.test("planPass: the free-space headroom is kept on every target pool", () =
     operator: { ...OPERATOR, freeSpaceHeadroom: 0.1 },
     coldFree: [15, 25],
   });
-  assert.deepEqual(moves(r.work).map((m) => [m.pv.pv, m.targetPool]), [["a", "cold-2"]]);
+  assert.deepEqual(moves(r.work).map((m) => [m.pv.pv, m.steps[0].targetPools[0]]), [[
+    "a",
+    "cold-2",
+  ]]);
   assert.equal(r.held[0].reason, "NoTargetPool");
   assert.match(r.held[0].detail, /cold-1: no-capacity/);
 });

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  availableTiers,
-  choosePlacement,
-  poolTiers,
-  volumeTier,
-} from "../../src/tiering/placement.ts";
+import { availableTiers, placeVolume, poolTiers, volumeTier } from "../../src/tiering/placement.ts";
 import { policySettings } from "../../src/tiering/policy.ts";
 import {
   cooldownRemaining,
@@ -60,22 +55,84 @@ Deno.test("pool tiers, available tiers and a volume's tier", () => {
   assert.equal(volumeTier(vol(["other"]), t), undefined);
 });
 
-Deno.test("placement: most free Online pool of the target tier, never one already used", () => {
+Deno.test("placement: one step per replica off the tier, to the most free Online pool, never one in use", () => {
   const t = poolTiers(pools, selectors);
-  const p = choosePlacement(vol(["cold-1"]), pools, t, "hot");
+  const p = placeVolume(vol(["cold-1"]), pools, t, "hot");
   assert.deepEqual(p, {
     ok: true,
-    oldReplica: "r0",
-    oldPool: "cold-1",
     from: "cold",
-    targetPool: "hot-2",
+    steps: [{ old: "r0", oldPool: "cold-1", targetNode: "n-hot-2", targetPools: ["hot-2"] }],
   });
-  const q = choosePlacement(vol(["cold-1", "hot-2"]), pools, t, "hot");
-  assert.ok(q.ok && q.targetPool === "hot-1" && q.oldReplica === "r0");
-  const full = choosePlacement({ ...vol(["cold-1"]), sizeBytes: 90 * GiB }, pools, t, "hot");
+  const q = placeVolume(vol(["cold-1", "hot-2"]), pools, t, "hot");
+  assert.ok(q.ok && q.steps.length === 1 && q.steps[0].targetPools[0] === "hot-1");
+  const full = placeVolume({ ...vol(["cold-1"]), sizeBytes: 90 * GiB }, pools, t, "hot");
   assert.equal(full.ok ? "" : full.reason, "NoTargetPool");
-  const done = choosePlacement(vol(["hot-1"]), pools, t, "hot");
+  assert.match(
+    full.ok ? "" : full.detail,
+    /hot-1: no-capacity, hot-2: no-capacity, hot-3: not-online/,
+  );
+  const done = placeVolume(vol(["hot-1"]), pools, t, "hot");
   assert.equal(done.ok ? "" : done.reason, "AlreadyOnTier");
+  const unknown = placeVolume(vol(["other"]), pools, t, "hot");
+  assert.equal(unknown.ok ? "" : unknown.reason, "UnknownTier");
+});
+
+/** Pools on named nodes: [id, node, tier, free GiB]. */
+function layout(rows: [string, string, string, number][]): Pool[] {
+  return rows.map(([id, node, tier, free]) => ({ ...pool(id, tier, free * GiB), node }));
+}
+function volOn(replicas: [string, string][]): Volume {
+  return {
+    ...vol(replicas.map(([p]) => p)),
+    replicas: replicas.map(([p, node], i) => ({ uuid: `r${i}`, pool: p, node, state: "Online" })),
+  };
+}
+
+Deno.test("placement: a whole volume moves, each replica to its own node free of the volume's replicas", () => {
+  const ps = layout([
+    ["h1", "a", "nvme", 50],
+    ["h2", "b", "nvme", 50],
+    ["c1", "c", "hdd", 90],
+    ["c2", "d", "hdd", 80],
+    ["c3", "e", "hdd", 70],
+  ]);
+  const t = poolTiers(ps, selectors);
+  const p = placeVolume(volOn([["h1", "a"], ["h2", "b"]]), ps, t, "cold");
+  assert.ok(p.ok);
+  assert.deepEqual(p.steps.map((x) => [x.old, x.targetNode, x.targetPools]), [
+    ["r0", "c", ["c1"]],
+    ["r1", "d", ["c2"]],
+  ]);
+  // Three replicas need three cold nodes: with two, nothing is planned (never half a volume).
+  const three = placeVolume(
+    volOn([["h1", "a"], ["h2", "b"], ["x", "f"]]),
+    [
+      ...ps.slice(0, 4),
+      { ...pool("x", "nvme"), node: "f" },
+    ],
+    poolTiers([...ps.slice(0, 4), { ...pool("x", "nvme"), node: "f" }], selectors),
+    "cold",
+  );
+  assert.equal(three.ok ? "" : three.reason, "NoTargetPool");
+  assert.match(three.ok ? "" : three.detail, /3 replica\(s\) of vol-1 need 3 cold node\(s\)/);
+});
+
+Deno.test("placement: a node whose pools are all on the target tier wins; the step order makes room", () => {
+  // Node a hosts a hot replica and a cold pool: it can take a cold replica only once its own
+  // replica has left, so the replica on a moves first (to c) and the one on b then goes to a.
+  const ps = layout([
+    ["h1", "a", "nvme", 50],
+    ["c-a", "a", "hdd", 100],
+    ["h2", "b", "nvme", 50],
+    ["c-c", "c", "hdd", 10],
+  ]);
+  const t = poolTiers(ps, selectors);
+  const p = placeVolume(volOn([["h2", "b"], ["h1", "a"]]), ps, t, "cold");
+  assert.ok(p.ok, p.ok ? "" : p.detail);
+  assert.deepEqual(p.steps.map((x) => [x.oldPool, x.targetNode]), [["h1", "c"], ["h2", "a"]]);
+  // Preservation keeps the old replicas: node a stays taken, one cold node is not enough.
+  const kept = placeVolume(volOn([["h2", "b"], ["h1", "a"]]), ps, t, "cold", { keepOld: true });
+  assert.equal(kept.ok ? "" : kept.reason, "NoTargetPool");
 });
 
 Deno.test("cooldown annotation: parse, format, remaining", () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  choosePool,
   freeBytes,
   type LabelSelector,
   matchesSelector,
+  poolRejection,
   poolsForTier,
   selectorErrors,
   tierOfPool,
@@ -158,61 +158,37 @@ Deno.test("poolsForTier and tierOfPool: hotter tier wins on overlap, unmatched i
   assert.equal(tierOfVolume(volume([{ pool: "gone", node: "n" }]), pools, selectors), undefined);
 });
 
-Deno.test("choosePool never picks a pool that is not Online", () => {
+Deno.test("poolRejection: a pool that is not Online never takes a replica", () => {
   for (const status of ["Degraded", "Faulted", "Unknown"] as const) {
-    const c = choosePool(volume([{ pool: "a", node: "na" }]), [pool("b", { status })]);
-    assert.equal(c.pool, undefined);
-    assert.deepEqual(c.rejected, [{ pool: "b", reason: "not-online" }]);
+    assert.equal(
+      poolRejection(volume([{ pool: "a", node: "na" }]), pool("b", { status })),
+      "not-online",
+    );
   }
 });
 
-Deno.test("choosePool needs free space >= size + margins (boundary is inclusive)", () => {
+Deno.test("poolRejection: free space >= size + margins (boundary is inclusive)", () => {
   const v = volume([{ pool: "a", node: "na" }], 10 * GiB);
   const exact = pool("b", { usedBytes: 90 * GiB });
-  assert.equal(choosePool(v, [exact]).pool?.id, "b");
-  const short = pool("c", { usedBytes: 90 * GiB + 1 });
-  assert.deepEqual(choosePool(v, [short]).rejected, [{ pool: "c", reason: "no-capacity" }]);
-  assert.equal(choosePool(v, [exact], { marginBytes: 1 }).pool, undefined);
+  assert.equal(poolRejection(v, exact), undefined);
+  assert.equal(poolRejection(v, pool("c", { usedBytes: 90 * GiB + 1 })), "no-capacity");
+  assert.equal(poolRejection(v, exact, { marginBytes: 1 }), "no-capacity");
   const roomy = pool("d", { usedBytes: 85 * GiB });
-  assert.equal(choosePool(v, [roomy], { marginRatio: 0.05 }).pool?.id, "d");
-  assert.equal(choosePool(v, [roomy], { marginRatio: 0.06 }).pool, undefined);
+  assert.equal(poolRejection(v, roomy, { marginRatio: 0.05 }), undefined);
+  assert.equal(poolRejection(v, roomy, { marginRatio: 0.06 }), "no-capacity");
   // Over-committed pools report used > capacity: free is zero, never negative.
   assert.equal(freeBytes(pool("e", { usedBytes: 200 * GiB })), 0);
 });
 
-Deno.test("choosePool skips pools that already hold a replica of the volume", () => {
+Deno.test("poolRejection: a pool already holding a replica of the volume is refused", () => {
   const v = volume([{ pool: "a", node: "n1" }, { pool: "b", node: "n2" }]);
-  const c = choosePool(v, [pool("a"), pool("b"), pool("c", { usedBytes: 50 * GiB })]);
-  assert.equal(c.pool?.id, "c");
-  assert.deepEqual(c.rejected.map((r) => r.reason), ["holds-replica", "holds-replica"]);
-});
-
-Deno.test("choosePool prefers a node without a staying replica over more free space", () => {
-  const v = volume([{ pool: "a", node: "n1", uuid: "ra" }, { pool: "b", node: "n2", uuid: "rb" }]);
-  const sameNode = pool("big", { node: "n2", usedBytes: 0 });
-  const otherNode = pool("small", { node: "n3", usedBytes: 80 * GiB });
-  assert.equal(choosePool(v, [sameNode, otherNode]).pool?.id, "small");
-  // The leaving replica's node is free to reuse: moving ra off n1 may land on n1.
-  const leavingNode = pool("n1pool", { node: "n1", usedBytes: 10 * GiB });
-  assert.equal(
-    choosePool(v, [sameNode, leavingNode], { leavingReplica: "ra" }).pool?.id,
-    "n1pool",
+  assert.deepEqual(
+    [pool("a"), pool("b"), pool("c")].map((p) => poolRejection(v, p) ?? "ok"),
+    ["holds-replica", "holds-replica", "ok"],
   );
-  assert.equal(choosePool(v, [sameNode, leavingNode]).pool?.id, "big");
 });
 
-Deno.test("choosePool: most free space wins, then the smallest id", () => {
-  const v = volume([{ pool: "a", node: "n1" }]);
-  const c = choosePool(v, [
-    pool("p2", { usedBytes: 30 * GiB }),
-    pool("p3", { usedBytes: 10 * GiB }),
-    pool("p1", { usedBytes: 10 * GiB }),
-  ]);
-  assert.equal(c.pool?.id, "p1");
-  assert.equal(choosePool(v, []).pool, undefined);
-});
-
-Deno.test("property: a chosen pool is always Online, roomy and new to the volume", () => {
+Deno.test("property: an accepted pool is always Online, roomy and new to the volume", () => {
   const arbPool = fc.record({
     id: fc.constantFrom("p0", "p1", "p2", "p3", "p4", "p5"),
     node: fc.constantFrom("n0", "n1", "n2"),
@@ -224,26 +200,14 @@ Deno.test("property: a chosen pool is always Online, roomy and new to the volume
     labels: fc.constant({}),
   });
   fc.assert(fc.property(
-    fc.uniqueArray(arbPool, { selector: (p) => p.id, maxLength: 6 }),
+    arbPool,
     fc.uniqueArray(fc.constantFrom("p0", "p1", "p2"), { maxLength: 2 }),
     fc.integer({ min: 0, max: 60 }),
-    (generated, heldIds, size) => {
-      const pools: Pool[] = generated;
+    (p, heldIds, size) => {
       const held: string[] = heldIds;
-      const v = volume(held.map((p) => ({ pool: p, node: "n0" })), size);
-      const c = choosePool(v, pools);
-      if (!c.pool) {
-        return c.rejected.length === pools.length;
-      }
-      const p = c.pool;
-      if (p.status !== "Online" || held.includes(p.id) || freeBytes(p) < size) return false;
-      // No eligible pool on a fresh node may beat one on a used node.
-      const eligible = pools.filter((q) =>
-        q.status === "Online" && !held.includes(q.id) && freeBytes(q) >= size
-      );
-      const fresh = eligible.filter((q) => q.node !== "n0" || held.length === 0);
-      if (fresh.length > 0 && !fresh.includes(p)) return false;
-      return c.rejected.length + eligible.length === pools.length;
+      const v = volume(held.map((x) => ({ pool: x, node: "n0" })), size);
+      const ok = poolRejection(v, p) === undefined;
+      return ok === (p.status === "Online" && !held.includes(p.id) && freeBytes(p) >= size);
     },
   ));
 });

@@ -70,7 +70,7 @@ Deno.test("volume facts: problems are reported; a broken move annotation counts 
     subject: { pv: { metadata: { name: "pvc-2", annotations } } },
     volume: volume(["p-hot", "p-cold"]),
     tiers,
-    persisted: persistedWork(annotations),
+    persisted: persistedWork({ metadata: { name: "pvc-2", annotations } }),
   });
   assert.equal(f.plan.override?.kind, "invalid");
   assert.equal(f.overrideProblems[0].on, "pv");
@@ -78,7 +78,7 @@ Deno.test("volume facts: problems are reported; a broken move annotation counts 
   assert.equal(f.plan.tier, "mixed");
   assert.equal(f.plan.detached, true);
   assert.equal(f.problems.length, 2);
-  assert.deepEqual(persistedWork(undefined), { inFlight: false });
+  assert.deepEqual(persistedWork({ metadata: { name: "pvc-2" } }), { inFlight: false });
 });
 
 Deno.test("volume facts: an EC-tiered volume is cold and never detached; no Mayastor volume, no tier", () => {

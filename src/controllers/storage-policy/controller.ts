@@ -18,7 +18,14 @@ import type { MoveStore } from "../../migration/store.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { EcTierHook } from "./ec_route.ts";
-import { finishedEvent, recordOnPvAndPolicy, startedNote } from "./events.ts";
+import {
+  finishedEvent,
+  type MoveEventSinks,
+  pvRef,
+  recordOnPvAndPolicy,
+  startedNote,
+} from "./events.ts";
+import { MIGRATION_ANNOTATION } from "../../migration/state.ts";
 import { type ReconcileSettings, StoragePolicyReconciler } from "./reconcile.ts";
 import {
   NAMESPACES,
@@ -81,6 +88,7 @@ export class StoragePolicyController {
   readonly #o: StoragePolicyControllerOptions;
   /** Last generation queued per policy key (status writes must not queue a pass). */
   readonly #seenGeneration = new Map<string, number | undefined>();
+  readonly #sinks: MoveEventSinks;
 
   constructor(o: StoragePolicyControllerOptions) {
     this.#o = o;
@@ -108,6 +116,7 @@ export class StoragePolicyController {
       defaultNamespace: o.eventNamespace,
     });
     const sinks = { events, policies: this.policies.store, pvs: this.pvs.store };
+    this.#sinks = sinks;
     this.moves = new MoveRunner({
       backend: this.backend,
       store: o.moveStore,
@@ -239,7 +248,16 @@ export class StoragePolicyController {
         try {
           const r = await this.moves.resume(signal);
           for (const u of r.unreadable) {
-            log.error("unreadable migration state left alone", { volume: u.key, error: u.error });
+            log.error("migration state refused and left alone", { volume: u.key, error: u.error });
+            await this.#sinks.events.record({
+              regarding: pvRef(u.key, this.pvs.store),
+              type: "Warning",
+              reason: "MigrationStateRefused",
+              action: "Resume",
+              note: `${MIGRATION_ANNOTATION} is not acted on: ${u.error}. Nothing was changed; ` +
+                "remove the annotation once the volume is checked (kubectl annotate pv " +
+                `${u.key} ${MIGRATION_ANNOTATION}-)`,
+            });
           }
           if (r.resumed + r.recorded > 0) log.info("moves found on PVs", r);
           const ec = await this.#o.ecTier?.runner.resume(signal);

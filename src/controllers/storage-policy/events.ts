@@ -7,7 +7,7 @@ import { STORAGE_POLICY_KIND } from "../../api/storage_policy.ts";
 import type { EventRecorder, ObjectReference } from "../../kube/events.ts";
 import type { KubeObject } from "../../kube/resource.ts";
 import type { Store } from "../../kube/store.ts";
-import type { MoveState } from "../../migration/state.ts";
+import { describeSteps, type MoveState } from "../../migration/state.ts";
 import type { PersistentVolume } from "./resources.ts";
 
 /** A reference to a StoragePolicy object. */
@@ -79,15 +79,16 @@ function round(n: number): number {
 
 /** The MigrationStarted note of a move. */
 export function startedNote(s: MoveState): string {
-  return `moving replica ${s.oldReplica} from ${s.oldPool} (${s.from}) ` +
-    `to ${s.targetPool} (${s.to}) at ${round(s.triggerIOPS)} IOPS`;
+  const n = s.steps.length;
+  return `moving ${n === 1 ? "its replica" : `its ${n} replicas one at a time`} from ${s.from} ` +
+    `to ${s.to} (${describeSteps(s)}) at ${round(s.triggerIOPS)} IOPS`;
 }
 
 /** The Event of a finished move. */
 export function finishedEvent(
   s: MoveState,
 ): { type: "Normal" | "Warning"; reason: string; note: string } {
-  const what = `${s.from} → ${s.to} (${s.oldPool} → ${s.targetPool})`;
+  const what = `${s.from} → ${s.to} (${describeSteps(s)})`;
   switch (s.result) {
     case "Succeeded":
       return { type: "Normal", reason: "MigrationSucceeded", note: `moved ${what}` };

@@ -52,7 +52,8 @@ export function passVolumesOf(
   const byUuid = new Map(mayastor.map((v) => [v.uuid, v]));
   const out: PassVolumes = { volumes: [], overrideProblems: [], problems: [] };
   for (const subject of selected) {
-    const volume = byUuid.get(mayastorVolumeUuid(subject.pv as PersistentVolume) ?? "");
+    const uuid = mayastorVolumeUuid(subject.pv as PersistentVolume);
+    const volume = byUuid.get(uuid ?? "");
     if (!volume && !keepUnknown) continue;
     const pv = subject.pv.metadata.name ?? "";
     const ecTiered = running?.isEcTiered(pv) ?? false;
@@ -64,9 +65,9 @@ export function passVolumesOf(
       lastFinishedMs: running?.lastFinished(pv),
       contestedBy: contested.get(pv),
       ecTiered,
-      persisted: persistedWork(subject.pv.metadata.annotations),
+      persisted: persistedWork(subject.pv),
     });
-    out.volumes.push({ pv, volume, facts: f.plan, ecTiered });
+    out.volumes.push({ pv, ...(uuid ? { uuid } : {}), volume, facts: f.plan, ecTiered });
     for (const problem of f.overrideProblems) out.overrideProblems.push({ subject, problem });
     for (const message of f.problems) out.problems.push({ pv, message });
   }

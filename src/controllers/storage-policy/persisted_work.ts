@@ -4,10 +4,11 @@
  * that has not finished holds the volume; an unreadable one holds it too (the work may be real)
  * and is reported, never acted on. The controller and `couchestor explain` read PVs the same way.
  */
-import { decodeEcTierState, EC_TIER_ANNOTATION } from "../../ectier/state.ts";
+import { ecTierCodec } from "../../ectier/store.ts";
 import { isEcTerminal } from "../../ectier/step.ts";
-import { decodeMoveState, MIGRATION_ANNOTATION } from "../../migration/state.ts";
+import { type PvIdentity, readPvState } from "../../machine/pv_state_store.ts";
 import { isTerminal } from "../../migration/step.ts";
+import { moveCodec } from "../../migration/store.ts";
 
 /** Whether unfinished work is persisted on the PV, and what is wrong with an unreadable one. */
 export interface PersistedWork {
@@ -15,21 +16,20 @@ export interface PersistedWork {
   problem?: string;
 }
 
-/** Reads both machines' annotations of a PV. */
+/**
+ * Reads both machines' annotations of a PV the way their stores do (a state naming another
+ * volume is refused like an unreadable one).
+ */
 export function persistedWork(
-  annotations: Readonly<Record<string, string>> | undefined,
+  pv: PvIdentity & { metadata: { annotations?: Record<string, string> } },
 ): PersistedWork {
-  const move = annotations?.[MIGRATION_ANNOTATION];
-  if (move !== undefined) {
-    const r = decodeMoveState(move);
-    if (!r.ok) return { inFlight: true, problem: `${MIGRATION_ANNOTATION}: ${r.error}` };
-    if (!isTerminal(r.state)) return { inFlight: true };
+  const move = readPvState(moveCodec, pv);
+  if (move && !move.ok) {
+    return { inFlight: true, problem: `${moveCodec.annotation}: ${move.error}` };
   }
-  const ec = annotations?.[EC_TIER_ANNOTATION];
-  if (ec !== undefined) {
-    const r = decodeEcTierState(ec);
-    if (!r.ok) return { inFlight: true, problem: `${EC_TIER_ANNOTATION}: ${r.error}` };
-    if (!isEcTerminal(r.state)) return { inFlight: true };
-  }
+  if (move?.ok && !isTerminal(move.state)) return { inFlight: true };
+  const ec = readPvState(ecTierCodec, pv);
+  if (ec && !ec.ok) return { inFlight: true, problem: `${ecTierCodec.annotation}: ${ec.error}` };
+  if (ec?.ok && !isEcTerminal(ec.state)) return { inFlight: true };
   return { inFlight: false };
 }

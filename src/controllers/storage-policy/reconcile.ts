@@ -5,6 +5,7 @@
  * capacity reservation) → start (replica moves through the MoveRunner, EC work through the EC
  * tier) → status (with the per-volume view), Events and metrics.
  */
+import { healthyReplicas } from "../../model/health.ts";
 import {
   type ProposalRecord,
   type StoragePolicy,
@@ -342,11 +343,10 @@ function moveState(policy: string, w: PlannedMove, now: number): MoveState {
     volumeUuid: w.volume.uuid,
     from: w.from,
     to: w.to,
-    oldReplica: w.oldReplica,
-    oldPool: w.oldPool,
-    targetPool: w.targetPool,
+    steps: w.steps,
     replicas: w.volume.replicas.map((r) => r.uuid),
     replicaCount: w.volume.replicaCount,
+    healthyReplicas: healthyReplicas(w.volume).length,
     triggerIOPS: Math.round((w.outcome.iops ?? 0) * 100) / 100,
     now,
     timeoutMs: w.timeoutMs,
