@@ -222,7 +222,10 @@ Deno.test("explain: the text names the policy, why not the others, IOPS, band, t
     const shared = await explain(env, "shop/shared");
     assert.match(shared.out, /^Now\s+ConflictingPolicies: also selected by web$/m);
     const movingOut = await explain(env, "shop/moving");
-    assert.match(movingOut.out, /^In flight\s+Planned \(replica 1 of 1\): hot → cold \(hot-1 → cold-1\) since /m);
+    assert.match(
+      movingOut.out,
+      /^In flight\s+Planned \(replica 1 of 1\): hot → cold \(hot-1 → cold-1\) since /m,
+    );
     const lab = await explain(env, "lab/notebook");
     assert.match(lab.out, /^Windows\s+closed \(.* 01:00-02:00 UTC\); next opens .* UTC \(in \d/m);
     assert.match(

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/clock.ts";
 import { MayastorApiError } from "../../src/mayastor/http.ts";
-import { moveReplica } from "../../src/mayastor/move.ts";
-import { choosePool, poolsForTier, tierOfVolume } from "../../src/tiering/pools.ts";
 import { BackendError } from "../../src/mayastor/port.ts";
+import { poolsForTier } from "../../src/tiering/pools.ts";
 import { MayastorRestBackend } from "../../src/mayastor/rest.ts";
 import { silentLogger } from "../../src/observability/log.ts";
-import { watchRebuild } from "../../src/mayastor/watch.ts";
 import { TIER_LABEL } from "../../src/sandbox/mayastor/cluster.ts";
-import { drive, harness, simHealthy, VOL_SIZE } from "./harness.ts";
+import { drive, harness, VOL_SIZE } from "./harness.ts";
 
 const selectors = {
   hot: { matchLabels: { [TIER_LABEL]: "hot" } },
@@ -73,91 +71,77 @@ Deno.test("listVolumes walks every page (max_entries / next_token)", async () =>
   }
 });
 
-Deno.test("move hot → cold: rebuild progress rises, every replica's hash equals the original", async () => {
+Deno.test("nodes: listNodes reads cordon labels; cordon and uncordon are idempotent by name", async () => {
   const h = await harness({ maxAttempts: 1 });
   try {
-    const [pools, v] = [await h.backend.listPools(), (await h.backend.getVolume(h.volume))!];
-    assert.equal(tierOfVolume(v, pools, selectors), "hot");
-    const from = v.replicas.find((r) => r.pool === "hot-2")!;
-    const choice = choosePool(v, poolsForTier(pools, selectors.cold), {
-      leavingReplica: from.uuid,
-    });
-    // cold-1 is on node-3 (no staying replica there); cold-2 shares node-1 with hot-1.
-    assert.equal(choice.pool?.id, "cold-1");
-    const seen: number[] = [];
-    let minHealthy = Infinity;
-    const res = await drive(
-      h.clock,
-      moveReplica(h.backend, h.volume, from.uuid, choice.pool!.id, {
-        clock: h.clock,
-        logger: silentLogger,
-        pollMs: 500,
-        onProgress: (r) => seen.push(r.rebuildProgress ?? 100),
-      }),
-      () => {
-        minHealthy = Math.min(minHealthy, simHealthy(h.sim, h.volume));
-      },
-    );
-    assert.ok(seen.some((p) => p > 0 && p < 100), `progress seen: ${seen}`);
-    assert.deepEqual([...seen].sort((a, b) => a - b), seen, "progress never goes back");
-    assert.equal(minHealthy, 2);
-    const after = (await h.backend.getVolume(h.volume))!;
-    assert.deepEqual(after.replicas.map((r) => r.pool).sort(), ["cold-1", "hot-1"]);
-    assert.equal(after.replicaCount, 2);
-    assert.equal(after.status, "Online");
-    assert.ok(after.replicas.some((r) => r.uuid === res.newReplica));
-    const hashes = await h.sim.replicaHashes(h.volume);
-    assert.equal(Object.keys(hashes).length, 2);
-    for (const hash of Object.values(hashes)) assert.equal(hash, h.sim.originalHash(h.volume));
-    // The retired replica is gone from the pool and its file removed.
-    assert.equal((await h.backend.listPools()).find((p) => p.id === "hot-2")!.usedBytes, 0);
+    const ids = (await h.backend.listNodes()).map((n) => n.id).sort();
+    assert.deepEqual(ids, ["node-1", "node-2", "node-3"]);
+    await h.backend.cordonNode("node-3", "couchestor.io-move");
+    // A retried cordon whose first attempt landed: api-rest answers 412, the adapter checks.
+    await h.backend.cordonNode("node-3", "couchestor.io-move");
+    await h.backend.cordonNode("node-3", "admin-maintenance");
+    const n3 = (await h.backend.listNodes()).find((n) => n.id === "node-3")!;
+    assert.deepEqual([...n3.cordonLabels].sort(), ["admin-maintenance", "couchestor.io-move"]);
+    assert.equal(n3.online, true);
+    await h.backend.uncordonNode("node-3", "couchestor.io-move");
+    await h.backend.uncordonNode("node-3", "couchestor.io-move");
+    const after = (await h.backend.listNodes()).find((n) => n.id === "node-3")!;
+    assert.deepEqual(after.cordonLabels, ["admin-maintenance"], "an admin's cordon is never ours");
+    // An unknown node: cordon fails naming it; uncordon of a node that is gone is done.
+    await assert.rejects(() => h.backend.cordonNode("node-9", "couchestor.io-move"), /node-9/);
+    await h.backend.uncordonNode("node-9", "couchestor.io-move");
   } finally {
     await h.close();
   }
 });
 
-Deno.test("a new replica is Degraded with rebuildProgress < 100 until fully copied", async () => {
-  const h = await harness({ maxAttempts: 1 });
-  try {
-    const id = await h.backend.addReplica(h.volume, "cold-1");
-    await h.clock.advance(1000);
-    let v = (await h.backend.getVolume(h.volume))!;
-    let r = v.replicas.find((x) => x.uuid === id)!;
-    assert.equal(v.status, "Degraded");
-    assert.equal(r.childState, "Degraded");
-    assert.equal(r.rebuildProgress, 25);
-    assert.equal(v.replicaCount, 3, "num_replicas counts the newcomer");
-    await h.clock.advance(2999);
-    v = (await h.backend.getVolume(h.volume))!;
-    r = v.replicas.find((x) => x.uuid === id)!;
-    assert.equal(r.rebuildProgress, 99);
-    assert.equal(r.childState, "Degraded");
-    await h.clock.advance(1);
-    v = (await h.backend.getVolume(h.volume))!;
-    r = v.replicas.find((x) => x.uuid === id)!;
-    assert.equal(r.childState, "Online");
-    assert.equal(r.rebuildProgress, undefined);
-    assert.equal(v.status, "Online");
-  } finally {
-    await h.close();
-  }
-});
-
-Deno.test("retireReplica removes exactly the chosen replica and refuses the last healthy one", async () => {
-  const h = await harness({ maxAttempts: 1 });
+Deno.test("setReplicaCount: the control plane makes (or removes) the replica; one attempt, refusals kept", async () => {
+  const h = await harness({ maxAttempts: 4 });
   try {
     const v = (await h.backend.getVolume(h.volume))!;
-    const [a, b] = v.replicas;
-    await h.backend.retireReplica(h.volume, a.uuid);
-    const after = (await h.backend.getVolume(h.volume))!;
-    assert.deepEqual(after.replicas.map((r) => r.uuid), [b.uuid]);
-    assert.equal(after.replicaCount, 1);
-    await assert.rejects(
-      () => h.backend.retireReplica(h.volume, b.uuid),
-      (e) => e instanceof BackendError && /no other healthy replica/.test(e.message),
+    // Cordon every node but node-3: the scheduler has one place left for the new replica.
+    for (const n of ["node-1", "node-2"]) await h.backend.cordonNode(n, "couchestor.io-move");
+    const up = await h.backend.setReplicaCount(h.volume, 3);
+    const fresh = up.replicas.find((r) => !v.replicas.some((x) => x.uuid === r.uuid))!;
+    assert.equal(fresh.pool, "cold-1");
+    assert.equal(up.replicaCount, 3);
+    for (const n of ["node-1", "node-2"]) await h.backend.uncordonNode(n, "couchestor.io-move");
+    await h.clock.advance(1000);
+    const rebuilding = (await h.backend.getVolume(h.volume))!;
+    const r = rebuilding.replicas.find((x) => x.uuid === fresh.uuid)!;
+    assert.equal(r.childState, "Degraded");
+    assert.equal(r.rebuildProgress, 25);
+    assert.equal(rebuilding.status, "Degraded");
+    // No increase while Degraded (412, not retried although maxAttempts is 4).
+    h.sim.faults.apiErrors(503, { match: "replica_count", count: 1 });
+    const busy = await h.backend.setReplicaCount(h.volume, 4).catch((e) => e);
+    assert.ok(busy instanceof BackendError && busy.status === 503, "a 503 is not retried");
+    const refused = await h.backend.setReplicaCount(h.volume, 4).catch((e) => e);
+    assert.ok(refused instanceof BackendError);
+    assert.equal(refused.status, 412);
+    assert.equal(refused.kind, "FailedPrecondition");
+    // Detach the old hot-2 child, then lower the count: exactly that replica goes (the second
+    // decrease commits; the first answers 409 InUse: the nexus still owns the replica).
+    await drive(
+      h.clock,
+      (async () => {
+        for (;;) {
+          const now = (await h.backend.getVolume(h.volume))!;
+          if (now.replicas.find((x) => x.uuid === fresh.uuid)?.childState === "Online") return;
+          await h.clock.sleep(500);
+        }
+      })(),
     );
-    // Retiring something already gone is a no-op.
-    await h.backend.retireReplica(h.volume, a.uuid);
+    const old = v.replicas.find((x) => x.pool === "hot-2")!;
+    await h.backend.detachChild(h.volume, old.uuid);
+    await h.backend.detachChild(h.volume, old.uuid); // not a child any more: done
+    const inUse = await h.backend.setReplicaCount(h.volume, 2).catch((e) => e);
+    assert.ok(inUse instanceof BackendError && inUse.status === 409 && inUse.kind === "InUse");
+    const down = await h.backend.setReplicaCount(h.volume, 2);
+    assert.deepEqual(down.replicas.map((x) => x.pool).sort(), ["cold-1", "hot-1"]);
+    for (const hash of Object.values(await h.sim.replicaHashes(h.volume))) {
+      assert.equal(hash, h.sim.originalHash(h.volume));
+    }
   } finally {
     await h.close();
   }
@@ -166,12 +150,12 @@ Deno.test("retireReplica removes exactly the chosen replica and refuses the last
 Deno.test("api-rest errors carry endpoint, status and Mayastor's kind and details", async () => {
   const h = await harness({ maxAttempts: 1 });
   try {
-    const err = await h.backend.addReplica(h.volume, "no-such-pool").catch((e) => e);
+    const err = await h.backend.setReplicaCount(h.volume, 2).catch((e) => e);
     assert.ok(err instanceof MayastorApiError);
-    assert.equal(err.status, 404);
-    assert.equal(err.kind, "NotFound");
-    assert.match(err.endpoint, /^PUT \/pools\/no-such-pool\/replicas\//);
-    assert.match(err.message, /NotFound: pool no-such-pool not found/);
+    assert.equal(err.status, 412);
+    assert.equal(err.kind, "FailedPrecondition");
+    assert.equal(err.endpoint, `PUT /volumes/${h.volume}/replica_count/2`);
+    assert.match(err.message, /FailedPrecondition: .*already/i);
     assert.equal(err.retryable, false);
   } finally {
     await h.close();
@@ -205,81 +189,5 @@ Deno.test("malformed answers become a clear BackendError, never a crash", async 
     assert.match(e3.message, /unexpected answer shape/);
   } finally {
     await server.shutdown();
-  }
-});
-
-Deno.test("addReplica refuses an unpublished volume and a pool already holding a replica", async () => {
-  const h = await harness({ volume: { targetNode: null }, maxAttempts: 1 });
-  try {
-    await assert.rejects(() => h.backend.addReplica(h.volume, "cold-1"), /not published/);
-    await fetch(`${h.sim.url}/volumes/${h.volume}/target`, {
-      method: "PUT",
-      body: JSON.stringify({ publish_context: {}, protocol: "nvmf", node: "node-2" }),
-    }).then((r) => r.body?.cancel());
-    await assert.rejects(() => h.backend.addReplica(h.volume, "hot-1"), /already has a replica/);
-    assert.equal((await h.backend.getVolume(h.volume))!.targetNode, "node-2");
-  } finally {
-    await h.close();
-  }
-});
-
-Deno.test("lowering replica_count drops non-child replicas first (the control plane's order)", async () => {
-  const h = await harness({ maxAttempts: 1 });
-  try {
-    const v = (await h.backend.getVolume(h.volume))!;
-    const raw = await (await fetch(`${h.sim.url}/volumes/${h.volume}`)).json();
-    const nexus = raw.state.target.uuid;
-    const victim = v.replicas[1];
-    const child = raw.state.target.children.find((c: { uri: string }) =>
-      c.uri.includes(victim.uuid)
-    );
-    const del = await fetch(
-      `${h.sim.url}/nexuses/${nexus}/children/${encodeURIComponent(child.uri)}`,
-      { method: "DELETE" },
-    );
-    assert.equal(del.status, 204);
-    const put = await fetch(`${h.sim.url}/volumes/${h.volume}/replica_count/1`, { method: "PUT" });
-    assert.equal(put.status, 200);
-    await put.body?.cancel();
-    const after = (await h.backend.getVolume(h.volume))!;
-    assert.deepEqual(after.replicas.map((r) => r.uuid), [v.replicas[0].uuid]);
-  } finally {
-    await h.close();
-  }
-});
-
-Deno.test("watchRebuild yields rising progress, then done; a failed rebuild ends it", async () => {
-  const h = await harness({ maxAttempts: 1 });
-  try {
-    const id = await h.backend.addReplica(h.volume, "cold-1");
-    const kinds: string[] = [];
-    const percents: number[] = [];
-    await drive(
-      h.clock,
-      (async () => {
-        for await (
-          const o of watchRebuild(h.backend, h.volume, id, { clock: h.clock, pollMs: 1000 })
-        ) {
-          kinds.push(o.kind);
-          if (o.kind === "progress") percents.push(o.percent);
-        }
-      })(),
-    );
-    assert.equal(kinds.at(-1), "done");
-    assert.ok(percents.length >= 2 && percents.every((p, i) => i === 0 || p >= percents[i - 1]));
-    const id2 = await h.backend.addReplica(h.volume, "cold-2");
-    h.sim.faults.failRebuilds();
-    const seen: string[] = [];
-    await drive(
-      h.clock,
-      (async () => {
-        for await (const o of watchRebuild(h.backend, h.volume, id2, { clock: h.clock })) {
-          seen.push(o.kind);
-        }
-      })(),
-    );
-    assert.equal(seen.at(-1), "failed");
-  } finally {
-    await h.close();
   }
 });

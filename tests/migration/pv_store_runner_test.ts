@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../src/kube/client.ts";
 import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
-import { decodeMoveState, MIGRATION_ANNOTATION, planMove } from "../../src/migration/state.ts";
+import {
+  decodeMoveState,
+  encodeMoveState,
+  MIGRATION_ANNOTATION,
+  type MoveState,
+} from "../../src/migration/state.ts";
 import { executeMove } from "../../src/migration/executor.ts";
 import { MoveRunner } from "../../src/migration/runner.ts";
 import { pvMoveStore } from "../../src/migration/store.ts";
@@ -16,6 +21,7 @@ import { silentLogger } from "../../src/observability/log.ts";
 import { startSandbox } from "../../src/sandbox/apiserver/mod.ts";
 import { LAST_MIGRATION_ANNOTATION, lastMigrationFrom } from "../../src/tiering/cooldown.ts";
 import { drive, harness } from "../mayastor/harness.ts";
+import { planWith } from "./rig.ts";
 
 const PV = BuiltinResources.persistentVolumes;
 
@@ -41,26 +47,14 @@ Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the s
     const second = await h.sim.addVolume({ sizeBytes: 1024 * 1024, pools: ["cold-1"] });
     await client.create(PV, pvObject("pv-a", h.volume));
     await client.create(PV, pvObject("pv-b", second));
-    const plan = async (volume: string, uuid: string) => {
-      const v = (await h.backend.getVolume(uuid))!;
-      return planMove({
+    const plan = (volume: string, uuid: string) =>
+      planWith(h.backend, uuid, "hot", {
         id: `m-${volume}`,
         policy: "gold",
-        volume,
-        volumeUuid: uuid,
-        from: "cold",
-        to: "hot",
-        oldReplica: v.replicas[0].uuid,
-        oldPool: "cold-1",
-        targetPool: "hot-1",
-        replicas: v.replicas.map((r) => r.uuid),
-        replicaCount: 1,
+        pv: volume,
         triggerIOPS: 9000,
         now: h.clock.now(),
-        dryRun: false,
-        preservation: false,
       });
-    };
     const deps = {
       backend: h.backend,
       store,
@@ -96,10 +90,13 @@ Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the s
       await store.clear("no-such-pv");
     });
 
+    let planB: MoveState | undefined;
     await t.step("stop mid-move, resume from the PVs with a new runner", async () => {
       const runner = new MoveRunner(deps);
       const leading = new AbortController();
-      assert.ok(runner.start(await plan("pv-b", second), leading.signal));
+      const planned = await plan("pv-b", second);
+      planB = planned;
+      assert.ok(runner.start(planned, leading.signal));
       for (let i = 0; i < 3; i++) {
         await h.clock.advance(500);
         await new Promise((r) => setTimeout(r, 10));
@@ -117,7 +114,7 @@ Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the s
       assert.equal((await fresh.resume(new AbortController().signal)).resumed, 1);
       await drive(h.clock, fresh.idle());
       const v = (await h.backend.getVolume(second))!;
-      assert.deepEqual(v.replicas.map((r) => r.pool), ["hot-1"]);
+      assert.deepEqual(v.replicas.map((r) => r.pool), [planned.steps[0].targetPools[0]]);
       assert.deepEqual((await store.list()).states, []);
       const ann = (await client.get(PV, "pv-b")).metadata.annotations ?? {};
       assert.ok(ann[LAST_MIGRATION_ANNOTATION]);
@@ -136,6 +133,20 @@ Deno.test("move runner + PV store: moves persisted on PersistentVolumes in the s
       assert.equal(r.resumed, 0);
       const raw = (await client.get(PV, "pv-a")).metadata.annotations?.[MIGRATION_ANNOTATION];
       assert.equal(raw, "{broken");
+    });
+
+    await t.step("a state naming another volume is refused, never acted on", async () => {
+      // A hand edit (or a copy between PVs): pv-a's annotation acts on pv-b's Mayastor volume.
+      const foreign = { ...planB!, volume: "pv-a", phase: "Verified" as const };
+      await client.patch(PV, "pv-a", {
+        metadata: { annotations: { [MIGRATION_ANNOTATION]: encodeMoveState(foreign) } },
+      });
+      const before = await h.sim.replicaHashes(second);
+      const r = await new MoveRunner(deps).resume(new AbortController().signal);
+      assert.equal(r.resumed, 0);
+      assert.match(r.unreadable[0].error, /acts on Mayastor volume .*volumeHandle is/);
+      await assert.rejects(store.load("pv-a"), /refused/);
+      assert.deepEqual(await h.sim.replicaHashes(second), before, "nothing touched");
     });
     client.close();
   } finally {

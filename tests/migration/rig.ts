@@ -53,6 +53,56 @@ export class RecordingStore extends MemoryStateStore<MoveState> {
   }
 }
 
+/** Options of a planned move. */
+export interface PlanOptions {
+  /** PV name; default `pvc-<uuid>`. */
+  pv?: string;
+  policy?: string;
+  id?: string;
+  timeoutMs?: number;
+  preservation?: boolean;
+  dryRun?: boolean;
+  triggerIOPS?: number;
+  /** Start time (the clock's now). */
+  now?: number;
+}
+
+/**
+ * Plans a whole-volume move of Mayastor volume `uuid` to `to` with the product's planner
+ * (`placeVolume` over the pools' topology tier labels, then `planMove`), as the controller does.
+ */
+export async function planWith(
+  backend: MayastorRestBackend,
+  uuid: string,
+  to: Tier,
+  o: PlanOptions = {},
+): Promise<MoveState> {
+  const v = await backend.getVolume(uuid);
+  assert.ok(v, `volume ${uuid} exists`);
+  const pools = await backend.listPools();
+  const tiers = poolTiers(pools, SELECTORS);
+  const p = placeVolume(v, pools, tiers, to, { keepOld: o.preservation });
+  assert.ok(p.ok, `placement: ${p.ok ? "" : p.detail}`);
+  const now = o.now ?? Date.UTC(2026, 0, 1);
+  return planMove({
+    id: o.id ?? `move-${uuid}`,
+    policy: o.policy ?? "test",
+    volume: o.pv ?? `pvc-${uuid}`,
+    volumeUuid: uuid,
+    from: p.from,
+    to,
+    steps: p.steps,
+    replicas: v.replicas.map((r) => r.uuid),
+    replicaCount: v.replicaCount,
+    healthyReplicas: healthyReplicas(v).length,
+    triggerIOPS: o.triggerIOPS ?? 1,
+    now,
+    timeoutMs: o.timeoutMs ?? 10 * 60_000,
+    dryRun: o.dryRun ?? false,
+    preservation: o.preservation ?? false,
+  });
+}
+
 /** Options of a rig. */
 export interface RigOptions {
   replicas?: number;
@@ -133,30 +183,11 @@ export class MoveRig {
   }
 
   /** Plans a whole-volume move to `to` with the product's planner. */
-  async plan(
-    to: Tier,
-    o: { timeoutMs?: number; preservation?: boolean; dryRun?: boolean } = {},
-  ): Promise<MoveState> {
-    const v = await this.read();
-    const { pools, tiers } = await this.tiers();
-    const p = placeVolume(v, pools, tiers, to, { keepOld: o.preservation });
-    assert.ok(p.ok, `placement: ${p.ok ? "" : p.detail}`);
-    return planMove({
-      id: `move-${this.clock.now()}`,
-      policy: "test",
-      volume: `pvc-${this.volume}`,
-      volumeUuid: this.volume,
-      from: p.from,
-      to,
-      steps: p.steps,
-      replicas: v.replicas.map((r) => r.uuid),
-      replicaCount: v.replicaCount,
-      healthyReplicas: healthyReplicas(v).length,
-      triggerIOPS: 1,
+  plan(to: Tier, o: PlanOptions = {}): Promise<MoveState> {
+    return planWith(this.backend, this.volume, to, {
+      pv: `pvc-${this.volume}`,
       now: this.clock.now(),
-      timeoutMs: o.timeoutMs ?? 10 * 60_000,
-      dryRun: o.dryRun ?? false,
-      preservation: o.preservation ?? false,
+      ...o,
     });
   }
 

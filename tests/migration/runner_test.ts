@@ -4,10 +4,11 @@ import { InFlight } from "../../src/machine/inflight.ts";
 import { MemoryStateStore } from "../../src/machine/pv_state_store.ts";
 import { type HistoryEntry } from "../../src/migration/history.ts";
 import { MoveRunner, type MoveRunnerDeps } from "../../src/migration/runner.ts";
-import { type MoveState, planMove } from "../../src/migration/state.ts";
+import type { MoveState } from "../../src/migration/state.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { drive, harness } from "../mayastor/harness.ts";
+import { planWith } from "./rig.ts";
 
 Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsewhere", async () => {
   const h = await harness({ volume: { pools: ["cold-1"] } });
@@ -32,26 +33,15 @@ Deno.test("MoveRunner: concurrent moves, in-flight counts, stop and resume elsew
         history.push(e);
       },
     });
-    const plans = await Promise.all(uuids.map(async (uuid, i) => {
-      const v = (await h.backend.getVolume(uuid))!;
-      return planMove({
+    const plans = await Promise.all(uuids.map((uuid, i) =>
+      planWith(h.backend, uuid, "hot", {
         id: `m${i}`,
         policy: i < 2 ? "gold" : "silver",
-        volume: `pv-${i}`,
-        volumeUuid: uuid,
-        from: "cold",
-        to: "hot",
-        oldReplica: v.replicas[0].uuid,
-        oldPool: "cold-1",
-        targetPool: i % 2 === 0 ? "hot-1" : "hot-2",
-        replicas: v.replicas.map((r) => r.uuid),
-        replicaCount: 1,
+        pv: `pv-${i}`,
         triggerIOPS: 1000 + i,
         now: h.clock.now(),
-        dryRun: false,
-        preservation: false,
-      });
-    }));
+      })
+    ));
 
     const d1 = deps();
     const first = new MoveRunner(d1);
