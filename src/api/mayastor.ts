@@ -52,4 +52,3 @@ export const DiskPoolSchema = z.object({
 
 /** A Mayastor DiskPool. */
 export type DiskPool = z.infer<typeof DiskPoolSchema>;
-

@@ -447,8 +447,10 @@ class Machine {
     const rebuilt = isRebuiltChild(v, mine);
     if (rebuilt) return this.to({ phase: "Verified", rebuildProgress: 100 }, this.observe());
     if (this.now >= s.deadline) {
+      const secs = Math.round((this.now - (s.deadline - s.timeoutMs)) / 1000);
       return this.rollback(
-        `the new replica did not finish rebuilding in ${Math.round(s.timeoutMs / 1000)}s`,
+        `step ${s.current + 1} of ${s.steps.length} timed out after ${secs}s in Rebuilding ` +
+          `(the new replica at ${mine.rebuildProgress ?? 0}%)`,
       );
     }
     const progress = mine.rebuildProgress ?? 0;

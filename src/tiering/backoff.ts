@@ -22,6 +22,12 @@ export const BackoffRecordSchema = z.object({
   lastResult: z.enum(["Failed", "RolledBack"]),
   /** Why, shortened. */
   error: z.string().max(256).optional(),
+  /**
+   * Nodes where the control plane put a new replica on another pool than the move's (a node
+   * with pools of several tiers: cordons steer nodes, not pools). The next plan tries other
+   * nodes first.
+   */
+  avoidNodes: z.array(z.string().max(253)).max(16).optional(),
 });
 
 /** A backoff record. */
@@ -56,6 +62,7 @@ export function recordFailure(
   result: BackoffRecord["lastResult"],
   nowMs: number,
   error?: string,
+  avoidNodes: readonly string[] = [],
 ): BackoffRecord {
   const rec: BackoffRecord = {
     failures: Math.min(1_000_000, (prev?.failures ?? 0) + 1),
@@ -63,6 +70,9 @@ export function recordFailure(
     lastResult: result,
   };
   if (error) rec.error = error.slice(0, 256);
+  // The newest first, at most 16: an old landing matters less than the last one.
+  const avoid = [...new Set([...avoidNodes, ...(prev?.avoidNodes ?? [])])].slice(0, 16);
+  if (avoid.length > 0) rec.avoidNodes = avoid;
   return rec;
 }
 

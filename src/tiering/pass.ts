@@ -354,6 +354,7 @@ class Placer {
     const p = placeVolume(volume, pools, this.tiers, to, {
       marginRatio: this.input.operator.freeSpaceHeadroom,
       keepOld: this.settings.preservation,
+      avoidNodes: pv.facts.backoff?.avoidNodes,
     });
     if (!p.ok) return { ok: false, reason: p.reason, detail: p.detail };
     return { ok: true, kind: "move", from: p.from, steps: p.steps, bytes: volume.sizeBytes };

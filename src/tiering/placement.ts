@@ -72,6 +72,8 @@ export type Placement =
 export interface PlaceOptions extends PoolMargins {
   /** Preservation mode: old replicas stay, so their nodes stay taken. */
   keepOld?: boolean;
+  /** Nodes where a new replica landed on the wrong pool before: tried last. */
+  avoidNodes?: readonly string[];
 }
 
 /** Most partial plans tried for one volume (a volume has a handful of replicas). */
@@ -83,7 +85,8 @@ const SEARCH_LIMIT = 5000;
  * of a volume on one node, so during a step the target node must hold none: not a replica
  * still to move (that step's own old one included), not one already on the tier, not one an
  * earlier step added. Nodes whose every pool is on the target tier come first (the scheduler
- * picks among the open node's pools itself), then the most free space, then the node id.
+ * picks among the open node's pools itself), then the most free space, then the node id;
+ * nodes where a replica landed on the wrong pool before come last.
  */
 export function placeVolume(
   v: Volume,
@@ -102,7 +105,9 @@ export function placeVolume(
   if (unknown) {
     return { ok: false, reason: "UnknownTier", detail: `pool ${unknown.pool} matches no tier` };
   }
-  const nodes = targetNodes(v, pools, tiers, to, opts);
+  const avoid = new Set(opts.avoidNodes ?? []);
+  const nodes = targetNodes(v, pools, tiers, to, opts)
+    .sort((a, b) => Number(avoid.has(a.node)) - Number(avoid.has(b.node)));
   const steps = search(v, movable, nodes, opts.keepOld ?? false);
   if (!steps) {
     return {

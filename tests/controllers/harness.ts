@@ -37,14 +37,18 @@ import type { SimPoolConfig } from "../../src/sandbox/mayastor/cluster.ts";
 export const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-/** Two pools per tier on three nodes. */
+/**
+ * Two pools per tier, one tier per node (six nodes): a move's cordons leave the control plane
+ * one node, and so one pool, for the new replica. (A node with pools of several tiers is its
+ * own test: the control plane may pick the other pool.)
+ */
 export const POOLS: SimPoolConfig[] = [
   { id: "hot-1", node: "node-1", capacityBytes: GiB, tier: "hot" },
   { id: "hot-2", node: "node-2", capacityBytes: GiB, tier: "hot" },
-  { id: "warm-1", node: "node-2", capacityBytes: GiB, tier: "warm" },
-  { id: "warm-2", node: "node-3", capacityBytes: GiB, tier: "warm" },
-  { id: "cold-1", node: "node-3", capacityBytes: 4 * GiB, tier: "cold" },
-  { id: "cold-2", node: "node-1", capacityBytes: 4 * GiB, tier: "cold" },
+  { id: "warm-1", node: "node-3", capacityBytes: GiB, tier: "warm" },
+  { id: "warm-2", node: "node-4", capacityBytes: GiB, tier: "warm" },
+  { id: "cold-1", node: "node-5", capacityBytes: 4 * GiB, tier: "cold" },
+  { id: "cold-2", node: "node-6", capacityBytes: 4 * GiB, tier: "cold" },
 ];
 
 /** A policy with short windows: hot >= 2000, warm (100, 1200], cold <= 100. */

@@ -37,9 +37,13 @@ export async function recordBackoff(
   let tail = "";
   if (failed) {
     // The same end recorded again (resumed after a crash): not one more failure.
-    const rec = prev?.lastFailure === new Date(at).toISOString()
-      ? prev
-      : recordFailure(prev, s.result as "Failed" | "RolledBack", at, s.error);
+    const rec = prev?.lastFailure === new Date(at).toISOString() ? prev : recordFailure(
+      prev,
+      s.result as "Failed" | "RolledBack",
+      at,
+      s.error,
+      s.steps.filter((x) => x.landedOn !== undefined).map((x) => x.targetNode),
+    );
     value = encodeBackoff(rec);
     const wait = backoffDelay(rec.failures, DEFAULT_BACKOFF_BASE_MS, cooldownMs);
     tail = `; retried in ${formatDuration(wait)} (backoff)`;
