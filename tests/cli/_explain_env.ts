@@ -5,14 +5,12 @@
  */
 import type { StoragePolicyInput } from "../../src/api/storage_policy.ts";
 import { ManualClock } from "../../src/clock.ts";
-import {
-  PERSISTENT_VOLUMES,
-  STORAGE_POLICIES,
-} from "../../src/controllers/storage-policy/resources.ts";
-import { BuiltinResources, type KubeObject } from "../../src/kube/resource.ts";
+import { STORAGE_POLICIES } from "../../src/controllers/storage-policy/resources.ts";
+import type { KubeObject } from "../../src/kube/resource.ts";
 import { type LocalCluster, startLocalCluster } from "../../src/sandbox/local_cluster.ts";
 import type { LocalPrometheus } from "../../src/sandbox/prometheus.ts";
 import { backfill, startBackfilledPrometheus } from "../e2e/harness.ts";
+import { bindClaim, namespace } from "../support/claims.ts";
 
 const MiB = 1024 * 1024;
 
@@ -75,7 +73,7 @@ export async function startExplainEnv(
     });
     const c = cluster.client;
     for (const [name, labels] of Object.entries(namespaces)) {
-      await c.create(BuiltinResources.namespaces, { metadata: { name, labels } });
+      await namespace(cluster, name, labels);
     }
     for (const v of volumes) await bind(cluster, v);
     const env: ExplainEnv = {
@@ -110,33 +108,10 @@ export async function startExplainEnv(
 }
 
 /** Creates the volume's PVC (bound to it) and points the PV's claimRef at it. */
-async function bind(cluster: LocalCluster, v: ScenarioVolume): Promise<void> {
-  const c = cluster.client;
-  const patch: Record<string, unknown> = {};
-  if (v.pvAnnotations) patch.metadata = { annotations: v.pvAnnotations };
-  if (v.claim) {
-    const pvc = await c.create<KubeObject>(BuiltinResources.persistentVolumeClaims, {
-      metadata: {
-        name: v.claim.name,
-        namespace: v.claim.namespace,
-        ...(v.claim.labels ? { labels: v.claim.labels } : {}),
-        ...(v.pvcAnnotations ? { annotations: v.pvcAnnotations } : {}),
-      },
-      spec: {
-        accessModes: ["ReadWriteOnce"],
-        resources: { requests: { storage: "1Mi" } },
-        storageClassName: "mayastor",
-        volumeName: v.pv,
-      },
-    }, { namespace: v.claim.namespace });
-    patch.spec = {
-      claimRef: {
-        kind: "PersistentVolumeClaim",
-        namespace: v.claim.namespace,
-        name: v.claim.name,
-        uid: pvc.metadata.uid,
-      },
-    };
-  }
-  if (Object.keys(patch).length > 0) await c.patch(PERSISTENT_VOLUMES, v.pv, patch);
+function bind(cluster: LocalCluster, v: ScenarioVolume): Promise<void> {
+  const claim = v.claim && {
+    ...v.claim,
+    ...(v.pvcAnnotations ? { annotations: v.pvcAnnotations } : {}),
+  };
+  return bindClaim(cluster, v.pv, claim, v.pvAnnotations);
 }

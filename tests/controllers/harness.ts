@@ -265,3 +265,34 @@ export async function migrationsCounted(metrics: Metrics, result?: string): Prom
   return m.values.filter((v) => result === undefined || v.labels.result === result)
     .reduce((a, v) => a + v.value, 0);
 }
+
+/** An operator started on an Env made with `noOperator` (after the test set the cluster up). */
+export interface StartedOperator {
+  operator: Operator;
+  /** Stops it, keeping the clock moving until it has. */
+  stop(): Promise<void>;
+}
+
+/** Starts the product's operator on `env` (built like the harness's own). */
+export async function startOperator(
+  env: Env,
+  o: Parameters<typeof makeOperator>[1] = {},
+): Promise<StartedOperator> {
+  const operator = makeOperator(
+    { clock: env.clock, cluster: env.cluster, iops: env.scrape, metrics: env.metrics },
+    o,
+  );
+  const ac = new AbortController();
+  const comp = operator.component();
+  await comp.start(ac.signal);
+  return {
+    operator,
+    stop: async () => {
+      ac.abort();
+      let stopped = false;
+      const stopping = comp.stop().finally(() => (stopped = true));
+      await env.clock.runUntil(() => stopped, { limitMs: 2_000_000, what: "the operator stopped" });
+      await stopping;
+    },
+  };
+}

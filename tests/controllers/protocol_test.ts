@@ -22,13 +22,14 @@ import {
   type Env,
   events,
   getPolicy,
-  makeOperator,
   MiB,
   policy,
   replicaTiers,
   runFor,
   settled,
+  type StartedOperator,
   startEnv,
+  startOperator,
 } from "./harness.ts";
 
 const GiB = 1024 * MiB;
@@ -164,9 +165,7 @@ Deno.test("protocol: hand-edited move annotations (another volume's uuid; an exi
       { name: "pv-b", sizeBytes: MiB, pools: ["cold-2"], profile: { kind: "steady", iops: 3000 } },
     ],
   });
-  const ac = new AbortController();
-  const op = makeOperator({ clock: env.clock, cluster: env.cluster, iops: env.scrape });
-  const comp = op.component();
+  let started: StartedOperator | undefined;
   try {
     const sim = env.cluster.sim;
     const [a, b] = ["pv-a", "pv-b"].map((pv) => env.cluster.volumes.get(pv)!);
@@ -185,7 +184,7 @@ Deno.test("protocol: hand-edited move annotations (another volume's uuid; an exi
         metadata: { annotations: { [MIGRATION_ANNOTATION]: text } },
       });
     }
-    await comp.start(ac.signal);
+    started = await startOperator(env);
     await drive(
       env,
       async () =>
@@ -208,13 +207,9 @@ Deno.test("protocol: hand-edited move annotations (another volume's uuid; an exi
       assert.equal(d?.reason, "MigrationInFlight");
       assert.match(d?.message ?? "", /refused and left alone/);
     }
-    assert.equal(op.inFlight.count(), 0);
+    assert.equal(started.operator.inFlight.count(), 0);
   } finally {
-    ac.abort();
-    let stopped = false;
-    const stopping = comp.stop().finally(() => (stopped = true));
-    await env.clock.runUntil(() => stopped, { limitMs: 600_000, what: "stopped" });
-    await stopping;
+    await started?.stop();
     await env.stop();
   }
 });
