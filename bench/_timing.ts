@@ -27,3 +27,9 @@ export function time(f: () => unknown, runs: number): number {
   }
   return median(t);
 }
+
+/** The nearest-rank `p`-quantile (0 < p ≤ 1) of some numbers: p 0.99 of 30 is the largest. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+}

@@ -90,12 +90,21 @@ export function startCouchestor(args: string[], env: Record<string, string> = {}
 }
 
 /** Runs `deno run -A main.ts <args>` to completion; returns status and outputs. */
-export async function runCouchestor(
+export function runCouchestor(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runScript(MAIN, args, env);
+}
+
+/** Runs `deno run -A <script> <args>` to completion with a clean environment plus `env`. */
+export async function runScript(
+  script: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", script, ...args],
     env: childEnv(env),
     clearEnv: true,
     stdin: "null",
