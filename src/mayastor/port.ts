@@ -5,15 +5,9 @@
  * control plane's own scheduler, `replica_count`, and detaching a nexus child. Adapter: the
  * Mayastor 2.x REST adapter (rest.ts).
  */
-import type { Pool, Volume } from "../model/storage.ts";
+import type { MayastorNode, Pool, Volume } from "../model/storage.ts";
 
-/** An io-engine node as the scheduler sees it. */
-export interface MayastorNode {
-  id: string;
-  /** Cordon labels on the node (the scheduler places no new replica on a cordoned node). */
-  cordonLabels: string[];
-  online: boolean;
-}
+export type { MayastorNode };
 
 /** Why a backend call failed, with the endpoint and the backend's own message and kind. */
 export class BackendError extends Error {

@@ -17,8 +17,7 @@
  * - an unverified step past its deadline rolls back; once verified, the step only goes forward.
  */
 import { healthyReplicas, isHealthyReplica, isRebuiltChild } from "../model/health.ts";
-import type { Replica, Volume } from "../model/storage.ts";
-import type { MayastorNode } from "../mayastor/port.ts";
+import type { MayastorNode, Replica, Volume } from "../model/storage.ts";
 import {
   MOVE_CORDON_LABEL,
   type MovePhase,

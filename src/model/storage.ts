@@ -49,3 +49,11 @@ export interface Volume {
   /** Node hosting the nexus (target), when published. */
   targetNode?: string;
 }
+
+/** An io-engine node as the control plane's scheduler sees it. */
+export interface MayastorNode {
+  id: string;
+  /** Cordon labels on the node (the scheduler places no new replica on a cordoned node). */
+  cordonLabels: string[];
+  online: boolean;
+}
