@@ -31,6 +31,7 @@ export const PURE: readonly string[] = [
   "ectier/step.ts",
   "ectier/state.ts",
   "ectier/decide.ts",
+  "ectier/job_protocol.ts",
   "ec/gf256.ts",
   "ec/matrix.ts",
   "ec/rs.ts",
