@@ -94,7 +94,7 @@ export interface EnvOptions {
   /** Do not start the harness's own operator (the test runs its own). */
   noOperator?: boolean;
   /** IOPS source override (default: direct scrape of the simulator). */
-  iops?: (scrape: ScrapeIopsSource) => IopsSource;
+  iops?: (scrape: ScrapeIopsSource, clock: ManualClock) => IopsSource;
   /** Operator settings beyond the above (e.g. migrationTimeoutMs). */
   reconcile?: Partial<ReconcileSettings>;
   /** The EC tier's data path (default: none). */
@@ -166,7 +166,7 @@ export async function startEnv(o: EnvOptions): Promise<Env> {
     await cluster.client.create(STORAGE_POLICIES, p as unknown as KubeObject);
   }
   const operator = makeOperator(
-    { clock, cluster, iops: o.iops ? o.iops(scrape) : scrape, metrics },
+    { clock, cluster, iops: o.iops ? o.iops(scrape, clock) : scrape, metrics },
     {
       reconcile: {
         globalLimit: o.globalLimit ?? 10,
