@@ -31,3 +31,18 @@ Deno.test("every instruction is one Docker understands", () => {
     /^(FROM|RUN|COPY|ADD|ENV|ARG|WORKDIR|USER|EXPOSE|ENTRYPOINT|CMD|LABEL|HEALTHCHECK|STOPSIGNAL|VOLUME|SHELL|ONBUILD) /;
   for (const line of instructions) assert.match(line, known, line);
 });
+
+Deno.test("the node-agent stage has smartctl and nvme-cli and runs `discover --serve`", () => {
+  const start = text.indexOf("AS node-agent");
+  assert.ok(start > 0, "a node-agent stage");
+  const stage = text.slice(start, text.indexOf("\nFROM ", start));
+  assert.match(stage, /apt-get install -y --no-install-recommends smartmontools nvme-cli/);
+  assert.match(stage, /COPY --from=build \/src\/dist\/couchestor \/usr\/local\/bin\/couchestor/);
+  assert.match(stage, /^CMD \["discover", "--serve", ":8080"\]$/m);
+  // The DaemonSet runs this image with the same command.
+  const ds = Deno.readTextFileSync(
+    new URL("../../deploy/node-agent/daemonset.yaml", import.meta.url),
+  );
+  assert.match(ds, /image: ghcr\.io\/couchestor\/couchestor-node-agent:/);
+  assert.match(ds, /args: \["discover", "--serve", ":8080"/);
+});

@@ -86,11 +86,16 @@ Deno.test("deploy: every manifest under deploy/ is accepted by the sandbox API s
   }
 });
 
-Deno.test("deploy: kustomization.yaml lists every top-level manifest but the optional node agent", async () => {
+Deno.test("deploy: kustomization.yaml lists every top-level manifest; the node agent's lists its own", async () => {
   const k = parseManifests(await Deno.readTextFile(`${DEPLOY}/kustomization.yaml`))[0];
   const top = (await deployYamlFiles()).filter((f) => f.split("/").length === 2)
-    .map((f) => f.slice("deploy/".length)).filter((f) => f !== "node-agent.yaml");
+    .map((f) => f.slice("deploy/".length));
   assert.deepEqual([...(k.resources as string[])].sort(), top);
+  const agent =
+    parseManifests(await Deno.readTextFile(`${DEPLOY}/node-agent/kustomization.yaml`))[0];
+  const files = (await deployYamlFiles()).filter((f) => f.startsWith("deploy/node-agent/"))
+    .map((f) => f.slice("deploy/node-agent/".length));
+  assert.deepEqual([...(agent.resources as string[])].sort(), files);
 });
 
 Deno.test("deploy: kubectl apply -f crds/, -k deploy/ and -f of the extras are accepted; broken manifests are rejected", async () => {
@@ -128,17 +133,16 @@ Deno.test("deploy: kubectl apply -f crds/, -k deploy/ and -f of the extras are a
     const again = await kubectl(sb, home, "apply", "-k", "deploy/");
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /deployment\.apps\/couchestor-operator unchanged/);
-    const extras = await kubectl(
-      sb,
-      home,
-      "apply",
-      "-f",
-      "deploy/node-agent.yaml",
-      "-f",
-      "deploy/examples/",
+    const agent = await kubectl(sb, home, "apply", "-k", "deploy/node-agent/");
+    assert.equal(agent.code, 0, agent.stderr);
+    assert.match(agent.stdout, /daemonset\.apps\/couchestor-node-agent created/);
+    assert.match(
+      agent.stdout,
+      /servicemonitor\.monitoring\.coreos\.com\/couchestor-node-agent created/,
     );
+    assert.doesNotMatch(agent.stderr, /would violate PodSecurity/, "its namespace allows it");
+    const extras = await kubectl(sb, home, "apply", "-f", "deploy/examples/");
     assert.equal(extras.code, 0, extras.stderr);
-    assert.match(extras.stdout, /daemonset\.apps\/couchestor-node-agent created/);
     const get = await kubectl(sb, home, "get", "deploy,ds,pdb", "-n", "couchestor-system");
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, /deployment\.apps\/couchestor-operator\s/);
@@ -192,7 +196,7 @@ Deno.test("deploy: every env var and flag the Deployment sets is one of `run`'s 
 });
 
 Deno.test("deploy: the node agent's args are `discover` flags and its env names the node", async () => {
-  const ds = parseManifests(await Deno.readTextFile(`${DEPLOY}/node-agent.yaml`))
+  const ds = parseManifests(await Deno.readTextFile(`${DEPLOY}/node-agent/daemonset.yaml`))
     .find((o) => o.kind === "DaemonSet")!;
   const spec = (ds.spec as KObj).template as { spec: { containers: KObj[] } };
   const c = spec.spec.containers[0] as { args: string[]; env: { name: string }[] };
