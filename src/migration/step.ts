@@ -332,6 +332,8 @@ class Machine {
   onVolume(v: Volume | undefined, nodes: readonly MayastorNode[] | undefined): StepResult {
     const s = this.s;
     if (!v) {
+      // Even a vanished volume's move takes its cordon off before it ends.
+      if (s.cordon) return this.rollback(s.error ?? `the volume vanished during ${s.phase}`);
       if (s.phase === "Planned" && s.current === 0) return this.rolledBack("the volume is gone");
       return this.finish("Failed", "Failed", `the volume vanished during ${s.phase}`);
     }
@@ -396,10 +398,14 @@ class Machine {
     }
     const others = nodes.map((n) => n.id).filter((id) => id !== st.targetNode).sort();
     const clear = target.cordonLabels.includes(MOVE_CORDON_LABEL) ? [target.id] : [];
-    return this.to(
-      { phase: "Cordoning", cordon: { nodes: others, since: this.now }, lastFailure: undefined },
-      { kind: "cordon", nodes: others, clear },
-    );
+    return this.to({
+      phase: "Cordoning",
+      cordon: { nodes: others, since: this.now },
+      // The replicas right before the increase: a hot spare made since the step began is not
+      // the newcomer the increase's lost answer is looked for among.
+      replicasBefore: v.replicas.map((r) => r.uuid),
+      lastFailure: undefined,
+    }, { kind: "cordon", nodes: others, clear });
   }
 
   onLanding(v: Volume): StepResult {
@@ -496,6 +502,10 @@ class Machine {
     // Still a child after the backend refused: both copies are whole, undo the step instead.
     if (s.lastFailure?.definite) {
       return this.rollback(`detaching replica ${s.retiring} failed: ${s.lastFailure.error}`);
+    }
+    // Another copy may have faulted since Verified: detach again only while the floor holds.
+    if (!floorHoldsWithout(s, v, s.retiring)) {
+      return this.to({ phase: "Verified" }, this.observe(this.cfg.pollMs));
     }
     return this.stay({ kind: "detach", replica: s.retiring! });
   }
