@@ -135,6 +135,9 @@ export function unaccounted(s: MoveState, v: Volume): Replica[] {
   return v.replicas.filter((r) => !known.has(r.uuid));
 }
 
+/** Poll intervals to wait before trying an increase again after a busy (409) answer. */
+const BUSY_WAIT_POLLS = 5;
+
 /** Phases whose work is undone once the step's deadline passes. */
 const TIMED: ReadonlySet<MovePhase> = new Set(["Planned", "Cordoning", "Scaling", "Landing"]);
 /** Phases during which CoucheStor's cordon may be on nodes. */
@@ -363,8 +366,12 @@ class Machine {
   }
 
   onPlanned(v: Volume, nodes: readonly MayastorNode[] | undefined): StepResult {
-    if (!nodes) return this.stay(this.observe(0, true));
     const s = this.s, st = this.st;
+    // An earlier attempt's increase landed after its answer was lost: Landing finds it.
+    if (s.scaleIssued && v.replicaCount > s.baseCount) {
+      return this.to({ phase: "Landing" }, this.observe());
+    }
+    if (!nodes) return this.stay(this.observe(0, true));
     if (!v.replicas.some((r) => r.uuid === st.old)) {
       // The control plane replaced the old replica (a hot spare): the spare moves instead.
       const spare = unaccounted(s, v)[0];
@@ -432,12 +439,18 @@ class Machine {
     const f = s.lastFailure;
     const why = `replica_count ${s.baseCount + 1} ${f ? `failed: ${f.error}` : "made no replica"}`;
     if (f?.definite) return this.rolledBack(why);
-    if (s.stepAttempts + 1 >= (this.cfg.maxStepAttempts ?? 3)) {
-      return this.rolledBack(`${why} (${s.stepAttempts + 1} attempts)`);
+    // 409: the volume is busy with an operation, perhaps this step's own increase whose answer
+    // was lost and which may still land. That is not an attempt: look again later (the
+    // deadline bounds the wait; Planned finds a late landing). Other failures count, capped.
+    const busy = f?.status === 409;
+    const attempts = s.stepAttempts + (busy ? 0 : 1);
+    if (attempts >= (this.cfg.maxStepAttempts ?? 3)) {
+      return this.rolledBack(`${why} (${attempts} attempts)`);
     }
+    // scaleIssued stays true: an increase of this step went out and may yet land.
     return this.to(
-      { phase: "Planned", stepAttempts: s.stepAttempts + 1, scaleIssued: false },
-      this.observe(this.cfg.pollMs, true),
+      { phase: "Planned", stepAttempts: attempts },
+      this.observe(this.cfg.pollMs * (busy ? BUSY_WAIT_POLLS : 1), true),
     );
   }
 
@@ -533,8 +546,11 @@ class Machine {
   onRollingBack(v: Volume): StepResult {
     const s = this.s;
     if (s.cordon) return this.stay({ kind: "uncordon", nodes: s.cordon.nodes });
-    // Only a count this step raised is lowered: at the base count nothing of ours is left.
-    if (v.replicaCount <= s.baseCount) return this.rolledBack(s.error ?? "rolled back");
+    // Only a count this step raised is lowered: at the base count nothing of ours is left, and
+    // without an increase of ours a higher count is someone else's.
+    if (v.replicaCount <= s.baseCount || !s.scaleIssued) {
+      return this.rolledBack(s.error ?? "rolled back");
+    }
     const mine = ourReplica(s, v);
     if (mine && isChild(mine)) {
       if (isHealthyReplica(v, mine) && !floorHoldsWithout(s, v, mine.uuid)) {

@@ -504,11 +504,67 @@ Deno.test("step: Scaling — a definite refusal ends the step, an ambiguous fail
     assert.equal(m.s.result, "RolledBack", `${status}`);
     assert.equal(m.s.stepAttempts, 0);
   }
-  for (const status of [undefined, 408, 409, 429, 500, 503]) {
+  for (const status of [undefined, 408, 429, 500, 503]) {
     const m = outcome(status);
     assert.equal(m.phase, "Planned", `${status}`);
     assert.equal(m.s.stepAttempts, 1);
+    assert.deepEqual(m.action, WAIT_NODES);
+    assert.equal(m.s.scaleIssued, true, "an increase of this step went out");
   }
+  // 409: the volume is busy (perhaps with our own increase): not an attempt, a longer wait.
+  const busy = outcome(409);
+  assert.equal(busy.phase, "Planned");
+  assert.equal(busy.s.stepAttempts, 0);
+  assert.deepEqual(busy.action, { kind: "observe", delayMs: 5 * POLL, nodes: true });
+});
+
+Deno.test("step: an increase whose answer was lost and that lands late is found, not repeated", () => {
+  const m = new Run(planned());
+  m.feed({ kind: "resume" });
+  m.feed(seen(vol([A, B]), nodes()));
+  m.feed(done("cordon"));
+  m.feed(failed("setReplicaCount")); // timed out: still in flight
+  m.feed(done("uncordon"));
+  m.feed(seen(vol([A, B])));
+  assert.equal(m.phase, "Planned");
+  // The retry's own increase finds the volume busy with the first one.
+  m.feed(seen(vol([A, B]), nodes()));
+  m.feed(done("cordon"));
+  m.feed(failed("setReplicaCount", 409, "Conflict"));
+  m.feed(done("uncordon"));
+  assert.deepEqual(m.feed(seen(vol([A, B]))), { kind: "observe", delayMs: 5 * POLL, nodes: true });
+  // Meanwhile the first increase landed: Planned sends the step to Landing, no new increase.
+  assert.deepEqual(m.feed(seen(vol([A, B, rebuilding(N1, 5)], { count: 3 }), nodes())), OBSERVE);
+  assert.equal(m.phase, "Landing");
+  m.feed(seen(vol([A, B, rebuilding(N1, 20)], { count: 3 })));
+  assert.equal(m.phase, "Rebuilding");
+  assert.equal(m.s.steps[0].newReplica, "N1");
+  // Busy answers alone never end the step: only its deadline does, and then nothing is left.
+  const b = new Run(planned());
+  b.feed({ kind: "resume" });
+  for (let i = 0; i < 5; i++) {
+    b.feed(seen(vol([A, B]), nodes()));
+    b.feed(done("cordon"));
+    b.feed(failed("setReplicaCount", 409, "Conflict"));
+    b.feed(done("uncordon"));
+    b.feed(seen(vol([A, B])));
+    assert.equal(b.phase, "Planned");
+  }
+  assert.deepEqual(b.feed(seen(vol([A, B]), nodes()), TIMEOUT), OBSERVE);
+  assert.equal(b.phase, "RollingBack", "an increase went out: look for it before ending");
+  assert.deepEqual(b.feed(seen(vol([A, B]))), { kind: "none" });
+  assert.equal(b.s.result, "RolledBack");
+});
+
+Deno.test("step: a rollback never lowers a count this step did not raise", () => {
+  // The cordon failed (no increase went out) and someone else raised the count meanwhile.
+  const m = new Run(planned());
+  m.feed({ kind: "resume" });
+  m.feed(seen(vol([A, B]), nodes()));
+  m.feed(failed("cordon", 409));
+  m.feed(done("uncordon"));
+  assert.deepEqual(m.feed(seen(vol([A, B, S], { count: 3 }))), { kind: "none" });
+  assert.equal(m.s.result, "RolledBack");
 });
 
 Deno.test("step: a newcomer on the wrong pool is rolled back, exactly it removed", () => {
