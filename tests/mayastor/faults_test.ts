@@ -305,7 +305,7 @@ for (const call of CALLS) {
             if (!forGood) assert.equal(hits.length, 1);
             // A fault the move retries through held it up until it was cleared.
             if (forGood && want === "Succeeded") assert.ok(cleared && hits.length > 1);
-            assert.equal(end.result, want, end.error);
+            assert.equal(end.result, want, String(end.error));
             await r.assertClean({ on: want === "Succeeded" ? "cold" : "hot", count: 2 });
           });
         }));
@@ -340,7 +340,7 @@ for (const call of CALLS) {
         r.sim.faults.clear();
         assert.ok(heldAt !== undefined, "a call was held");
         assert.ok(cleared, "the move waited out the hang");
-        assert.equal(end.result, "Succeeded", end.error);
+        assert.equal(end.result, "Succeeded", String(end.error));
         await r.assertClean({ on: "cold", count: 2 });
       }));
   }
@@ -398,7 +398,7 @@ Deno.test("fault: the newcomer faults mid-rebuild → rolled back, old replicas 
     const before = (await r.read()).replicas.map((x) => x.uuid);
     r.sim.faults.faultNextRebuild(50);
     const { end } = await guardedRun(r, plan);
-    assert.equal(end.result, "RolledBack", end.error);
+    assert.equal(end.result, "RolledBack", String(end.error));
     assert.match(end.error!, /faulted while it rebuilt|left the volume/);
     assert.deepEqual((await r.read()).replicas.map((x) => x.uuid), before);
     await r.assertClean({ on: "hot", count: 2 });
@@ -410,7 +410,7 @@ Deno.test("fault: rebuilds stall → the step's deadline rolls it back, old repl
     const before = (await r.read()).replicas.map((x) => x.uuid);
     r.sim.faults.stallRebuilds();
     const { end, guard } = await guardedRun(r, plan);
-    assert.equal(end.result, "RolledBack", end.error);
+    assert.equal(end.result, "RolledBack", String(end.error));
     assert.match(end.error!, /did not finish rebuilding in 60s/);
     assert.deepEqual(guard.detached, [{ replica: end.steps[0].newReplica!, healthy: false }]);
     r.sim.faults.clear();
@@ -438,7 +438,7 @@ Deno.test("fault: a 1-replica volume's source pool goes offline mid-move → rol
   withRig({ replicas: 1 }, async (r) => {
     const plan = await r.plan("cold");
     const { end, guard } = await poolOfflineMidMove(r, plan, plan.steps[0].oldPool);
-    assert.equal(end.result, "RolledBack", end.error);
+    assert.equal(end.result, "RolledBack", String(end.error));
     assert.ok(guard.detached.every((d) => d.replica === end.steps[0].newReplica));
     r.sim.faults.clear();
     await r.advance(5 * 60_000);
@@ -452,7 +452,7 @@ Deno.test("fault: a 2-replica volume's source pool goes offline mid-move → com
   withRig({ replicas: 2 }, async (r) => {
     const plan = await r.plan("cold");
     const { end, guard } = await poolOfflineMidMove(r, plan, plan.steps[0].oldPool);
-    assert.equal(end.result, "Succeeded", end.error);
+    assert.equal(end.result, "Succeeded", String(end.error));
     const lost = guard.detached.find((d) => d.replica === plan.steps[0].old);
     assert.deepEqual(lost, { replica: plan.steps[0].old, healthy: false }, "the lost one went");
     assert.ok(r.lowest < r.floor, "the fault itself took a copy away");
@@ -485,7 +485,7 @@ Deno.test("fault: a hot spare replaces another replica mid-move → the move mov
       },
     });
     assert.ok(faulted);
-    assert.equal(end.result, "Succeeded", end.error);
+    assert.equal(end.result, "Succeeded", String(end.error));
     const adopted = end.steps[2];
     assert.notEqual(adopted.old, later, "the third step moved the spare in its place");
     assert.equal(adopted.oldPool, "hot-4");
