@@ -439,10 +439,11 @@ class Machine {
     const f = s.lastFailure;
     const why = `replica_count ${s.baseCount + 1} ${f ? `failed: ${f.error}` : "made no replica"}`;
     if (f?.definite) return this.rolledBack(why);
-    // 409: the volume is busy with an operation, perhaps this step's own increase whose answer
-    // was lost and which may still land. That is not an attempt: look again later (the
+    // 409 Conflict: the volume's operation guard is held (core/volume/specs.rs `volume()` →
+    // operation_guard_wait → SvcError::Conflict), perhaps by this step's own increase whose
+    // answer was lost and which may still land. That is not an attempt: look again later (the
     // deadline bounds the wait; Planned finds a late landing). Other failures count, capped.
-    const busy = f?.status === 409;
+    const busy = f?.status === 409 && (f.kind ?? "Conflict") === "Conflict";
     const attempts = s.stepAttempts + (busy ? 0 : 1);
     if (attempts >= (this.cfg.maxStepAttempts ?? 3)) {
       return this.rolledBack(`${why} (${attempts} attempts)`);

@@ -39,8 +39,8 @@ class Guarded implements VolumeBackend {
   readonly violations: string[] = [];
   /** Names of the calls made, in order. */
   readonly calls: string[] = [];
-  /** Detaches that removed a healthy copy while the floor held without it (allowed). */
-  detached: { replica: string; healthy: boolean }[] = [];
+  /** Every detach the move asked for: the replica, and whether it was a healthy copy then. */
+  readonly detached: { replica: string; healthy: boolean }[] = [];
   /** Called after each call completes (answered or failed), with its 1-based number. */
   after?: (n: number) => void;
 
@@ -221,7 +221,7 @@ async function settledRun(
 }
 
 /** Whether the move has persisted `phase` ("any": anything) yet. */
-function firstIn(r: MoveRig, phase: MoveState["phase"] | "any"): boolean {
+function hasPersisted(r: MoveRig, phase: MoveState["phase"] | "any"): boolean {
   return r.store.saves.some((s) => phase === "any" || s.phase === phase);
 }
 
@@ -250,23 +250,24 @@ const CALLS: Call[] = [
 const FOR_GOOD_MS = 30_000;
 
 /**
- * What a move does when `call` answers `status` once, or for good until it is cleared:
- * - refusals (412, 422) of the cordon, the increase or the detach end the step: the move rolls
- *   back (a refused detach keeps both copies and removes the newcomer instead);
- * - a cordon answering 409 is undone at once (the window must stay one call long);
- * - the cordon failing for good, or the increase unavailable (503) for good, exhausts the
- *   step's attempts: rolled back;
- * - everything else is retried until it works: an uncordon, a read, a decrease (whose 409
- *   InUse is retried at once), a detach that is busy (409) or unavailable (503), an increase
- *   that is busy (409: perhaps with an increase of ours whose answer was lost; not an attempt).
- * A 503 once never reaches the machine: the adapter retries it.
+ * What a move does when `call` answers `status` once, or for good until it is cleared. A 503
+ * once never reaches the machine: the adapter retries it.
  */
 function expected(call: Call, status: number, forGood: boolean): "Succeeded" | "RolledBack" {
-  const ends = ["cordon", "replica_count up", "detach child"];
-  if (ends.includes(call.name) && (status === 412 || status === 422)) return "RolledBack";
-  if (call.name === "cordon" && status === 409) return "RolledBack";
-  if (forGood && call.name === "cordon") return "RolledBack";
-  if (forGood && call.name === "replica_count up" && status === 503) return "RolledBack";
+  const transient = status === 503 && !forGood;
+  // A failed cordon ends the step at once: what was cordoned comes off, the move rolls back.
+  if (call.name === "cordon") return transient ? "Succeeded" : "RolledBack";
+  // A refused increase or detach ends the step too (a refused detach keeps both copies and
+  // removes the newcomer instead).
+  const refused = status === 412 || status === 422;
+  if (refused && (call.name === "replica_count up" || call.name === "detach child")) {
+    return "RolledBack";
+  }
+  // An increase unavailable for good uses up the step's attempts (a busy one, 409, perhaps
+  // with an increase of ours whose answer was lost, is waited for instead).
+  if (call.name === "replica_count up" && status === 503 && forGood) return "RolledBack";
+  // Everything else is retried until it works: an uncordon, a read, a decrease (its 409 InUse
+  // is retried at once), a busy or unavailable detach, a busy increase.
   return "Succeeded";
 }
 
@@ -289,7 +290,7 @@ for (const call of CALLS) {
             const { end } = await guardedRun(r, plan, {
               onStep: () => {
                 if (cleared) return;
-                if (since === undefined && firstIn(r, call.phase)) since = r.clock.now();
+                if (since === undefined && hasPersisted(r, call.phase)) since = r.clock.now();
                 if (since !== undefined && r.clock.now() - since >= FOR_GOOD_MS) {
                   r.sim.faults.clear();
                   cleared = true;

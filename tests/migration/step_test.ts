@@ -489,12 +489,12 @@ Deno.test("step: an increase that made nothing retries the step, capped", () => 
 });
 
 Deno.test("step: Scaling — a definite refusal ends the step, an ambiguous failure retries it", () => {
-  const outcome = (status?: number) => {
+  const outcome = (status?: number, kind?: string) => {
     const m = new Run(planned());
     m.feed({ kind: "resume" });
     m.feed(seen(vol([A, B]), nodes()));
     m.feed(done("cordon"));
-    m.feed(failed("setReplicaCount", status));
+    m.feed(failed("setReplicaCount", status, kind));
     m.feed(done("uncordon"));
     m.feed(seen(vol([A, B])));
     return m;
@@ -512,10 +512,14 @@ Deno.test("step: Scaling — a definite refusal ends the step, an ambiguous fail
     assert.equal(m.s.scaleIssued, true, "an increase of this step went out");
   }
   // 409: the volume is busy (perhaps with our own increase): not an attempt, a longer wait.
-  const busy = outcome(409);
-  assert.equal(busy.phase, "Planned");
-  assert.equal(busy.s.stepAttempts, 0);
-  assert.deepEqual(busy.action, { kind: "observe", delayMs: 5 * POLL, nodes: true });
+  for (const kind of [undefined, "Conflict"]) {
+    const busy = outcome(409, kind);
+    assert.equal(busy.phase, "Planned");
+    assert.equal(busy.s.stepAttempts, 0);
+    assert.deepEqual(busy.action, { kind: "observe", delayMs: 5 * POLL, nodes: true });
+  }
+  // Another 409 (InUse, Deleting) is no busy guard: an attempt like any other.
+  assert.equal(outcome(409, "Deleting").s.stepAttempts, 1);
 });
 
 Deno.test("step: an increase whose answer was lost and that lands late is found, not repeated", () => {
@@ -881,9 +885,8 @@ function healthyWithout(v: Volume, uuid: string): number {
  * terminal state has no cordon and none of its cordons may still be on; every state decodes.
  */
 function checkTransition(tr: Trace, prev: MoveState, obs: Observation, s: MoveState, a: Action) {
-  if (prev.phase !== "Uncordoning" && prev.phase !== "RollingBack") {
-    // (a done uncordon outside those phases is not an answer to an uncordon we asked for)
-  } else if (obs.kind === "done" && obs.action === "uncordon") tr.maybeCordoned = false;
+  // (Both properties answer "done uncordon" only to an uncordon the machine asked for.)
+  if (obs.kind === "done" && obs.action === "uncordon") tr.maybeCordoned = false;
   const seenVolume = obs.kind === "volume" || obs.kind === "done" ? obs.volume : undefined;
   if (a.kind === "detach") {
     assert.ok(seenVolume, `a detach follows a fresh look at the volume (after ${obs.kind})`);
