@@ -90,7 +90,7 @@ export const MoveState = z.object({
   keep: z.array(z.string()).default([]),
   /** Replica uuids just before the current step's increase (to find the newcomer). */
   replicasBefore: z.array(z.string()),
-  /** True once the current step's `replica_count` increase was (or is being) issued. */
+  /** True once an increase of the current step was (or is being) issued, in any attempt. */
   scaleIssued: z.boolean(),
   /** Attempts of the current step that ended without a new replica (capped, then rolled back). */
   stepAttempts: z.number().int().min(0).default(0),

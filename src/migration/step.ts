@@ -134,6 +134,9 @@ export function unaccounted(s: MoveState, v: Volume): Replica[] {
   return v.replicas.filter((r) => !known.has(r.uuid));
 }
 
+/** Poll intervals to wait before trying an increase again after a busy (409) answer. */
+const BUSY_WAIT_POLLS = 5;
+
 /** Phases whose work is undone once the step's deadline passes. */
 const TIMED: ReadonlySet<MovePhase> = new Set(["Planned", "Cordoning", "Scaling", "Landing"]);
 /** Phases during which CoucheStor's cordon may be on nodes. */
@@ -331,6 +334,8 @@ class Machine {
   onVolume(v: Volume | undefined, nodes: readonly MayastorNode[] | undefined): StepResult {
     const s = this.s;
     if (!v) {
+      // Even a vanished volume's move takes its cordon off before it ends.
+      if (s.cordon) return this.rollback(s.error ?? `the volume vanished during ${s.phase}`);
       if (s.phase === "Planned" && s.current === 0) return this.rolledBack("the volume is gone");
       return this.finish("Failed", "Failed", `the volume vanished during ${s.phase}`);
     }
@@ -360,8 +365,12 @@ class Machine {
   }
 
   onPlanned(v: Volume, nodes: readonly MayastorNode[] | undefined): StepResult {
-    if (!nodes) return this.stay(this.observe(0, true));
     const s = this.s, st = this.st;
+    // An earlier attempt's increase landed after its answer was lost: Landing finds it.
+    if (s.scaleIssued && v.replicaCount > s.baseCount) {
+      return this.to({ phase: "Landing" }, this.observe());
+    }
+    if (!nodes) return this.stay(this.observe(0, true));
     if (!v.replicas.some((r) => r.uuid === st.old)) {
       // The control plane replaced the old replica (a hot spare): the spare moves instead.
       const spare = unaccounted(s, v)[0];
@@ -395,10 +404,14 @@ class Machine {
     }
     const others = nodes.map((n) => n.id).filter((id) => id !== st.targetNode).sort();
     const clear = target.cordonLabels.includes(MOVE_CORDON_LABEL) ? [target.id] : [];
-    return this.to(
-      { phase: "Cordoning", cordon: { nodes: others, since: this.now }, lastFailure: undefined },
-      { kind: "cordon", nodes: others, clear },
-    );
+    return this.to({
+      phase: "Cordoning",
+      cordon: { nodes: others, since: this.now },
+      // The replicas right before the increase: a hot spare made since the step began is not
+      // the newcomer the increase's lost answer is looked for among.
+      replicasBefore: v.replicas.map((r) => r.uuid),
+      lastFailure: undefined,
+    }, { kind: "cordon", nodes: others, clear });
   }
 
   onLanding(v: Volume): StepResult {
@@ -425,12 +438,19 @@ class Machine {
     const f = s.lastFailure;
     const why = `replica_count ${s.baseCount + 1} ${f ? `failed: ${f.error}` : "made no replica"}`;
     if (f?.definite) return this.rolledBack(why);
-    if (s.stepAttempts + 1 >= (this.cfg.maxStepAttempts ?? 3)) {
-      return this.rolledBack(`${why} (${s.stepAttempts + 1} attempts)`);
+    // 409 Conflict: the volume's operation guard is held (core/volume/specs.rs `volume()` →
+    // operation_guard_wait → SvcError::Conflict), perhaps by this step's own increase whose
+    // answer was lost and which may still land. That is not an attempt: look again later (the
+    // deadline bounds the wait; Planned finds a late landing). Other failures count, capped.
+    const busy = f?.status === 409 && (f.kind ?? "Conflict") === "Conflict";
+    const attempts = s.stepAttempts + (busy ? 0 : 1);
+    if (attempts >= (this.cfg.maxStepAttempts ?? 3)) {
+      return this.rolledBack(`${why} (${attempts} attempts)`);
     }
+    // scaleIssued stays true: an increase of this step went out and may yet land.
     return this.to(
-      { phase: "Planned", stepAttempts: s.stepAttempts + 1, scaleIssued: false },
-      this.observe(this.cfg.pollMs, true),
+      { phase: "Planned", stepAttempts: attempts },
+      this.observe(this.cfg.pollMs * (busy ? BUSY_WAIT_POLLS : 1), true),
     );
   }
 
@@ -498,6 +518,10 @@ class Machine {
     if (s.lastFailure?.definite) {
       return this.rollback(`detaching replica ${s.retiring} failed: ${s.lastFailure.error}`);
     }
+    // Another copy may have faulted since Verified: detach again only while the floor holds.
+    if (!floorHoldsWithout(s, v, s.retiring)) {
+      return this.to({ phase: "Verified" }, this.observe(this.cfg.pollMs));
+    }
     return this.stay({ kind: "detach", replica: s.retiring! });
   }
 
@@ -524,8 +548,11 @@ class Machine {
   onRollingBack(v: Volume): StepResult {
     const s = this.s;
     if (s.cordon) return this.stay({ kind: "uncordon", nodes: s.cordon.nodes });
-    // Only a count this step raised is lowered: at the base count nothing of ours is left.
-    if (v.replicaCount <= s.baseCount) return this.rolledBack(s.error ?? "rolled back");
+    // Only a count this step raised is lowered: at the base count nothing of ours is left, and
+    // without an increase of ours a higher count is someone else's.
+    if (v.replicaCount <= s.baseCount || !s.scaleIssued) {
+      return this.rolledBack(s.error ?? "rolled back");
+    }
     const mine = ourReplica(s, v);
     if (mine && isChild(mine)) {
       if (isHealthyReplica(v, mine) && !floorHoldsWithout(s, v, mine.uuid)) {

@@ -12,7 +12,7 @@ for (const replicas of [1, 2, 3]) {
         const plan = await r.plan(to);
         assert.equal(plan.steps.length, replicas);
         const end = await r.run(plan);
-        assert.equal(end.result, "Succeeded", end.error);
+        assert.equal(end.result, "Succeeded", String(end.error));
         assert.equal(end.cordonWindowsMs.length, replicas, "one cordon window per replica");
         await r.assertClean({ on: to, count: replicas });
       }));

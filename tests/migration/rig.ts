@@ -234,9 +234,11 @@ export class MoveRig {
   /**
    * The checks of every move: no node keeps a cordon, no replica lost its owners, every replica
    * the volume owns holds the original bytes, and (when `on` is given) they are all on that
-   * tier, `count` of them. The lowest healthy count seen never fell below the start's.
+   * tier, `count` of them. The lowest healthy count seen never fell below the start's, unless
+   * `floorHeld` is false: an injected fault took copies away (the caller then checks that the
+   * move itself removed none).
    */
-  async assertClean(o: { on?: Tier; count?: number } = {}): Promise<void> {
+  async assertClean(o: { on?: Tier; count?: number; floorHeld?: boolean } = {}): Promise<void> {
     const c = this.sim.cluster;
     await this.sim.tick();
     const cordoned = [...c.nodes.values()].filter((n) => n.cordonLabels.length > 0);
@@ -259,6 +261,7 @@ export class MoveRig {
       );
     }
     if (o.count !== undefined) assert.equal(v.replicas.length, o.count, "replica count");
+    if (o.floorHeld === false) return;
     assert.ok(this.lowest >= this.floor, `healthy replicas fell to ${this.lowest} < ${this.floor}`);
   }
 
