@@ -106,14 +106,17 @@ Deno.test("distrust (operator): no bad value ever moves a volume; the reason is 
     }
     await t.step("nothing trustworthy at all: MetricsAvailable=False ImplausibleData", async () => {
       current = [{ series: key("pv-bad"), value: "1e309" }];
-      await drive(env, async () =>
-        (await status(env))?.conditions?.find((c) => c.type === "MetricsAvailable")?.reason ===
-          "ImplausibleData");
+      await drive(
+        env,
+        async () =>
+          (await status(env))?.conditions?.find((c) => c.type === "MetricsAvailable")?.reason ===
+            "ImplausibleData",
+      );
       assert.equal((await status(env))!.totalMigrations ?? 0, 0);
     });
     await t.step("a good value again: the volume moves as the bands say", async () => {
       current = [{ series: key("pv-bad-cold"), value: "3000" }];
-      await drive(env, async () => replicaTiers(env, "pv-bad-cold")[0] === "hot", {
+      await drive(env, () => replicaTiers(env, "pv-bad-cold")[0] === "hot", {
         maxSteps: 2_000,
       });
     });

@@ -77,7 +77,11 @@ Deno.test("protocol: on a node with a hot and a cold pool the control plane pick
       { maxSteps: 2_000 },
     );
     const st = (await status(env, "p"))!;
-    assert.equal(st.migrationHistory![0].result, "Succeeded", st.migrationHistory![0].error);
+    assert.equal(
+      st.migrationHistory![0].result,
+      "Succeeded",
+      String(st.migrationHistory![0].error),
+    );
     const replicas = [...env.cluster.sim.cluster.volumes.get(uuid)!.replicas];
     assert.deepEqual(replicas.map((r) => env.cluster.sim.cluster.replicas.get(r)!.pool), ["hot-2"]);
     const hashes = Object.values(await env.cluster.sim.replicaHashes(uuid));
