@@ -124,32 +124,29 @@ async function perform(
     case "cordon":
       return await act("cordon", log, async () => {
         ctx.release ??= await ctx.lock.acquire(signal);
-        for (const node of action.clear) await b.uncordonNode(node, MOVE_CORDON_LABEL, signal);
-        for (const node of action.nodes) await b.cordonNode(node, MOVE_CORDON_LABEL, signal);
+        await eachNode(action.clear, (n) => b.uncordonNode(n, MOVE_CORDON_LABEL, signal));
+        await eachNode(action.nodes, (n) => b.cordonNode(n, MOVE_CORDON_LABEL, signal));
         log.info("nodes cordoned", {
           nodes: action.nodes.length,
           open: currentStep(state).targetNode,
         });
       });
     case "uncordon":
-      return await act("uncordon", log, async () => {
-        ctx.release ??= await ctx.lock.acquire(signal);
-        for (const node of action.nodes) await b.uncordonNode(node, MOVE_CORDON_LABEL, signal);
-        ctx.release();
-        ctx.release = undefined;
-        const since = state.cordon?.since;
-        if (since !== undefined) {
-          const ms = Math.max(0, deps.clock.now() - since);
-          deps.metrics?.cordonWindow.observe(ms / 1000);
-          log.info("nodes uncordoned", { nodes: action.nodes.length, cordonWindowMs: ms });
-        }
-      });
-    case "setReplicaCount":
-      return await act("setReplicaCount", log, async () => {
+      return await act("uncordon", log, () => uncordon(action.nodes, state, ctx, signal));
+    case "setReplicaCount": {
+      const obs = await act("setReplicaCount", log, async () => {
         const volume = await b.setReplicaCount(uuid, action.n, signal);
         log.info("replica_count set", { n: action.n });
         return volume;
       });
+      if (!action.thenUncordon || (obs.kind !== "done" && obs.kind !== "actionFailed")) return obs;
+      // The window closes at once, whatever the increase answered (its answer is in `obs`).
+      const off = await uncordon(action.thenUncordon, state, ctx, signal).then(
+        () => true,
+        (e) => (log.warn("uncordon after the increase failed; retried", { error: e }), false),
+      );
+      return { ...obs, uncordoned: off };
+    }
     case "detach":
       return await act("detach", log, async () => {
         await b.detachChild(uuid, action.replica, signal);
@@ -157,6 +154,39 @@ async function perform(
       });
     case "none":
       return { kind: "resume" };
+  }
+}
+
+/** At most this many node calls at once: the window is as short as the slowest of them. */
+const NODE_CALLS_IN_PARALLEL = 16;
+
+/** Runs `f` on every node, NODE_CALLS_IN_PARALLEL at a time; the first failure is thrown. */
+async function eachNode(nodes: readonly string[], f: (node: string) => Promise<void>) {
+  for (let i = 0; i < nodes.length; i += NODE_CALLS_IN_PARALLEL) {
+    const batch = nodes.slice(i, i + NODE_CALLS_IN_PARALLEL).map(f);
+    const done = await Promise.allSettled(batch);
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+}
+
+/** Removes the move cordon from `nodes` under the lock, then releases it; logs the window. */
+async function uncordon(
+  nodes: readonly string[],
+  state: MoveState,
+  ctx: RunContext,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { deps, log } = ctx;
+  ctx.release ??= await ctx.lock.acquire(signal);
+  await eachNode(nodes, (n) => deps.backend.uncordonNode(n, MOVE_CORDON_LABEL, signal));
+  ctx.release();
+  ctx.release = undefined;
+  const since = state.cordon?.since;
+  if (since !== undefined) {
+    const ms = Math.max(0, deps.clock.now() - since);
+    deps.metrics?.cordonWindow.observe(ms / 1000);
+    log.info("nodes uncordoned", { nodes: nodes.length, cordonWindowMs: ms });
   }
 }
 

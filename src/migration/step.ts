@@ -38,8 +38,11 @@ export type Observation =
   | { kind: "volume"; volume: Volume | undefined; nodes?: readonly MayastorNode[] }
   /** The backend could not be asked. */
   | { kind: "unavailable"; error: string }
-  /** An action succeeded; `replica_count` answers the volume as it left it. */
-  | { kind: "done"; action: ActionKind; volume?: Volume }
+  /**
+   * An action succeeded; `replica_count` answers the volume as it left it. `uncordoned`: the
+   * increase's `thenUncordon` came off too (false: it failed and is still on).
+   */
+  | { kind: "done"; action: ActionKind; volume?: Volume; uncordoned?: boolean }
   /** An action failed; `retryable` when the backend may not have acted or may accept it later. */
   | {
     kind: "actionFailed";
@@ -48,6 +51,8 @@ export type Observation =
     status?: number;
     errorKind?: string;
     retryable: boolean;
+    /** As for `done`: whether the increase's `thenUncordon` came off. */
+    uncordoned?: boolean;
   };
 
 /** The one thing the executor does next. */
@@ -58,7 +63,12 @@ export type Action =
   | { kind: "cordon"; nodes: string[]; clear: string[] }
   /** Remove MOVE_CORDON_LABEL from `nodes`. */
   | { kind: "uncordon"; nodes: string[] }
-  | { kind: "setReplicaCount"; n: number }
+  /**
+   * Set `num_replicas`; with `thenUncordon`, remove MOVE_CORDON_LABEL from those nodes right
+   * after the call, whatever it answered (the cordon window is this one call: no state write
+   * falls inside it; a lost answer is found by Landing).
+   */
+  | { kind: "setReplicaCount"; n: number; thenUncordon?: string[] }
   /** Detach the replica's nexus child. */
   | { kind: "detach"; replica: string }
   /** Terminal: nothing more. */
@@ -207,7 +217,7 @@ class Machine {
 
   /** Starts undoing the step: the cordon first, then whatever this step added. */
   rollback(error: string, patch: Partial<MoveState> = {}): StepResult {
-    const cordon = this.s.cordon;
+    const cordon = "cordon" in patch ? patch.cordon : this.s.cordon;
     return this.to(
       { ...patch, phase: "RollingBack", error, lastFailure: undefined },
       cordon ? { kind: "uncordon", nodes: cordon.nodes } : this.observe(),
@@ -225,7 +235,20 @@ class Machine {
     const fresh = obs.kind === "done" && obs.action === "setReplicaCount" && obs.volume
       ? this.newcomer(obs.volume)
       : undefined;
-    return this.rollback(error, fresh ? { steps: this.steps({ newReplica: fresh.uuid }) } : {});
+    const off = (obs.kind === "done" || obs.kind === "actionFailed") && obs.uncordoned
+      ? this.uncordoned()
+      : {};
+    return this.rollback(error, {
+      ...off,
+      ...(fresh ? { steps: this.steps({ newReplica: fresh.uuid }) } : {}),
+    });
+  }
+
+  /** The state's patch once the cordon is off: the window it lasted is recorded. */
+  uncordoned(): Partial<MoveState> {
+    const s = this.s;
+    const window = Math.max(0, this.now - (s.cordon?.since ?? this.now));
+    return { cordon: undefined, cordonWindowsMs: [...s.cordonWindowsMs, window] };
   }
 
   onResume(): StepResult {
@@ -257,16 +280,15 @@ class Machine {
           phase: "Scaling",
           scaleIssued: true,
           cordon: { nodes: s.cordon?.nodes ?? [], since: this.now },
-        }, { kind: "setReplicaCount", n: s.baseCount + 1 });
+        }, { kind: "setReplicaCount", n: s.baseCount + 1, thenUncordon: s.cordon?.nodes ?? [] });
       case "setReplicaCount": {
         const v = obs.volume;
         if (s.phase === "Scaling") {
           const fresh = v && this.newcomer(v);
-          return this.to({
-            phase: "Uncordoning",
+          return this.afterIncrease(obs.uncordoned ?? false, {
             lastFailure: undefined,
             ...(fresh ? { steps: this.steps({ newReplica: fresh.uuid }) } : {}),
-          }, { kind: "uncordon", nodes: s.cordon?.nodes ?? [] });
+          });
         }
         if (!v) break;
         if (s.phase === "Trimming") return this.onTrimming(v);
@@ -274,8 +296,7 @@ class Machine {
         break;
       }
       case "uncordon": {
-        const window = Math.max(0, this.now - (s.cordon?.since ?? this.now));
-        const patch = { cordon: undefined, cordonWindowsMs: [...s.cordonWindowsMs, window] };
+        const patch = this.uncordoned();
         if (s.phase === "Uncordoning") {
           return this.to({ ...patch, phase: "Landing" }, this.observe());
         }
@@ -297,6 +318,20 @@ class Machine {
     return this.stay(this.observe());
   }
 
+  /**
+   * After the increase (answered or not): with the cordon already off, on to Landing; else it
+   * must come off first (Uncordoning retries it).
+   */
+  afterIncrease(uncordoned: boolean, patch: Partial<MoveState>): StepResult {
+    if (uncordoned) {
+      return this.to({ ...patch, ...this.uncordoned(), phase: "Landing" }, this.observe());
+    }
+    return this.to(
+      { ...patch, phase: "Uncordoning" },
+      { kind: "uncordon", nodes: this.s.cordon?.nodes ?? [] },
+    );
+  }
+
   onFailed(obs: Extract<Observation, { kind: "actionFailed" }>): StepResult {
     const s = this.s;
     const failure = {
@@ -315,10 +350,7 @@ class Machine {
         return this.stay(wait);
       case "setReplicaCount":
         if (s.phase === "Scaling") {
-          return this.to(
-            { phase: "Uncordoning", lastFailure: failure },
-            { kind: "uncordon", nodes: s.cordon?.nodes ?? [] },
-          );
+          return this.afterIncrease(obs.uncordoned ?? false, { lastFailure: failure });
         }
         // A decrease whose replica is still owned by the nexus answers 409 InUse once, having
         // dropped it from the volume: the same call again commits the count at once.

@@ -36,16 +36,17 @@ interface KillPoint {
 
 /**
  * Every persisted step: "after" = the state is stored, its action not yet done; "before" = the
- * previous state's action is done (the increase, the uncordon, the detach, the decrease) but
- * its outcome never reached the PV.
+ * previous state's action is done (the increase with its uncordon, the detach, the decrease)
+ * but its outcome never reached the PV.
  */
 const POINTS: KillPoint[] = [
   { phase: "Planned", when: "after" },
   { phase: "Cordoning", when: "after" },
   { phase: "Scaling", when: "after" },
-  { phase: "Uncordoning", when: "before" },
-  { phase: "Uncordoning", when: "after" },
+  // The increase and the uncordon right after it done, neither answer persisted: the nodes may
+  // still carry the cordon until the restarted operator resumes.
   { phase: "Landing", when: "before" },
+  { phase: "Landing", when: "after" },
   { phase: "Rebuilding", when: "after" },
   { phase: "Verified", when: "after" },
   { phase: "Detaching", when: "after" },

@@ -41,8 +41,12 @@ class Guarded implements VolumeBackend {
   readonly calls: string[] = [];
   /** Every detach the move asked for: the replica, and whether it was a healthy copy then. */
   readonly detached: { replica: string; healthy: boolean }[] = [];
-  /** Called after each call completes (answered or failed), with its 1-based number. */
+  /**
+   * Called after each call completes (answered or failed), with how many have completed (the
+   * move runs a step's cordons in parallel: completion order, not start order).
+   */
   after?: (n: number) => void;
+  #completed = 0;
 
   constructor(readonly rig: MoveRig, readonly inner: VolumeBackend) {}
 
@@ -51,7 +55,7 @@ class Guarded implements VolumeBackend {
     try {
       return await f();
     } finally {
-      this.after?.(this.calls.length);
+      this.after?.(++this.#completed);
     }
   }
 
@@ -412,7 +416,7 @@ Deno.test("fault: rebuilds stall → the step's deadline rolls it back, old repl
     r.sim.faults.stallRebuilds();
     const { end, guard } = await guardedRun(r, plan);
     assert.equal(end.result, "RolledBack", String(end.error));
-    assert.match(end.error!, /did not finish rebuilding in 60s/);
+    assert.match(end.error!, /step 1 of 2 timed out after 60s in Rebuilding/);
     assert.deepEqual(guard.detached, [{ replica: end.steps[0].newReplica!, healthy: false }]);
     r.sim.faults.clear();
     assert.deepEqual((await r.read()).replicas.map((x) => x.uuid), before);
@@ -567,7 +571,9 @@ Deno.test("crash after every persisted state → resumed by a fresh executor, co
     });
   }
   const phases = new Set(saves);
-  for (const p of ["Planned", "Cordoning", "Scaling", "Uncordoning", "Landing", "Rebuilding"]) {
+  // (Uncordoning is persisted only when the uncordon right after the increase fails: the
+  // uncordon-failure tests crash there.)
+  for (const p of ["Planned", "Cordoning", "Scaling", "Landing", "Rebuilding"]) {
     assert.ok(phases.has(p as MoveState["phase"]), `a crash in ${p}`);
   }
   for (const p of ["Verified", "Detaching", "Trimming"]) {
@@ -589,8 +595,8 @@ Deno.test("crash right after every backend call (its answer lost) → resumed, c
         },
       }));
       assert.ok(c.crashedIn !== undefined, "the move was interrupted");
-      // The same calls as the uncrashed move up to the crash (a call the abort cut short may
-      // follow: a cordon loop's next node).
+      // The same calls as the uncrashed move up to the crash (calls of one parallel batch
+      // started with it may follow).
       assert.deepEqual(c.calls.slice(0, k), calls.slice(0, k));
     });
   }
