@@ -20,12 +20,13 @@ import {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+/** One tier per node: a move's cordons leave the control plane exactly the target pool. */
 const POOLS: SimPoolConfig[] = [
   { id: "hot-1", node: "node-1", capacityBytes: GiB, tier: "hot" },
   { id: "hot-2", node: "node-2", capacityBytes: GiB, tier: "hot" },
-  { id: "warm-1", node: "node-2", capacityBytes: GiB, tier: "warm" },
-  { id: "cold-1", node: "node-3", capacityBytes: GiB, tier: "cold" },
-  { id: "cold-2", node: "node-1", capacityBytes: GiB, tier: "cold" },
+  { id: "warm-1", node: "node-3", capacityBytes: GiB, tier: "warm" },
+  { id: "cold-1", node: "node-4", capacityBytes: GiB, tier: "cold" },
+  { id: "cold-2", node: "node-5", capacityBytes: GiB, tier: "cold" },
 ];
 
 Deno.test("e2e: operator process + real Prometheus over backfilled history: volumes land on their tier; a Prometheus outage demotes nothing; moves resume after it returns", async () => {
