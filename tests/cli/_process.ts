@@ -15,6 +15,17 @@ export interface Couchestor {
   kill(): void;
 }
 
+/**
+ * Deno's own notice when another deno process holds the project's node_modules lock (tests
+ * start several children at once): the runtime's, not the program's, so not one of its lines.
+ */
+const DENO_LOCK_NOTICE = /^Blocking waiting for file lock on /;
+
+/** A child's stderr without deno's lock notices. */
+export function programStderr(text: string): string {
+  return text.split("\n").filter((l) => !DENO_LOCK_NOTICE.test(l)).join("\n");
+}
+
 /** The environment a child gets: only what deno itself needs, plus `extra`. */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   const keep: Record<string, string> = {};
@@ -44,6 +55,7 @@ export function startCouchestor(args: string[], env: Record<string, string> = {}
       const parts = rest.split("\n");
       rest = parts.pop()!;
       for (const line of parts) {
+        if (DENO_LOCK_NOTICE.test(line)) continue;
         lines.push(line);
         for (const w of waiters.filter((w) => w.re.test(line))) {
           waiters.splice(waiters.indexOf(w), 1);
@@ -110,5 +122,9 @@ export async function runScript(
     stdin: "null",
   }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: programStderr(dec.decode(out.stderr)),
+  };
 }

@@ -273,7 +273,14 @@ Deno.test("ec-policy: a scheduled scrub finds flipped bytes, repairs them and re
   assert.deepEqual(healed.badBlocks, [], "shard rewritten with good checksums");
   assert.equal(healed.header.generation, 2);
   assert.deepEqual(healed.data, decodeShardFile(good, await createBlockHasher())!.data);
-  const evs = await events(h, "cold");
+  // The status is written before the scrub's Events are: wait for them.
+  const evs = await eventually("scrub Events", async () => {
+    const e = await events(h, "cold");
+    return e.some((x) => x.reason === "ScrubFoundProblems") &&
+        e.some((x) => x.reason === "ScrubCompleted")
+      ? e
+      : undefined;
+  });
   const found = evs.find((e) => e.reason === "ScrubFoundProblems");
   assert.ok(found, "scrub findings reported as an Event");
   assert.match(found.note ?? "", /stripe 0 shard 0 checksum repaired/);
