@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { StoragePolicySchema } from "../../src/api/storage_policy.ts";
-import type { PersistentVolume } from "../../src/controllers/storage-policy/resources.ts";
-import { conflicts, selectsPv } from "../../src/controllers/storage-policy/selection.ts";
 import {
   countTiers,
   resyncInterval,
@@ -19,36 +17,6 @@ const spec = (s: Record<string, unknown> = {}) =>
     metadata: { name: "p" },
     spec: s,
   }).spec;
-
-const pv = (name: string, o: { labels?: Record<string, string>; sc?: string; driver?: string }) =>
-  ({
-    metadata: { name, labels: o.labels },
-    spec: {
-      storageClassName: o.sc ?? "mayastor",
-      csi: { driver: o.driver ?? "io.openebs.csi-mayastor", volumeHandle: `uuid-${name}` },
-    },
-  }) as PersistentVolume;
-
-Deno.test("view: a policy selects Mayastor CSI PVs by StorageClass and labels", () => {
-  const s = spec({ storageClassName: "fast", volumeSelector: { matchLabels: { app: "db" } } });
-  assert.ok(selectsPv(s, pv("a", { sc: "fast", labels: { app: "db" } })));
-  assert.ok(!selectsPv(s, pv("b", { sc: "slow", labels: { app: "db" } })));
-  assert.ok(!selectsPv(s, pv("c", { sc: "fast", labels: { app: "web" } })));
-  assert.ok(!selectsPv(s, pv("d", { sc: "fast", labels: { app: "db" }, driver: "ebs.csi.aws" })));
-  assert.ok(selectsPv(spec(), pv("e", {})), "no class, no selector: every Mayastor PV");
-});
-
-Deno.test("view: overlapping enabled policies are conflicts; disabled ones are not", () => {
-  const pvs = [pv("a", { labels: { team: "x" } }), pv("b", {})];
-  const mine = pvs.filter((p) => selectsPv(spec(), p));
-  const others = [
-    { name: "z", spec: spec({ volumeSelector: { matchLabels: { team: "x" } } }) },
-    { name: "off", spec: spec({ enabled: false }) },
-    { name: "y", spec: spec({ volumeSelector: { matchLabels: { team: "nobody" } } }) },
-  ];
-  assert.deepEqual(conflicts(mine, others), { policies: ["z"], example: "a" });
-  assert.deepEqual(conflicts(mine, []).policies, []);
-});
 
 Deno.test("view: pool tiers follow the policy's selectors (api semantics), fastest first", () => {
   const pool = (id: string, labels: Record<string, string>): Pool => ({

@@ -154,3 +154,24 @@ export async function readModules(root: string): Promise<Map<string, string>> {
   await visit(root, "");
   return out;
 }
+
+/**
+ * Modules no import chain from the entry points reaches: product code that only tests run
+ * (a test of a copy the product doesn't run proves nothing). `entries` are paths relative to
+ * src/ that main.ts imports.
+ */
+export function unreachable(
+  modules: ReadonlyMap<string, string>,
+  entries: readonly string[],
+): string[] {
+  const seen = new Set<string>();
+  const queue = [...entries];
+  while (queue.length > 0) {
+    const m = queue.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    const src = modules.get(m);
+    if (src !== undefined) queue.push(...importsOf(m, src));
+  }
+  return [...modules.keys()].filter((m) => !seen.has(m)).sort();
+}

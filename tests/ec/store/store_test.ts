@@ -284,28 +284,6 @@ Deno.test("store: background reconstruction is paced by the byte budget, reports
   store.close();
 });
 
-Deno.test("ecstripes: 64 stripes per ECStripe keep a 10 GiB volume at 40 objects", async () => {
-  const { groupStripes, STRIPES_PER_ECSTRIPE } = await import("../../../src/ec/store/ecstripes.ts");
-  const stripes = Array.from({ length: 2560 }, (_, id) => ({
-    id,
-    generation: 1,
-    dataBytes: 4 << 20,
-    shardSize: 1 << 20,
-    placement: ["t0", "t1", "t2", "t3", "t4", "t5"],
-    health: (id === 100 ? "degraded" : "healthy") as "degraded" | "healthy",
-    lastScrub: id === 5 ? undefined : 1000 + id,
-  }));
-  const groups = groupStripes(stripes);
-  assert.equal(STRIPES_PER_ECSTRIPE, 64);
-  assert.equal(groups.length, 40);
-  assert.equal(groups[0].lastScrub, undefined);
-  assert.equal(groups[1].health, "degraded");
-  assert.deepEqual(groups[1].byHealth, { healthy: 63, degraded: 1, lost: 0 });
-  assert.equal(groups[2].lastScrub, 1000 + 128);
-  assert.equal(groups[39].dataBytes, 256 << 20);
-  assert.equal(groups[39].placement.t3, 64);
-});
-
 Deno.test("store: overwrites free old stripes only after the manifest moved on; a put supersedes a pending write durably", async () => {
   await using dir = await tempDir();
   const deps = await storeDeps();
